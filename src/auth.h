@@ -1,0 +1,62 @@
+/*
+ * auth.h: who a connection is: JWT (HS256) verification and open-mode guests.
+ *
+ * Tokens are verified with OpenSSL's HMAC-SHA256 and a constant-time compare;
+ * only "alg":"HS256" is accepted.  Nothing here logs a token or a secret.
+ */
+#ifndef CHATRELAY_AUTH_H
+#define CHATRELAY_AUTH_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdbool.h>
+#include "chan.h"
+
+enum role { ROLE_PLAYER = 0, ROLE_MODERATOR = 1, ROLE_ADMIN = 2 };
+
+#define AUTH_CHS_MAX 32		/* channel patterns kept from a token */
+#define AUTH_TOKEN_MAX 4096	/* longest token accepted, bytes */
+
+struct identity {
+	char id[USER_ID_MAX + 1];
+	char name[USER_NAME_MAX + 1];
+	enum role role;
+	int64_t exp;			/* seconds since epoch, 0 = none */
+	bool has_chs;			/* false = every channel allowed */
+	int nchs;
+	char chs[AUTH_CHS_MAX][CHAN_NAME_MAX + 2];	/* patterns */
+};
+
+/*
+ * Verifies token (len bytes) against secret at time now (seconds since
+ * epoch) and fills out.  Returns 0 on success, -1 on any failure with a short
+ * reason in *why (a static string safe to show the client: "bad signature",
+ * "unsupported alg", "expired", "malformed token", "missing sub", ...).
+ */
+int auth_verify_jwt(const char *token, size_t len, const char *secret,
+    int64_t now, struct identity *out, const char **why);
+
+/*
+ * Makes a signed HS256 token (for tools and tests) with the given claims;
+ * exp 0 = no exp, chs NULL = no chs claim.  Returns a malloc'd string the
+ * caller frees, or NULL.
+ */
+char *auth_sign_jwt(const char *secret, const char *sub, const char *name,
+    const char *role, int64_t exp, const char *const *chs, int nchs);
+
+/*
+ * Fills out with the open-mode guest identity for a requested display name:
+ * id "guest:NAME", role player.  Returns 0, or -1 with *why if the name is
+ * empty, too long (so that the id stays within USER_ID_MAX) or not a valid id.
+ */
+int auth_guest(const char *name, size_t len, struct identity *out,
+    const char **why);
+
+/* Returns true if the identity may join channel ch (its chs patterns, if any). */
+bool auth_may_join(const struct identity *who, const char *ch);
+
+/* Returns the role named s, or -1. */
+int auth_role_parse(const char *s);
+const char *auth_role_name(enum role r);
+
+#endif

@@ -1,0 +1,513 @@
+/*
+ * bus.c: the channels a worker owns: seq, history, members, fan-out.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "bus.h"
+#include "config.h"
+#include "frame.h"
+#include "history.h"
+#include "inbox.h"
+#include "jsonw.h"
+#include "log.h"
+#include "proto.h"
+#include "server.h"
+#include "strmap.h"
+#include "worker.h"
+
+/* A user in a channel, with how many of its connections are in it. */
+struct cmember {
+	uint32_t conns;
+	char name[USER_NAME_MAX + 1];
+};
+
+struct channel {
+	char name[CHAN_NAME_MAX + 1];
+	uint64_t seq;			/* last seq given */
+	struct history hist;
+	struct strmap members;		/* user id -> struct cmember * */
+	uint32_t wcount[];		/* memberships per worker */
+};
+
+/* Returns the channel named ch, creating it if create; NULL if absent or out of memory. */
+static struct channel *
+channel_get(struct worker *w, const char *ch, bool create)
+{
+	struct channel *chn = strmap_get(&w->channels, ch);
+
+	if (chn != NULL || !create)
+		return chn;
+	chn = calloc(1, sizeof *chn +
+	    (size_t)w->srv->nworkers * sizeof chn->wcount[0]);
+	if (chn == NULL)
+		return NULL;
+	strcpy(chn->name, ch);
+	history_init(&chn->hist, w->cfg->history_size);
+	strmap_init(&chn->members);
+	if (strmap_put(&w->channels, chn->name, chn) != 0) {
+		free(chn);
+		return NULL;
+	}
+	return chn;
+}
+
+/* Frees one member (a strmap_each callback). */
+static void
+member_free_cb(const char *key, void *value, void *arg)
+{
+	free(value);
+}
+
+/* Frees a channel that is already out of the map. */
+static void
+channel_free(struct channel *chn)
+{
+	history_free(&chn->hist);
+	strmap_each(&chn->members, member_free_cb, NULL);
+	strmap_free(&chn->members);
+	free(chn);
+}
+
+/* Drops the channel if nobody is in it and it has nothing to remember. */
+static void
+channel_maybe_drop(struct worker *w, struct channel *chn)
+{
+	if (chn->members.count != 0 || chn->hist.count != 0)
+		return;
+	strmap_del(&w->channels, chn->name);
+	channel_free(chn);
+}
+
+void
+bus_to_client(struct worker *w, int to, uint64_t client, int action,
+    const char *ch, struct frame *f)
+{
+	struct imsg *m;
+
+	if (f == NULL)
+		return;
+	m = imsg_new(IM_TO_CLIENT);
+	if (m == NULL)
+		return;
+	m->action = (uint8_t)action;
+	m->client = client;
+	m->frame = frame_ref(f);
+	if (ch != NULL)
+		strcpy(m->ch, ch);
+	worker_post(w, to, m);
+}
+
+/* Sends a freshly built frame (dropping the caller's reference) to m's sender. */
+static void
+reply(struct worker *w, const struct imsg *m, int action, struct frame *f)
+{
+	bus_to_client(w, m->worker, m->client, action, m->ch, f);
+	frame_unref(f);
+}
+
+/* Sends err to m's sender. */
+static void
+reply_err(struct worker *w, const struct imsg *m, enum errcode code,
+    const char *msg)
+{
+	reply(w, m, ACT_NONE, proto_err_frame(m->id, code, msg, -1, -1));
+}
+
+/* Sends f to every worker with members in chn (the caller keeps its reference). */
+static void
+fanout(struct worker *w, struct channel *chn, struct frame *f)
+{
+	struct imsg *m;
+	int i;
+
+	for (i = 0; i < w->srv->nworkers; i++) {
+		if (chn->wcount[i] == 0)
+			continue;
+		if (i == w->idx) {
+			worker_deliver_channel(w, chn->name, f);
+			continue;
+		}
+		m = imsg_new(IM_DELIVER);
+		if (m == NULL) {
+			log_err("out of memory: delivery to worker %d lost", i);
+			continue;
+		}
+		strcpy(m->ch, chn->name);
+		m->frame = frame_ref(f);
+		worker_post(w, i, m);
+	}
+}
+
+/* Tells the members of chn that user (uid, name) joined or left. */
+static void
+presence(struct worker *w, struct channel *chn, const char *event,
+    const char *uid, const char *name)
+{
+	struct frame *f;
+	struct jsonw jw;
+
+	jw_init(&jw);
+	jw_lit(&jw, "{\"op\":\"presence\",\"ch\":");
+	jw_cstr(&jw, chn->name);
+	jw_lit(&jw, ",\"event\":\"");
+	jw_lit(&jw, event);
+	jw_lit(&jw, "\",\"user\":{\"id\":");
+	jw_cstr(&jw, uid);
+	jw_lit(&jw, ",\"name\":");
+	jw_cstr(&jw, name);
+	jw_lit(&jw, "}}");
+	f = jw.failed ? NULL : frame_text(jw.buf, jw.len);
+	jw_free(&jw);
+	if (f != NULL)
+		fanout(w, chn, f);
+	frame_unref(f);
+}
+
+/* Starts a reply frame: {"op":OP,"id":ID,"ch":CH */
+static void
+reply_head(struct jsonw *jw, const char *op, const struct imsg *m)
+{
+	jw_lit(jw, "{\"op\":\"");
+	jw_lit(jw, op);
+	jw_lit(jw, "\"");
+	if (m->id[0] != '\0') {
+		jw_lit(jw, ",\"id\":");
+		jw_lit(jw, m->id);
+	}
+	jw_lit(jw, ",\"ch\":");
+	jw_cstr(jw, m->ch);
+}
+
+/*
+ * Sends history entries [first, first+n) of chn to m's sender.  jw already
+ * holds the first frame up to and including "msgs":[ ; tail is appended to
+ * the first frame after the array.  Entries go in as many frames as
+ * frame_max needs; every frame but the last says "more":true, and the
+ * frames after the first are history frames.  The first frame carries
+ * action.
+ */
+static void
+send_msgs(struct worker *w, const struct imsg *m, struct channel *chn,
+    struct jsonw *jw, const char *tail, int first, int n, int action)
+{
+	size_t limit = (size_t)w->cfg->frame_max;
+	int i, in_frame = 0;
+	bool first_frame = true;
+
+	for (i = first; i < first + n; i++) {
+		struct frame *e = history_at(&chn->hist, i);
+		size_t need = frame_payload_len(e) + 1 + 64 +
+		    (first_frame ? strlen(tail) : 0);
+
+		if (in_frame > 0 && jw->len + need > limit) {
+			jw_lit(jw, "]");
+			if (first_frame)
+				jw_lit(jw, tail);
+			jw_lit(jw, ",\"more\":true}");
+			if (!jw->failed)
+				reply(w, m, first_frame ? action : ACT_NONE,
+				    frame_text(jw->buf, jw->len));
+			first_frame = false;
+			jw_reset(jw);
+			reply_head(jw, "history", m);
+			jw_lit(jw, ",\"msgs\":[");
+			in_frame = 0;
+		}
+		if (in_frame++ > 0)
+			jw_lit(jw, ",");
+		jw_raw(jw, frame_payload(e), frame_payload_len(e));
+	}
+	jw_lit(jw, "]");
+	if (first_frame)
+		jw_lit(jw, tail);
+	jw_lit(jw, ",\"more\":false}");
+	if (!jw->failed)
+		reply(w, m, first_frame ? action : ACT_NONE,
+		    frame_text(jw->buf, jw->len));
+	else
+		reply_err(w, m, ERR_INTERNAL, "out of memory");
+}
+
+static void
+handle_join(struct worker *w, struct imsg *m)
+{
+	struct channel *chn = channel_get(w, m->ch, true);
+	int action = m->flag ? ACT_NONE : ACT_ACTIVATE;
+	struct cmember *cm;
+	struct jsonw jw;
+	int first = 0, n = 0;
+	bool complete = true;
+
+	if (chn == NULL) {
+		reply_err(w, m, ERR_INTERNAL, "out of memory");
+		return;
+	}
+	if (!m->flag) {
+		cm = strmap_get(&chn->members, m->user);
+		if (cm == NULL) {
+			cm = calloc(1, sizeof *cm);
+			if (cm == NULL ||
+			    strmap_put(&chn->members, m->user, cm) != 0) {
+				free(cm);
+				channel_maybe_drop(w, chn);
+				reply_err(w, m, ERR_INTERNAL, "out of memory");
+				return;
+			}
+			strcpy(cm->name, m->name);
+			if (chn->members.count <=
+			    (size_t)w->cfg->presence_events_max)
+				presence(w, chn, "join", m->user, m->name);
+		}
+		cm->conns++;
+		chn->wcount[m->worker]++;
+	}
+
+	history_expire(&chn->hist, proto_now_ms(), w->cfg->history_ttl_ms);
+	if (m->since >= 0 || m->count > 0)
+		n = history_select(&chn->hist, m->since, m->count,
+		    chn->hist.cap, chn->seq, &first, &complete);
+
+	jw_init(&jw);
+	reply_head(&jw, "joined", m);
+	jw_lit(&jw, ",\"seq\":");
+	jw_uint(&jw, chn->seq);
+	jw_lit(&jw, ",\"members\":");
+	jw_uint(&jw, chn->members.count);
+	if (m->since < 0 && m->count <= 0) {
+		jw_lit(&jw, "}");
+		if (!jw.failed)
+			reply(w, m, action, frame_text(jw.buf, jw.len));
+		jw_free(&jw);
+		return;
+	}
+	jw_lit(&jw, ",\"msgs\":[");
+	send_msgs(w, m, chn, &jw, m->since >= 0 ? (complete ?
+	    ",\"recovered\":true" : ",\"recovered\":false") : "", first, n,
+	    action);
+	jw_free(&jw);
+}
+
+static void
+handle_leave(struct worker *w, struct imsg *m)
+{
+	struct channel *chn = channel_get(w, m->ch, false);
+	struct cmember *cm;
+
+	if (chn == NULL)
+		return;
+	if (chn->wcount[m->worker] > 0)
+		chn->wcount[m->worker]--;
+	cm = strmap_get(&chn->members, m->user);
+	if (cm != NULL && --cm->conns == 0) {
+		size_t before = chn->members.count;
+
+		strmap_del(&chn->members, m->user);
+		if (before <= (size_t)w->cfg->presence_events_max)
+			presence(w, chn, "leave", m->user, cm->name);
+		free(cm);
+	}
+	channel_maybe_drop(w, chn);
+}
+
+static void
+handle_publish(struct worker *w, struct imsg *m)
+{
+	struct channel *chn = channel_get(w, m->ch, false);
+	struct frame *f;
+	struct jsonw jw;
+	int64_t ts;
+
+	if (chn == NULL) {
+		reply_err(w, m, ERR_NOT_MEMBER, "not in this channel");
+		return;
+	}
+	ts = proto_now_ms();
+	jw_init(&jw);
+	jw_lit(&jw, "{\"op\":\"msg\",\"seq\":");
+	jw_uint(&jw, chn->seq + 1);
+	jw_lit(&jw, ",\"ts\":");
+	jw_int(&jw, ts);
+	jw_lit(&jw, ",");
+	jw_raw(&jw, m->body, m->body_len);
+	f = jw.failed ? NULL : frame_text(jw.buf, jw.len);
+	jw_free(&jw);
+	if (f == NULL) {
+		reply_err(w, m, ERR_INTERNAL, "out of memory");
+		return;
+	}
+	f->seq = ++chn->seq;
+	f->ts = ts;
+	history_expire(&chn->hist, ts, w->cfg->history_ttl_ms);
+	history_push(&chn->hist, f);
+	fanout(w, chn, f);
+	frame_unref(f);
+
+	jw_init(&jw);
+	reply_head(&jw, "ok", m);
+	jw_lit(&jw, ",\"seq\":");
+	jw_uint(&jw, chn->seq);
+	jw_lit(&jw, ",\"ts\":");
+	jw_int(&jw, ts);
+	jw_lit(&jw, "}");
+	if (!jw.failed)
+		reply(w, m, ACT_NONE, frame_text(jw.buf, jw.len));
+	jw_free(&jw);
+}
+
+static void
+handle_history(struct worker *w, struct imsg *m)
+{
+	struct channel *chn = channel_get(w, m->ch, false);
+	struct jsonw jw;
+	int first, n;
+
+	if (chn == NULL) {
+		reply_err(w, m, ERR_NO_SUCH_CHANNEL, "no such channel");
+		return;
+	}
+	history_expire(&chn->hist, proto_now_ms(), w->cfg->history_ttl_ms);
+	n = history_select(&chn->hist, m->since, m->count, m->count, chn->seq,
+	    &first, NULL);
+	jw_init(&jw);
+	reply_head(&jw, "history", m);
+	jw_lit(&jw, ",\"msgs\":[");
+	send_msgs(w, m, chn, &jw, "", first, n, ACT_NONE);
+	jw_free(&jw);
+	channel_maybe_drop(w, chn);
+}
+
+/* State for listing members into a who reply. */
+struct who_ctx {
+	struct jsonw *jw;
+	size_t limit;
+	size_t listed;
+};
+
+/* Appends one member while it fits (a strmap_each callback). */
+static void
+who_add(const char *uid, void *value, void *arg)
+{
+	struct who_ctx *wc = arg;
+	struct cmember *cm = value;
+	size_t mark = wc->jw->len;
+
+	if (wc->jw->len + 6 * (strlen(uid) + strlen(cm->name)) + 40 >
+	    wc->limit)
+		return;
+	if (wc->listed > 0)
+		jw_lit(wc->jw, ",");
+	jw_lit(wc->jw, "{\"id\":");
+	jw_cstr(wc->jw, uid);
+	jw_lit(wc->jw, ",\"name\":");
+	jw_cstr(wc->jw, cm->name);
+	jw_lit(wc->jw, "}");
+	if (wc->jw->len > wc->limit)
+		wc->jw->len = mark;
+	else
+		wc->listed++;
+}
+
+static void
+handle_who(struct worker *w, struct imsg *m)
+{
+	struct channel *chn = channel_get(w, m->ch, false);
+	struct who_ctx wc;
+	struct jsonw jw;
+
+	if (chn == NULL) {
+		reply_err(w, m, ERR_NO_SUCH_CHANNEL, "no such channel");
+		return;
+	}
+	jw_init(&jw);
+	reply_head(&jw, "who", m);
+	jw_lit(&jw, ",\"members\":[");
+	wc.jw = &jw;
+	wc.limit = (size_t)w->cfg->frame_max - 48;
+	wc.listed = 0;
+	strmap_each(&chn->members, who_add, &wc);
+	jw_lit(&jw, "],\"count\":");
+	jw_uint(&jw, chn->members.count);
+	jw_lit(&jw, "}");
+	if (!jw.failed)
+		reply(w, m, ACT_NONE, frame_text(jw.buf, jw.len));
+	jw_free(&jw);
+}
+
+void
+bus_handle(struct worker *w, struct imsg *m)
+{
+	switch (m->type) {
+	case IM_JOIN:
+		handle_join(w, m);
+		break;
+	case IM_LEAVE:
+		handle_leave(w, m);
+		break;
+	case IM_PUBLISH:
+		handle_publish(w, m);
+		break;
+	case IM_HISTORY:
+		handle_history(w, m);
+		break;
+	case IM_WHO:
+		handle_who(w, m);
+		break;
+	}
+	imsg_free(m);
+}
+
+/* State for one sweep over the owned channels. */
+struct sweep_ctx {
+	struct worker *w;
+	int64_t now;
+	struct channel **drop;
+	size_t ndrop, cap;
+};
+
+/* Expires one channel's history and notes it for dropping (a strmap_each callback). */
+static void
+sweep_one(const char *key, void *value, void *arg)
+{
+	struct sweep_ctx *sc = arg;
+	struct channel *chn = value;
+	struct channel **d;
+
+	history_expire(&chn->hist, sc->now, sc->w->cfg->history_ttl_ms);
+	if (chn->members.count != 0 || chn->hist.count != 0)
+		return;
+	if (sc->ndrop == sc->cap) {
+		sc->cap = sc->cap ? sc->cap * 2 : 16;
+		d = realloc(sc->drop, sc->cap * sizeof *d);
+		if (d == NULL)
+			return;
+		sc->drop = d;
+	}
+	sc->drop[sc->ndrop++] = chn;
+}
+
+void
+bus_sweep(struct worker *w, int64_t now_ms)
+{
+	struct sweep_ctx sc = { w, now_ms, NULL, 0, 0 };
+	size_t i;
+
+	strmap_each(&w->channels, sweep_one, &sc);
+	for (i = 0; i < sc.ndrop; i++)
+		channel_maybe_drop(w, sc.drop[i]);
+	free(sc.drop);
+}
+
+/* Frees one channel (a strmap_each callback). */
+static void
+channel_free_cb(const char *key, void *value, void *arg)
+{
+	channel_free(value);
+}
+
+void
+bus_free(struct worker *w)
+{
+	strmap_each(&w->channels, channel_free_cb, NULL);
+	strmap_free(&w->channels);
+}

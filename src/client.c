@@ -1,0 +1,166 @@
+/*
+ * client.c: a connection's outbound queue, its flushing, and closing it.
+ *
+ * Writes bypass lws's one-frame-per-WRITEABLE path: frames are already
+ * complete WebSocket frames, so they are copied back to back into the
+ * worker's scratch buffer and handed to lws as raw bytes (LWS_WRITE_HTTP,
+ * which lws sends untouched on a ws connection).  lws never returns a short
+ * write; what the socket does not take stays in lws's buffer, and while
+ * anything is there we write nothing more and wait for WRITEABLE.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <libwebsockets.h>
+
+#include "client.h"
+#include "config.h"
+#include "frame.h"
+#include "log.h"
+#include "proto.h"
+#include "session.h"
+#include "worker.h"
+
+/* Appends f to the queue without any check; takes a new reference. */
+static int
+client_enqueue(struct client *c, struct frame *f)
+{
+	struct qnode *q = malloc(sizeof *q);
+
+	if (q == NULL)
+		return -1;
+	q->f = frame_ref(f);
+	q->next = NULL;
+	if (c->qtail != NULL)
+		c->qtail->next = q;
+	else
+		c->qhead = q;
+	c->qtail = q;
+	c->qbytes += f->len;
+	worker_want_flush(c->w, c);
+	return 0;
+}
+
+int
+client_send(struct client *c, struct frame *f)
+{
+	if (f == NULL || c->closing || c->doomed || c->wsi == NULL)
+		return -1;
+	if (c->qbytes + f->len > c->w->cfg->client_queue_max) {
+		/*
+		 * Closing now could change the room being walked by the
+		 * caller: drop the queue, take nothing more, and let the
+		 * flush after this loop iteration close it.
+		 */
+		log_info("client %llu: queue full (%zu bytes), closing",
+		    (unsigned long long)c->id, c->qbytes);
+		client_queue_clear(c);
+		c->doomed = true;
+		worker_want_flush(c->w, c);
+		return -1;
+	}
+	return client_enqueue(c, f);
+}
+
+int
+client_send_new(struct client *c, struct frame *f)
+{
+	int rc = client_send(c, f);
+
+	frame_unref(f);
+	return rc;
+}
+
+void
+client_queue_clear(struct client *c)
+{
+	struct qnode *q, *next;
+
+	for (q = c->qhead; q != NULL; q = next) {
+		next = q->next;
+		frame_unref(q->f);
+		free(q);
+	}
+	c->qhead = c->qtail = NULL;
+	c->qbytes = 0;
+}
+
+/* Removes the head of the queue. */
+static void
+client_dequeue(struct client *c)
+{
+	struct qnode *q = c->qhead;
+
+	c->qhead = q->next;
+	if (c->qhead == NULL)
+		c->qtail = NULL;
+	c->qbytes -= q->f->len;
+	frame_unref(q->f);
+	free(q);
+}
+
+int
+client_flush(struct client *c)
+{
+	uint8_t *scratch = c->w->scratch;
+	size_t n;
+
+	if (c->wsi == NULL)
+		return -1;
+	while (c->qhead != NULL && !lws_partial_buffered(c->wsi)) {
+		struct frame *f = c->qhead->f;
+
+		if (f->len > WORKER_SCRATCH) {
+			/* A large frame goes alone, straight from its bytes. */
+			if (lws_write(c->wsi, f->data, f->len,
+			    LWS_WRITE_HTTP) < 0)
+				goto failed;
+			client_dequeue(c);
+			continue;
+		}
+		n = 0;
+		while (c->qhead != NULL && c->qhead->f->len <= WORKER_SCRATCH - n) {
+			f = c->qhead->f;
+			memcpy(scratch + n, f->data, f->len);
+			n += f->len;
+			client_dequeue(c);
+		}
+		if (lws_write(c->wsi, scratch, n, LWS_WRITE_HTTP) < 0)
+			goto failed;
+	}
+	return 0;
+
+failed:
+	log_debug("client %llu: write failed", (unsigned long long)c->id);
+	client_queue_clear(c);
+	lws_set_timeout(c->wsi, PENDING_TIMEOUT_CLOSE_ACK, LWS_TO_KILL_ASYNC);
+	return -1;
+}
+
+void
+client_close(struct client *c, int code, const char *reason, bool drop_queue,
+    int64_t reconnect_ms)
+{
+	struct frame *bye, *cf;
+
+	if (c->closing)
+		return;
+	log_info("client %llu (%s): closing with %d: %s",
+	    (unsigned long long)c->id, c->uid[0] ? c->uid : "-", code, reason);
+	session_detach(c);
+	if (drop_queue)
+		client_queue_clear(c);
+	c->closing = true;
+	if (c->wsi == NULL)
+		return;
+	bye = proto_bye_frame(code, reason, reconnect_ms);
+	cf = frame_close((uint16_t)code, reason);
+	if (bye != NULL)
+		client_enqueue(c, bye);
+	if (cf != NULL)
+		client_enqueue(c, cf);
+	frame_unref(bye);
+	frame_unref(cf);
+	/* The peer has this long to answer our CLOSE before lws drops it. */
+	lws_set_timeout(c->wsi, PENDING_TIMEOUT_CLOSE_ACK, 3);
+}

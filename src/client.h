@@ -1,0 +1,99 @@
+/*
+ * client.h: one WebSocket connection, owned by the worker that accepted it.
+ *
+ * lws's per-session data holds only a pointer to this struct.  Outbound data
+ * is a queue of references to shared frames, capped in bytes; the worker
+ * flushes every client with pending frames once per loop iteration,
+ * coalescing them into as few writes as possible.  A client that fills its
+ * queue is closed (4029) and never slows anybody else down.
+ */
+#ifndef CHATRELAY_CLIENT_H
+#define CHATRELAY_CLIENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "auth.h"
+#include "chan.h"
+#include "ratelimit.h"
+#include "room.h"
+
+struct lws;
+struct frame;
+struct worker;
+
+enum client_state {
+	CS_NEW,			/* not authenticated yet */
+	CS_AUTH_PENDING,	/* identity checked, the user's owner is asked */
+	CS_READY,		/* authenticated */
+};
+
+struct qnode {
+	struct frame *f;
+	struct qnode *next;
+};
+
+struct client {
+	uint64_t id;			/* the session id, unique per instance */
+	struct worker *w;
+	struct lws *wsi;		/* NULL once lws has closed it */
+	uint32_t slot;			/* index in the worker's client table */
+	uint8_t state;			/* enum client_state */
+	bool closing;			/* a close is under way: only it goes out */
+	bool admin_path;		/* connected to /admin */
+	bool attached;			/* counted by the user's owner */
+	bool ping_out;			/* a ping is outstanding */
+	bool in_flush;			/* in the worker's flush list */
+	bool doomed;			/* queue overflowed: close at the flush */
+	uint32_t flush_idx;
+	enum role role;
+	char uid[USER_ID_MAX + 1];
+	char name[USER_NAME_MAX + 1];
+	struct identity *chs;		/* the token's chs patterns, or NULL */
+	struct room_set rooms;
+
+	struct qnode *qhead, *qtail;
+	size_t qbytes;
+
+	char *rx;			/* reassembly of a fragmented message */
+	size_t rx_len, rx_cap;
+	size_t frame_rx;		/* bytes of the current frame so far */
+
+	int64_t connected_ms;		/* loop time, ms */
+	int64_t last_rx_ms;
+	struct bucket msg_bucket;	/* send, whisper */
+	struct bucket op_bucket;	/* everything else */
+	int strikes;			/* rate_limited errors in a row */
+};
+
+/*
+ * Queues a reference to f for the client.  Returns 0, or -1 if the client is
+ * closing (nothing queued) or its queue would pass client_queue_max, in
+ * which case its queue is dropped and it is closed with 4029 at the next
+ * flush (never here: the caller may be walking a room).
+ */
+int client_send(struct client *c, struct frame *f);
+
+/* Queues f and drops the caller's reference (for freshly built frames). */
+int client_send_new(struct client *c, struct frame *f);
+
+/*
+ * Starts closing the client: it leaves its channels and its user, `bye`
+ * {code, reason} and a CLOSE frame go out after what is queued (or instead
+ * of it, with drop_queue), and lws is given a few seconds to finish.
+ * reconnect_ms >= 0 adds that hint to the bye.  Idempotent.
+ */
+void client_close(struct client *c, int code, const char *reason,
+    bool drop_queue, int64_t reconnect_ms);
+
+/*
+ * Writes as much of the queue as the socket takes now, in writes of up to
+ * a few KB.  Returns 0, or -1 if the connection failed.
+ */
+int client_flush(struct client *c);
+
+/* Drops every queued frame. */
+void client_queue_clear(struct client *c);
+
+#endif

@@ -1,0 +1,1074 @@
+/*
+ * config.c: the directive table, and the parsers that fill struct config
+ * from values, configuration files and the command line.
+ *
+ * Everything about a directive lives in its row of config_table: adding a
+ * directive means adding a field to struct config, a row here, and its
+ * explanation in conf/chatrelay.conf (a unit test checks the last).  The
+ * parsers run once at start-up, before any thread exists.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#ifndef PACKAGE_VERSION
+#define PACKAGE_VERSION "dev"
+#endif
+#ifndef SYSCONFDIR
+#define SYSCONFDIR "/etc"
+#endif
+
+#include "config.h"
+#include "log.h"
+#include "version.h"
+
+#define CONFIG_DEFAULT_PATH SYSCONFDIR "/chatrelay.conf"
+
+/* Longest line of a configuration file, without its line ending. */
+#define CONFIG_LINE_MAX 4096
+
+#define KIB ((int64_t)1024)
+#define MIB (KIB * 1024)
+#define GIB (MIB * 1024)
+
+#define MSEC ((int64_t)1)
+#define SEC (MSEC * 1000)
+#define MIN (SEC * 60)
+#define HOUR (MIN * 60)
+#define DAY (HOUR * 24)
+
+enum config_type {
+	CONFIG_INT,		/* int, decimal */
+	CONFIG_BOOL,		/* int 0/1, yes/no/on/off/true/false/1/0 */
+	CONFIG_STRING,		/* char[], min..max bytes */
+	CONFIG_SIZE,		/* size_t bytes, with k/m/g suffixes */
+	CONFIG_DURATION,	/* int64_t ms, with ms/s/m/h/d units */
+	CONFIG_LOGLEVEL		/* int, enum log_level */
+};
+
+struct config_directive {
+	const char		*name;
+	enum config_type	 type;
+	size_t			 offset;	/* of the field in struct config */
+	size_t			 size;		/* of the field, bytes */
+	const char		*def;		/* default, as text */
+	int64_t			 min;		/* bounds; length bounds for strings */
+	int64_t			 max;
+	int			(*valid)(const char *, char *, size_t);
+	const char		*help;
+};
+
+/*
+ * The offset of field f, which must have type T: a row that names the wrong
+ * type for its field does not compile.
+ */
+#define CONFIG_FIELD(f, T)						\
+	.offset = offsetof(struct config, f) +				\
+	    0 * sizeof(_Generic(((struct config *)0)->f, T: 1)),	\
+	.size = sizeof(((struct config *)0)->f)
+#define CONFIG_STRFIELD(f)						\
+	.offset = offsetof(struct config, f),				\
+	.size = sizeof(((struct config *)0)->f)
+
+static int config_valid_node(const char *, char *, size_t);
+
+static const struct config_directive config_table[] = {
+	/* Network. */
+	{ .name = "bind", .type = CONFIG_STRING, CONFIG_STRFIELD(bind),
+	  .def = "127.0.0.1", .min = 1, .max = CONFIG_STR_MAX - 1,
+	  .help = "Address to listen on for WebSocket and HTTP connections. "
+	  "Use 0.0.0.0 or :: to accept connections from other hosts." },
+	{ .name = "port", .type = CONFIG_INT, CONFIG_FIELD(port, int),
+	  .def = "8080", .min = 1, .max = 65535,
+	  .help = "TCP port to listen on for WebSocket and HTTP connections." },
+	{ .name = "workers", .type = CONFIG_INT, CONFIG_FIELD(workers, int),
+	  .def = "0", .min = 0, .max = 64,
+	  .help = "Number of worker threads, each with its own event loop and "
+	  "share of the connections. 0 starts one per CPU core." },
+	{ .name = "tls_cert", .type = CONFIG_STRING, CONFIG_STRFIELD(tls_cert),
+	  .def = "", .min = 0, .max = CONFIG_STR_MAX - 1,
+	  .help = "PEM certificate chain file for TLS (wss:// and https://). "
+	  "Empty serves plain TCP; set together with tls_key." },
+	{ .name = "tls_key", .type = CONFIG_STRING, CONFIG_STRFIELD(tls_key),
+	  .def = "", .min = 0, .max = CONFIG_STR_MAX - 1,
+	  .help = "PEM private key file that belongs to tls_cert." },
+	{ .name = "deflate", .type = CONFIG_BOOL, CONFIG_FIELD(deflate, int),
+	  .def = "no", .min = 0, .max = 1,
+	  .help = "Negotiate permessage-deflate compression with clients that "
+	  "offer it. It saves bandwidth at some CPU and memory cost per "
+	  "connection." },
+
+	/* Identity. */
+	{ .name = "secret", .type = CONFIG_STRING, CONFIG_STRFIELD(secret),
+	  .def = "", .min = 0, .max = CONFIG_STR_MAX - 1,
+	  .help = "Shared secret that signs client tokens (HS256 JWT). "
+	  "Empty runs the relay in open mode, where anyone may connect as "
+	  "a guest without a token." },
+	{ .name = "node", .type = CONFIG_STRING, CONFIG_STRFIELD(node),
+	  .def = "", .min = 0, .max = 64, .valid = config_valid_node,
+	  .help = "Name of this relay instance, unique among relays that "
+	  "share a bus: up to 64 characters of A-Z, a-z, 0-9, '_', '.' and "
+	  "'-'. Empty generates one at start." },
+
+	/* Files and logging. */
+	{ .name = "web_root", .type = CONFIG_STRING, CONFIG_STRFIELD(web_root),
+	  .def = "web", .min = 1, .max = CONFIG_STR_MAX - 1,
+	  .help = "Directory whose files are served over HTTP, such as the "
+	  "demo client index.html. Files outside it are never served." },
+	{ .name = "log_level", .type = CONFIG_LOGLEVEL,
+	  CONFIG_FIELD(log_level, int),
+	  .def = "notice", .min = LOG_ERR, .max = LOG_DEBUG,
+	  .help = "Most verbose kind of message written to standard error: "
+	  "err, warn, notice, info or debug." },
+
+	/* Limits. */
+	{ .name = "frame_max", .type = CONFIG_INT,
+	  CONFIG_FIELD(frame_max, int),
+	  .def = "4096", .min = 1024, .max = 1048576,
+	  .help = "Largest WebSocket frame accepted from a client, in bytes. "
+	  "A larger frame closes the connection with code 1009." },
+	{ .name = "message_max", .type = CONFIG_INT,
+	  CONFIG_FIELD(message_max, int),
+	  .def = "4096", .min = 1024, .max = 16777216,
+	  .help = "Largest message accepted from a client once its fragments "
+	  "are put together, in bytes; at least frame_max. A larger message "
+	  "closes the connection with code 1009." },
+	{ .name = "text_max", .type = CONFIG_INT,
+	  CONFIG_FIELD(text_max, int),
+	  .def = "500", .min = 1, .max = 100000,
+	  .help = "Longest text a client may send in one message, in "
+	  "characters. A longer text is refused with an error." },
+	{ .name = "json_depth_max", .type = CONFIG_INT,
+	  CONFIG_FIELD(json_depth_max, int),
+	  .def = "8", .min = 2, .max = 64,
+	  .help = "Deepest nesting of JSON objects and arrays accepted in a "
+	  "client frame. A deeper frame is refused as malformed." },
+	{ .name = "rate", .type = CONFIG_INT, CONFIG_FIELD(rate, int),
+	  .def = "10", .min = 1, .max = 100000,
+	  .help = "Messages per second one connection may send with send and "
+	  "whisper, over time (the refill rate of a token bucket)." },
+	{ .name = "burst", .type = CONFIG_INT, CONFIG_FIELD(burst, int),
+	  .def = "20", .min = 1, .max = 1000000,
+	  .help = "Messages one connection may send at once before rate "
+	  "applies (the depth of the token bucket)." },
+	{ .name = "rate_strikes_max", .type = CONFIG_INT,
+	  CONFIG_FIELD(rate_strikes_max, int),
+	  .def = "20", .min = 1, .max = 100000,
+	  .help = "rate_limited errors in a row after which the connection is "
+	  "closed with code 4029." },
+	{ .name = "channels_max", .type = CONFIG_INT,
+	  CONFIG_FIELD(channels_max, int),
+	  .def = "32", .min = 1, .max = 1024,
+	  .help = "Most channels one connection may be joined to at once." },
+	{ .name = "user_connections_max", .type = CONFIG_INT,
+	  CONFIG_FIELD(user_connections_max, int),
+	  .def = "10", .min = 1, .max = 100000,
+	  .help = "Most connections one user may hold open on this relay at "
+	  "once." },
+	{ .name = "auth_timeout", .type = CONFIG_DURATION,
+	  CONFIG_FIELD(auth_timeout_ms, int64_t),
+	  .def = "5s", .min = 100 * MSEC, .max = HOUR,
+	  .help = "Time a new connection has to authenticate. A connection "
+	  "that has not authenticated by then is closed with code 4001." },
+	{ .name = "idle_timeout", .type = CONFIG_DURATION,
+	  CONFIG_FIELD(idle_timeout_ms, int64_t),
+	  .def = "60s", .min = SEC, .max = 24 * HOUR,
+	  .help = "A connection that sends nothing, not even a pong to the "
+	  "relay's pings, for this long is closed." },
+	{ .name = "client_queue_max", .type = CONFIG_SIZE,
+	  CONFIG_FIELD(client_queue_max, size_t),
+	  .def = "256k", .min = 4 * KIB, .max = GIB,
+	  .help = "Most bytes of outgoing messages queued for one client. A "
+	  "client whose queue fills is sent bye and closed with code 4029." },
+	{ .name = "connections_max", .type = CONFIG_INT,
+	  CONFIG_FIELD(connections_max, int),
+	  .def = "0", .min = 0, .max = 10000000,
+	  .help = "Most client connections this relay accepts at once; 0 "
+	  "means no limit." },
+
+	/* Channels. */
+	{ .name = "history_size", .type = CONFIG_INT,
+	  CONFIG_FIELD(history_size, int),
+	  .def = "100", .min = 0, .max = 10000,
+	  .help = "Messages kept per channel and replayed to clients that ask "
+	  "for history; 0 keeps none." },
+	{ .name = "history_ttl", .type = CONFIG_DURATION,
+	  CONFIG_FIELD(history_ttl_ms, int64_t),
+	  .def = "1h", .min = SEC, .max = 30 * DAY,
+	  .help = "Age after which a kept message is dropped from its "
+	  "channel's history." },
+	{ .name = "presence_events_max", .type = CONFIG_INT,
+	  CONFIG_FIELD(presence_events_max, int),
+	  .def = "100", .min = 0, .max = 1000000,
+	  .help = "Join and leave events are sent only in channels with at "
+	  "most this many members; 0 sends none." },
+};
+
+#define CONFIG_NDIRECTIVES (sizeof config_table / sizeof config_table[0])
+
+/* Writes a formatted reason into err, if the caller gave room for one. */
+static void __attribute__((format(printf, 3, 4)))
+config_error(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list	ap;
+
+	if (err == NULL || errlen == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+/* Prints a formatted line to f, unless f is NULL. */
+static void __attribute__((format(printf, 2, 3)))
+config_report(FILE *f, const char *fmt, ...)
+{
+	va_list	ap;
+
+	if (f == NULL)
+		return;
+	va_start(ap, fmt);
+	vfprintf(f, fmt, ap);
+	va_end(ap);
+	fputc('\n', f);
+}
+
+/* Returns the row for the first len bytes of name, or NULL. */
+static const struct config_directive *
+config_find(const char *name, size_t len)
+{
+	size_t	i;
+
+	for (i = 0; i < CONFIG_NDIRECTIVES; i++) {
+		if (strlen(config_table[i].name) == len &&
+		    strncmp(config_table[i].name, name, len) == 0)
+			return &config_table[i];
+	}
+	return NULL;
+}
+
+size_t
+config_directive_count(void)
+{
+	return CONFIG_NDIRECTIVES;
+}
+
+const char *
+config_directive_name(size_t i)
+{
+	if (i >= CONFIG_NDIRECTIVES)
+		return NULL;
+	return config_table[i].name;
+}
+
+/* Accepts a node name: only letters, digits, '_', '.' and '-'. */
+static int
+config_valid_node(const char *s, char *err, size_t errlen)
+{
+	const char	*p;
+
+	for (p = s; *p != '\0'; p++) {
+		if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
+		    (*p >= '0' && *p <= '9') || *p == '_' || *p == '.' ||
+		    *p == '-')
+			continue;
+		config_error(err, errlen, "may contain only A-Z, a-z, 0-9, "
+		    "'_', '.' and '-'");
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Reads the decimal digits at the start of s into *out.  Returns a pointer
+ * past them, or NULL if there are none or the number exceeds INT64_MAX.
+ */
+static const char *
+config_parse_digits(const char *s, int64_t *out)
+{
+	int64_t	v = 0;
+
+	if (*s < '0' || *s > '9')
+		return NULL;
+	for (; *s >= '0' && *s <= '9'; s++) {
+		if (v > (INT64_MAX - (*s - '0')) / 10)
+			return NULL;
+		v = v * 10 + (*s - '0');
+	}
+	*out = v;
+	return s;
+}
+
+/*
+ * Parses all of s as a decimal integer, optionally negative.  Returns 0, -1
+ * if s is not one, or -2 if it is too large to represent.
+ */
+static int
+config_parse_int(const char *s, int64_t *out)
+{
+	const char	*end;
+	bool		 neg = false;
+
+	if (*s == '-') {
+		neg = true;
+		s++;
+	}
+	if ((end = config_parse_digits(s, out)) == NULL)
+		return *s >= '0' && *s <= '9' ? -2 : -1;
+	if (*end != '\0')
+		return -1;
+	if (neg)
+		*out = -*out;
+	return 0;
+}
+
+/*
+ * Parses all of s as a size in bytes: a number with an optional k, m or g
+ * (KiB, MiB, GiB).  Returns 0, -1 if s is not a size, or -2 if it is too
+ * large to represent.
+ */
+static int
+config_parse_size(const char *s, int64_t *out)
+{
+	const char	*end;
+	int64_t		 v, mult;
+
+	if ((end = config_parse_digits(s, &v)) == NULL)
+		return *s >= '0' && *s <= '9' ? -2 : -1;
+	switch (*end) {
+	case '\0':
+		mult = 1;
+		break;
+	case 'k': case 'K':
+		mult = KIB;
+		break;
+	case 'm': case 'M':
+		mult = MIB;
+		break;
+	case 'g': case 'G':
+		mult = GIB;
+		break;
+	default:
+		return -1;
+	}
+	if (*end != '\0' && end[1] != '\0')
+		return -1;
+	if (v > INT64_MAX / mult)
+		return -2;
+	*out = v * mult;
+	return 0;
+}
+
+/*
+ * Parses all of s as a duration in milliseconds: a number with an optional
+ * unit ms, s, m, h or d (a bare number is seconds).  Returns 0, -1 if s is
+ * not a duration, or -2 if it is too long to represent.
+ */
+static int
+config_parse_duration(const char *s, int64_t *out)
+{
+	static const struct {
+		const char	*unit;
+		int64_t		 ms;
+	} units[] = {
+		{ "", SEC }, { "ms", MSEC }, { "s", SEC }, { "m", MIN },
+		{ "h", HOUR }, { "d", DAY }
+	};
+	const char	*end;
+	int64_t		 v;
+	size_t		 i;
+
+	if ((end = config_parse_digits(s, &v)) == NULL)
+		return *s >= '0' && *s <= '9' ? -2 : -1;
+	for (i = 0; i < sizeof units / sizeof units[0]; i++) {
+		if (strcmp(end, units[i].unit) != 0)
+			continue;
+		if (v > INT64_MAX / units[i].ms)
+			return -2;
+		*out = v * units[i].ms;
+		return 0;
+	}
+	return -1;
+}
+
+/* Parses s as a boolean.  Returns 1, 0, or -1 if s is not one. */
+static int
+config_parse_bool(const char *s)
+{
+	static const char *const yes[] = { "yes", "on", "true", "1" };
+	static const char *const no[] = { "no", "off", "false", "0" };
+	size_t	i;
+
+	for (i = 0; i < sizeof yes / sizeof yes[0]; i++) {
+		if (strcasecmp(s, yes[i]) == 0)
+			return 1;
+		if (strcasecmp(s, no[i]) == 0)
+			return 0;
+	}
+	return -1;
+}
+
+/* Writes a byte count in the largest unit that keeps it whole ("256k"). */
+static void
+config_format_size(int64_t v, char *buf, size_t len)
+{
+	if (v != 0 && v % GIB == 0)
+		snprintf(buf, len, "%" PRId64 "g", v / GIB);
+	else if (v != 0 && v % MIB == 0)
+		snprintf(buf, len, "%" PRId64 "m", v / MIB);
+	else if (v != 0 && v % KIB == 0)
+		snprintf(buf, len, "%" PRId64 "k", v / KIB);
+	else
+		snprintf(buf, len, "%" PRId64, v);
+}
+
+/* Writes milliseconds in the largest unit that keeps them whole ("5s"). */
+static void
+config_format_duration(int64_t v, char *buf, size_t len)
+{
+	if (v != 0 && v % DAY == 0)
+		snprintf(buf, len, "%" PRId64 "d", v / DAY);
+	else if (v != 0 && v % HOUR == 0)
+		snprintf(buf, len, "%" PRId64 "h", v / HOUR);
+	else if (v != 0 && v % MIN == 0)
+		snprintf(buf, len, "%" PRId64 "m", v / MIN);
+	else if (v != 0 && v % SEC == 0)
+		snprintf(buf, len, "%" PRId64 "s", v / SEC);
+	else
+		snprintf(buf, len, "%" PRId64 "ms", v);
+}
+
+/* Writes a bound of d in the form its values are written. */
+static void
+config_format_bound(const struct config_directive *d, int64_t v, char *buf,
+    size_t len)
+{
+	if (d->type == CONFIG_SIZE)
+		config_format_size(v, buf, len);
+	else if (d->type == CONFIG_DURATION)
+		config_format_duration(v, buf, len);
+	else
+		snprintf(buf, len, "%" PRId64, v);
+}
+
+/*
+ * Checks v against the bounds of d.  Returns 0, or -1 with a reason that
+ * quotes the value as the user wrote it.
+ */
+static int
+config_check_range(const struct config_directive *d, int64_t v,
+    const char *text, char *err, size_t errlen)
+{
+	char	lo[32], hi[32];
+
+	if (v >= d->min && v <= d->max)
+		return 0;
+	config_format_bound(d, d->min, lo, sizeof lo);
+	config_format_bound(d, d->max, hi, sizeof hi);
+	config_error(err, errlen, "%s: %.40s is out of range (%s..%s)",
+	    d->name, text, lo, hi);
+	return -1;
+}
+
+/* Stores string value in d's field of cfg.  Returns 0, or -1 with a reason. */
+static int
+config_set_string(struct config *cfg, const struct config_directive *d,
+    const char *value, char *err, size_t errlen)
+{
+	char	*field = (char *)cfg + d->offset;
+	char	 why[128];
+	size_t	 len = strlen(value);
+
+	/* The value itself is never quoted: it may be the secret. */
+	if (len > (size_t)d->max || len >= d->size) {
+		config_error(err, errlen, "%s: value is too long (%zu bytes, "
+		    "at most %" PRId64 ")", d->name, len, d->max);
+		return -1;
+	}
+	if (len < (size_t)d->min) {
+		config_error(err, errlen, "%s: value must not be empty",
+		    d->name);
+		return -1;
+	}
+	if (d->valid != NULL && d->valid(value, why, sizeof why) != 0) {
+		config_error(err, errlen, "%s: %s", d->name, why);
+		return -1;
+	}
+	memset(field, 0, d->size);
+	memcpy(field, value, len);
+	return 0;
+}
+
+int
+config_set(struct config *cfg, const char *name, const char *value,
+    char *err, size_t errlen)
+{
+	const struct config_directive	*d;
+	void				*field;
+	int64_t				 v;
+	int				 r;
+
+	if (name == NULL || (d = config_find(name, strlen(name))) == NULL) {
+		config_error(err, errlen, "unknown directive \"%.64s\"",
+		    name != NULL ? name : "");
+		return -1;
+	}
+	if (value == NULL) {
+		config_error(err, errlen, "%s: missing value", d->name);
+		return -1;
+	}
+	field = (char *)cfg + d->offset;
+
+	switch (d->type) {
+	case CONFIG_INT:
+		if ((r = config_parse_int(value, &v)) == -1) {
+			config_error(err, errlen, "%s: \"%.40s\" is not a whole "
+			    "number", d->name, value);
+			return -1;
+		}
+		if (r == -2)
+			v = INT64_MAX;
+		if (config_check_range(d, v, value, err, errlen) != 0)
+			return -1;
+		*(int *)field = (int)v;
+		return 0;
+	case CONFIG_BOOL:
+		if ((r = config_parse_bool(value)) < 0) {
+			config_error(err, errlen, "%s: \"%.40s\" is not yes or "
+			    "no (use yes, no, on, off, true, false, 1 or 0)",
+			    d->name, value);
+			return -1;
+		}
+		*(int *)field = r;
+		return 0;
+	case CONFIG_STRING:
+		return config_set_string(cfg, d, value, err, errlen);
+	case CONFIG_SIZE:
+		if ((r = config_parse_size(value, &v)) == -1) {
+			config_error(err, errlen, "%s: \"%.40s\" is not a size "
+			    "(use bytes, or a number followed by k, m or g)",
+			    d->name, value);
+			return -1;
+		}
+		if (r == -2)
+			v = INT64_MAX;
+		if (config_check_range(d, v, value, err, errlen) != 0)
+			return -1;
+		*(size_t *)field = (size_t)v;
+		return 0;
+	case CONFIG_DURATION:
+		if ((r = config_parse_duration(value, &v)) == -1) {
+			config_error(err, errlen, "%s: \"%.40s\" is not a "
+			    "duration (use a number followed by ms, s, m, h or "
+			    "d; a bare number is seconds)", d->name, value);
+			return -1;
+		}
+		if (r == -2)
+			v = INT64_MAX;
+		if (config_check_range(d, v, value, err, errlen) != 0)
+			return -1;
+		*(int64_t *)field = v;
+		return 0;
+	case CONFIG_LOGLEVEL:
+		if ((r = log_level_parse(value)) < 0) {
+			config_error(err, errlen, "%s: \"%.40s\" is not a log "
+			    "level (use err, warn, notice, info or debug)",
+			    d->name, value);
+			return -1;
+		}
+		*(int *)field = r;
+		return 0;
+	}
+	config_error(err, errlen, "%s: directive has no type", d->name);
+	return -1;
+}
+
+int
+config_get(const struct config *cfg, const char *name, char *buf,
+    size_t len)
+{
+	const struct config_directive	*d;
+	const void			*field;
+	char				 text[CONFIG_STR_MAX + 32];
+	size_t				 n;
+
+	if (name == NULL || (d = config_find(name, strlen(name))) == NULL ||
+	    buf == NULL || len == 0)
+		return -1;
+	field = (const char *)cfg + d->offset;
+
+	switch (d->type) {
+	case CONFIG_INT:
+		snprintf(text, sizeof text, "%d", *(const int *)field);
+		break;
+	case CONFIG_BOOL:
+		snprintf(text, sizeof text, "%s",
+		    *(const int *)field ? "yes" : "no");
+		break;
+	case CONFIG_STRING:
+		snprintf(text, sizeof text, "%.*s", (int)d->size,
+		    (const char *)field);
+		break;
+	case CONFIG_SIZE:
+		config_format_size((int64_t)*(const size_t *)field, text,
+		    sizeof text);
+		break;
+	case CONFIG_DURATION:
+		config_format_duration(*(const int64_t *)field, text,
+		    sizeof text);
+		break;
+	case CONFIG_LOGLEVEL:
+		snprintf(text, sizeof text, "%s",
+		    log_level_name(*(const int *)field));
+		break;
+	default:
+		return -1;
+	}
+	if ((n = strlen(text)) >= len) {
+		buf[0] = '\0';
+		return -1;
+	}
+	memcpy(buf, text, n + 1);
+	return 0;
+}
+
+void
+config_defaults(struct config *cfg)
+{
+	char	err[256];
+	size_t	i;
+
+	memset(cfg, 0, sizeof *cfg);
+	for (i = 0; i < CONFIG_NDIRECTIVES; i++) {
+		if (config_set(cfg, config_table[i].name, config_table[i].def,
+		    err, sizeof err) != 0)
+			fatal("config: bad default: %s", err);
+	}
+}
+
+int
+config_check(const struct config *cfg, char *err, size_t errlen)
+{
+	if (cfg->message_max < cfg->frame_max) {
+		config_error(err, errlen, "message_max (%d) must be at least "
+		    "frame_max (%d)", cfg->message_max, cfg->frame_max);
+		return -1;
+	}
+	if ((cfg->tls_cert[0] == '\0') != (cfg->tls_key[0] == '\0')) {
+		config_error(err, errlen, "tls_cert and tls_key must be set "
+		    "together");
+		return -1;
+	}
+	return 0;
+}
+
+enum {
+	CONFIG_LINE_EOF,
+	CONFIG_LINE_OK,
+	CONFIG_LINE_LONG,	/* longer than CONFIG_LINE_MAX; rest skipped */
+	CONFIG_LINE_NUL		/* holds a NUL byte */
+};
+
+/*
+ * Reads one line of f into buf (size bytes) without its "\n" or "\r\n".
+ * Never stores more than size - 1 bytes: the rest of a longer line is read
+ * and thrown away.  Returns one of the CONFIG_LINE_ values.
+ */
+static int
+config_read_line(FILE *f, char *buf, size_t size)
+{
+	size_t	len = 0;
+	bool	nul = false, any = false, cut = false;
+	int	c;
+
+	while ((c = getc(f)) != EOF) {
+		any = true;
+		if (c == '\n')
+			break;
+		if (c == '\0')
+			nul = true;
+		if (len < size - 1)
+			buf[len++] = (char)c;
+		else
+			cut = true;
+	}
+	if (!any)
+		return CONFIG_LINE_EOF;
+	if (len > 0 && buf[len - 1] == '\r' && !cut)
+		len--;
+	buf[len] = '\0';
+	if (cut || len > CONFIG_LINE_MAX)
+		return CONFIG_LINE_LONG;
+	return nul ? CONFIG_LINE_NUL : CONFIG_LINE_OK;
+}
+
+static bool
+config_is_blank(char c)
+{
+	return c == ' ' || c == '\t';
+}
+
+/*
+ * Splits line in place into a directive name and its value, unquoting a
+ * quoted value.  Returns 1 with *name and *value set, 0 for a blank or
+ * comment line, or -1 with a reason in err.  *value is NULL when the line
+ * holds a name only.
+ */
+static int
+config_split_line(char *line, char **name, char **value, char *err,
+    size_t errlen)
+{
+	char	*p = line, *out;
+
+	*name = *value = NULL;
+	while (config_is_blank(*p))
+		p++;
+	if (*p == '\0' || *p == '#')
+		return 0;
+
+	*name = p;
+	while (*p != '\0' && !config_is_blank(*p) && *p != '#')
+		p++;
+	if (*p == '#' || *p == '\0') {
+		*p = '\0';
+		return 1;
+	}
+	*p++ = '\0';
+	while (config_is_blank(*p))
+		p++;
+	if (*p == '\0' || *p == '#')
+		return 1;
+
+	if (*p != '"') {
+		*value = p;
+		while (*p != '\0' && !config_is_blank(*p) && *p != '#')
+			p++;
+		if (config_is_blank(*p)) {
+			*p++ = '\0';
+			while (config_is_blank(*p))
+				p++;
+		}
+		if (*p != '\0' && *p != '#') {
+			config_error(err, errlen, "%s: unexpected text after "
+			    "the value (quote a value that holds spaces)",
+			    *name);
+			return -1;
+		}
+		*p = '\0';
+		return 1;
+	}
+
+	/* A quoted value: \" and \\ are the only escapes. */
+	*value = out = ++p;
+	for (;;) {
+		if (*p == '\0') {
+			config_error(err, errlen, "%s: missing closing quote",
+			    *name);
+			return -1;
+		}
+		if (*p == '"')
+			break;
+		if (*p == '\\') {
+			if (p[1] != '"' && p[1] != '\\') {
+				config_error(err, errlen, "%s: unknown escape "
+				    "in quoted value (only \\\" and \\\\ are "
+				    "allowed)", *name);
+				return -1;
+			}
+			p++;
+		}
+		*out++ = *p++;
+	}
+	*out = '\0';
+	p++;
+	while (config_is_blank(*p))
+		p++;
+	if (*p != '\0' && *p != '#') {
+		config_error(err, errlen, "%s: unexpected text after the "
+		    "closing quote", *name);
+		return -1;
+	}
+	return 1;
+}
+
+int
+config_load_file(struct config *cfg, const char *path, FILE *errf)
+{
+	FILE	*f;
+	char	 line[CONFIG_LINE_MAX + 2], why[512];
+	char	*p, *name, *value;
+	int	 bad = 0, st, saved;
+	long	 lineno = 0;
+
+	if ((f = fopen(path, "r")) == NULL) {
+		config_report(errf, "%s: cannot open: %s", path,
+		    strerror(errno));
+		return -1;
+	}
+	while ((st = config_read_line(f, line, sizeof line)) !=
+	    CONFIG_LINE_EOF) {
+		lineno++;
+		if (st == CONFIG_LINE_LONG) {
+			config_report(errf, "%s:%ld: line is longer than %d "
+			    "bytes", path, lineno, CONFIG_LINE_MAX);
+			bad++;
+			continue;
+		}
+		if (st == CONFIG_LINE_NUL) {
+			config_report(errf, "%s:%ld: line holds a NUL byte",
+			    path, lineno);
+			bad++;
+			continue;
+		}
+		p = line;
+		if (lineno == 1 && strncmp(p, "\xef\xbb\xbf", 3) == 0)
+			p += 3;		/* A UTF-8 byte order mark. */
+
+		st = config_split_line(p, &name, &value, why, sizeof why);
+		if (st == 0)
+			continue;
+		if (st > 0)
+			st = config_set(cfg, name, value, why, sizeof why);
+		if (st < 0) {
+			config_report(errf, "%s:%ld: %s", path, lineno, why);
+			bad++;
+		}
+	}
+	if (ferror(f)) {
+		saved = errno;
+		config_report(errf, "%s: cannot read: %s", path,
+		    strerror(saved));
+		fclose(f);
+		return -1;
+	}
+	fclose(f);
+	return bad;
+}
+
+/* Writes text wrapped to 78 columns, each line indented by indent spaces. */
+static void
+config_print_wrapped(FILE *f, const char *text, int indent)
+{
+	const char	*p = text, *end;
+	int		 col = 0, wlen;
+
+	while (*p != '\0') {
+		while (*p == ' ')
+			p++;
+		if (*p == '\0')
+			break;
+		for (end = p; *end != '\0' && *end != ' '; end++)
+			;
+		wlen = (int)(end - p);
+		if (col != 0 && col + 1 + wlen > 78) {
+			fputc('\n', f);
+			col = 0;
+		}
+		if (col == 0)
+			col = fprintf(f, "%*s", indent, "");
+		else
+			col += fprintf(f, " ");
+		col += fprintf(f, "%.*s", wlen, p);
+		p = end;
+	}
+	if (col != 0)
+		fputc('\n', f);
+}
+
+void
+config_print_help(FILE *f)
+{
+	static const char *const metavar[] = {
+		[CONFIG_INT] = "N",
+		[CONFIG_BOOL] = "yes|no",
+		[CONFIG_STRING] = "TEXT",
+		[CONFIG_SIZE] = "SIZE",
+		[CONFIG_DURATION] = "TIME",
+		[CONFIG_LOGLEVEL] = "LEVEL"
+	};
+	const struct config_directive	*d;
+	char				 lo[32], hi[32];
+	size_t				 i;
+
+	fprintf(f, "Directives (\"name value\" in the configuration file, "
+	    "\"--name value\" here):\n");
+	for (i = 0; i < CONFIG_NDIRECTIVES; i++) {
+		d = &config_table[i];
+		fprintf(f, "  --%s %s (default %s%s%s", d->name,
+		    metavar[d->type], *d->def == '\0' ? "\"" : "", d->def,
+		    *d->def == '\0' ? "\"" : "");
+		if (d->type == CONFIG_INT || d->type == CONFIG_SIZE ||
+		    d->type == CONFIG_DURATION) {
+			config_format_bound(d, d->min, lo, sizeof lo);
+			config_format_bound(d, d->max, hi, sizeof hi);
+			fprintf(f, ", %s..%s", lo, hi);
+		}
+		fprintf(f, ")\n");
+		config_print_wrapped(f, d->help, 8);
+	}
+	config_print_wrapped(f, "Sizes take k, m or g (KiB, MiB, GiB); "
+	    "times take ms, s, m, h or d (a bare number is seconds).", 0);
+}
+
+/* Writes the usage summary and the directive help to f. */
+static void
+config_print_usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: chatrelay [-c FILE] [--test-config] [--NAME VALUE ...]\n"
+	    "\n"
+	    "  -c, --config FILE   read FILE (default %s, if it exists)\n"
+	    "  --test-config       check the configuration and exit\n"
+	    "  --version           print the version and exit\n"
+	    "  --help              print this help and exit\n"
+	    "\n"
+	    "Every directive may be given as --NAME VALUE or --NAME=VALUE; "
+	    "these override\nthe configuration file.\n\n",
+	    CONFIG_DEFAULT_PATH);
+	config_print_help(f);
+}
+
+/* A directive given on the command line, applied after the file. */
+struct config_override {
+	const struct config_directive	*d;
+	const char			*value;
+};
+
+/*
+ * Loads the file, applies the overrides and runs config_check, reporting
+ * every problem to errf.  Returns the number of problems found, or -1 if the
+ * file could not be read.
+ */
+static int
+config_load_all(struct config *cfg, const char *path,
+    const struct config_override *ov, int nov, FILE *errf)
+{
+	char	why[512];
+	int	bad = 0, i;
+
+	if (path == NULL && access(CONFIG_DEFAULT_PATH, F_OK) == 0)
+		path = CONFIG_DEFAULT_PATH;
+	if (path != NULL && (bad = config_load_file(cfg, path, errf)) < 0)
+		return -1;
+	for (i = 0; i < nov; i++) {
+		if (config_set(cfg, ov[i].d->name, ov[i].value, why,
+		    sizeof why) != 0) {
+			config_report(errf, "command line: %s", why);
+			bad++;
+		}
+	}
+	if (config_check(cfg, why, sizeof why) != 0) {
+		config_report(errf, "configuration: %s", why);
+		bad++;
+	}
+	return bad;
+}
+
+int
+config_parse_args(struct config *cfg, int argc, char **argv, FILE *outf,
+    FILE *errf)
+{
+	struct config_override		*ov;
+	const struct config_directive	*d;
+	const char			*path = NULL, *a, *name, *eq;
+	bool				 help = false, version = false;
+	bool				 test = false;
+	int				 i, nov = 0, errors = 0, bad;
+
+	config_defaults(cfg);
+	if ((ov = calloc(argc > 0 ? (size_t)argc : 1, sizeof *ov)) == NULL) {
+		config_report(errf, "chatrelay: out of memory");
+		return CONFIG_EXIT_ERR;
+	}
+
+	for (i = 1; i < argc; i++) {
+		a = argv[i];
+		if (strcmp(a, "-c") == 0 || strcmp(a, "--config") == 0 ||
+		    strncmp(a, "--config=", 9) == 0) {
+			if (path != NULL) {
+				config_report(errf, "chatrelay: -c given more "
+				    "than once");
+				errors++;
+			}
+			if (strncmp(a, "--config=", 9) == 0)
+				path = a + 9;
+			else if (i + 1 < argc)
+				path = argv[++i];
+			else {
+				config_report(errf, "chatrelay: %s needs a "
+				    "file name", a);
+				errors++;
+			}
+		} else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0)
+			help = true;
+		else if (strcmp(a, "--version") == 0)
+			version = true;
+		else if (strcmp(a, "--test-config") == 0)
+			test = true;
+		else if (strncmp(a, "--", 2) == 0 && a[2] != '\0') {
+			name = a + 2;
+			eq = strchr(name, '=');
+			d = config_find(name, eq != NULL ? (size_t)(eq - name) :
+			    strlen(name));
+			if (d == NULL) {
+				config_report(errf, "chatrelay: unknown option "
+				    "%.*s", eq != NULL ? (int)(eq - a) : 80, a);
+				errors++;
+			} else if (eq != NULL) {
+				ov[nov].d = d;
+				ov[nov++].value = eq + 1;
+			} else if (i + 1 < argc) {
+				ov[nov].d = d;
+				ov[nov++].value = argv[++i];
+			} else {
+				config_report(errf, "chatrelay: %s needs a "
+				    "value", a);
+				errors++;
+			}
+		} else {
+			config_report(errf, "chatrelay: unexpected argument "
+			    "\"%.80s\"", a);
+			errors++;
+		}
+	}
+
+	if (errors != 0) {
+		config_report(errf, "Try 'chatrelay --help'.");
+		free(ov);
+		return CONFIG_EXIT_ERR;
+	}
+	if (help) {
+		config_print_usage(outf);
+		free(ov);
+		return CONFIG_EXIT_OK;
+	}
+	if (version) {
+		fprintf(outf, "chatrelay %s (protocol %d)\n",
+		    CHATRELAY_VERSION, CHATRELAY_PROTOCOL);
+		free(ov);
+		return CONFIG_EXIT_OK;
+	}
+
+	bad = config_load_all(cfg, path, ov, nov, errf);
+	free(ov);
+	if (bad < 0)
+		return CONFIG_EXIT_ERR;
+	if (test) {
+		if (bad != 0) {
+			config_report(errf, "configuration has %d error%s",
+			    bad, bad == 1 ? "" : "s");
+			return CONFIG_EXIT_ERR;
+		}
+		fprintf(outf, "configuration OK\n");
+		return CONFIG_EXIT_OK;
+	}
+	return bad == 0 ? CONFIG_RUN : CONFIG_EXIT_ERR;
+}

@@ -1,0 +1,109 @@
+/*
+ * config.h: the relay's configuration, one table of directives.
+ *
+ * Every directive has a name, a type, a default, bounds and a line of help.
+ * A configuration file holds "name value" lines ('#' starts a comment);
+ * command-line "--name value" pairs override the file.  The whole struct is
+ * read-only once the workers start, so every thread may read it freely.
+ */
+#ifndef CHATRELAY_CONFIG_H
+#define CHATRELAY_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define CONFIG_STR_MAX 256
+
+struct config {
+	/* Network. */
+	char bind[CONFIG_STR_MAX];	/* "127.0.0.1" */
+	int port;			/* 8080 */
+	int workers;			/* 0 = one per core */
+	char tls_cert[CONFIG_STR_MAX];	/* "" = plain TCP */
+	char tls_key[CONFIG_STR_MAX];
+	int deflate;			/* permessage-deflate, 0/1, off */
+
+	/* Identity. */
+	char secret[CONFIG_STR_MAX];	/* "" = open mode */
+	char node[65];			/* "" = generated at start */
+
+	/* Files and logging. */
+	char web_root[CONFIG_STR_MAX];	/* "web" */
+	int log_level;			/* enum log_level, "notice" */
+
+	/* Limits. */
+	int frame_max;			/* bytes per frame, 4096 */
+	int message_max;		/* bytes per reassembled message, 4096 */
+	int text_max;			/* characters per text, 500 */
+	int json_depth_max;		/* nesting depth of a client frame, 8 */
+	int rate;			/* messages per second per connection, 10 */
+	int burst;			/* token bucket depth, 20 */
+	int rate_strikes_max;		/* rate_limited errors in a row before 4029, 20 */
+	int channels_max;		/* channels per connection, 32 */
+	int user_connections_max;	/* connections per user, 10 */
+	int64_t auth_timeout_ms;	/* 5 s */
+	int64_t idle_timeout_ms;	/* 60 s */
+	size_t client_queue_max;	/* bytes queued per client, 256 KiB */
+	int connections_max;		/* per instance, 0 = unlimited */
+
+	/* Channels. */
+	int history_size;		/* messages kept per channel, 100 */
+	int64_t history_ttl_ms;		/* 1 h */
+	int presence_events_max;	/* presence events only up to this many members, 100 */
+};
+
+/* Fills cfg with every directive's default. */
+void config_defaults(struct config *cfg);
+
+/*
+ * Sets one directive from its textual value.  Returns 0 on success, or -1
+ * with a human-readable reason in err (errlen bytes) for an unknown name or
+ * an invalid or out-of-bounds value.
+ */
+int config_set(struct config *cfg, const char *name, const char *value,
+    char *err, size_t errlen);
+
+/*
+ * Writes the current value of directive name in cfg into buf (len bytes) in
+ * the form config_set accepts ("256k", "5s", "yes", ...).  Returns 0, or -1
+ * for an unknown name.  The result may be a secret: never log it.
+ */
+int config_get(const struct config *cfg, const char *name, char *buf,
+    size_t len);
+
+/*
+ * Checks the constraints between directives (message_max >= frame_max,
+ * tls_cert and tls_key set together).  Returns 0 if cfg is consistent, or -1
+ * with a human-readable reason in err (errlen bytes).
+ */
+int config_check(const struct config *cfg, char *err, size_t errlen);
+
+/*
+ * Reads a configuration file into cfg (which should hold defaults).  Every
+ * bad line is reported to errf as "FILE:LINE: reason".  Returns the number of
+ * bad lines (0 = all good), or -1 if the file cannot be read (also reported).
+ */
+int config_load_file(struct config *cfg, const char *path, FILE *errf);
+
+/*
+ * Parses the command line: -c FILE / --config FILE, --help, --version,
+ * --test-config, and "--name value" for every directive.  The file named by
+ * -c (or the default path, if it exists) is loaded first and the command-line
+ * directives override it, then config_check runs.  Returns:
+ *   CONFIG_RUN on success, CONFIG_EXIT_OK when --help/--version/--test-config
+ *   (valid) has been handled and the program should exit 0,
+ *   CONFIG_EXIT_ERR when something was wrong (already reported to errf).
+ */
+enum { CONFIG_RUN = 0, CONFIG_EXIT_OK = 1, CONFIG_EXIT_ERR = 2 };
+int config_parse_args(struct config *cfg, int argc, char **argv, FILE *outf,
+    FILE *errf);
+
+/* Writes the directive table as help text ("--name VALUE  help (default)"). */
+void config_print_help(FILE *f);
+
+/* Number of directives in the table, and the name of the i-th. */
+size_t config_directive_count(void);
+const char *config_directive_name(size_t i);
+
+#endif

@@ -1,0 +1,453 @@
+/*
+ * proto.c: parsing client frames and building the small server frames.
+ */
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <cjson/cJSON.h>
+
+#include "auth.h"
+#include "config.h"
+#include "frame.h"
+#include "jsonw.h"
+#include "proto.h"
+#include "utf8.h"
+
+static const char *const op_names[OP_COUNT] = {
+	[OP_AUTH] = "auth", [OP_JOIN] = "join", [OP_LEAVE] = "leave",
+	[OP_SEND] = "send", [OP_WHISPER] = "whisper",
+	[OP_HISTORY] = "history", [OP_WHO] = "who", [OP_PING] = "ping",
+};
+
+static const char *const err_names[ERR_COUNT] = {
+	[ERR_BAD_JSON] = "bad_json", [ERR_BAD_OP] = "bad_op",
+	[ERR_BAD_FIELD] = "bad_field", [ERR_AUTH_REQUIRED] = "auth_required",
+	[ERR_AUTH_FAILED] = "auth_failed", [ERR_FORBIDDEN] = "forbidden",
+	[ERR_NO_SUCH_CHANNEL] = "no_such_channel",
+	[ERR_NOT_MEMBER] = "not_member",
+	[ERR_TOO_MANY_CHANNELS] = "too_many_channels",
+	[ERR_TOO_LONG] = "too_long", [ERR_RATE_LIMITED] = "rate_limited",
+	[ERR_MUTED] = "muted", [ERR_SLOW_MODE] = "slow_mode",
+	[ERR_BANNED] = "banned", [ERR_UNAVAILABLE] = "unavailable",
+	[ERR_INTERNAL] = "internal",
+};
+
+const char *
+proto_errcode_name(enum errcode code)
+{
+	return code < ERR_COUNT ? err_names[code] : "internal";
+}
+
+const char *
+proto_op_name(enum op op)
+{
+	return op < OP_COUNT ? op_names[op] : "?";
+}
+
+int64_t
+proto_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Fills err and returns -1, so that failures read as one statement. */
+static int
+fail(struct proto_error *err, enum errcode code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int
+fail(struct proto_error *err, enum errcode code, const char *fmt, ...)
+{
+	va_list ap;
+
+	err->code = code;
+	va_start(ap, fmt);
+	vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+/*
+ * Returns the deepest nesting of objects and arrays in buf, counting only
+ * brackets outside strings, stopping early once limit is passed.  This runs
+ * before cJSON so a deeply nested frame never builds a deep tree.
+ */
+static int
+json_depth(const char *buf, size_t len, int limit)
+{
+	bool in_str = false, esc = false;
+	int depth = 0, max = 0;
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		char c = buf[i];
+
+		if (in_str) {
+			if (esc)
+				esc = false;
+			else if (c == '\\')
+				esc = true;
+			else if (c == '"')
+				in_str = false;
+			continue;
+		}
+		if (c == '"')
+			in_str = true;
+		else if (c == '{' || c == '[') {
+			if (++depth > max && (max = depth) > limit)
+				return max;
+		} else if (c == '}' || c == ']')
+			depth--;
+	}
+	return max;
+}
+
+/* Serializes the id item into req->id; returns 0, or -1 if it is not a usable id. */
+static int
+parse_id(const cJSON *id, struct request *req)
+{
+	struct jsonw w;
+	double v;
+
+	if (cJSON_IsString(id)) {
+		size_t n = strlen(id->valuestring);
+
+		if (n > PROTO_ID_MAX)
+			return -1;
+		jw_init(&w);
+		jw_str(&w, id->valuestring, n);
+		if (w.failed || w.len > PROTO_ID_JSON_MAX) {
+			jw_free(&w);
+			return -1;
+		}
+		memcpy(req->id, w.buf, w.len);
+		req->id[w.len] = '\0';
+		jw_free(&w);
+		return 0;
+	}
+	if (!cJSON_IsNumber(id))
+		return -1;
+	v = id->valuedouble;
+	if (!isfinite(v))
+		return -1;
+	if (v == floor(v) && fabs(v) < 9007199254740992.0)
+		snprintf(req->id, sizeof req->id, "%lld", (long long)v);
+	else
+		snprintf(req->id, sizeof req->id, "%.17g", v);
+	return 0;
+}
+
+/*
+ * Reads an optional integer field in [lo, hi] into *out (left alone when the
+ * field is absent).  Returns 0, or -1 with err filled.
+ */
+static int
+get_int(const cJSON *root, const char *name, int64_t lo, int64_t hi,
+    int64_t *out, struct proto_error *err)
+{
+	const cJSON *it = cJSON_GetObjectItemCaseSensitive(root, name);
+	double v;
+
+	if (it == NULL)
+		return 0;
+	if (!cJSON_IsNumber(it))
+		return fail(err, ERR_BAD_FIELD, "%s: must be a number", name);
+	v = it->valuedouble;
+	if (!isfinite(v) || v != floor(v) || v < (double)lo || v > (double)hi)
+		return fail(err, ERR_BAD_FIELD,
+		    "%s: must be a whole number from %lld to %lld", name,
+		    (long long)lo, (long long)hi);
+	*out = (int64_t)v;
+	return 0;
+}
+
+/* Reads the required channel name into req->ch; returns 0, or -1 with err filled. */
+static int
+get_ch(const cJSON *root, struct request *req, struct proto_error *err)
+{
+	const cJSON *it = cJSON_GetObjectItemCaseSensitive(root, "ch");
+
+	if (!cJSON_IsString(it))
+		return fail(err, ERR_BAD_FIELD, "ch: missing or not a string");
+	if (!chan_name_valid(it->valuestring, strlen(it->valuestring)))
+		return fail(err, ERR_BAD_FIELD,
+		    "ch: must be 1-%d characters of A-Z a-z 0-9 _ . : -",
+		    CHAN_NAME_MAX);
+	req->ch = it->valuestring;
+	return 0;
+}
+
+/* Reads the required text into req->text; returns 0, or -1 with err filled. */
+static int
+get_text(const cJSON *root, const struct config *cfg, struct request *req,
+    struct proto_error *err)
+{
+	const cJSON *it = cJSON_GetObjectItemCaseSensitive(root, "text");
+	size_t n;
+
+	if (!cJSON_IsString(it))
+		return fail(err, ERR_BAD_FIELD, "text: missing or not a string");
+	n = strlen(it->valuestring);
+	if (n == 0)
+		return fail(err, ERR_BAD_FIELD, "text: must not be empty");
+	/* cJSON decodes \u escapes, so check again what it produced. */
+	if (!utf8_valid(it->valuestring, n))
+		return fail(err, ERR_BAD_FIELD, "text: not valid UTF-8");
+	if (utf8_count(it->valuestring, n) > (size_t)cfg->text_max)
+		return fail(err, ERR_TOO_LONG, "text: longer than %d characters",
+		    cfg->text_max);
+	req->text = it->valuestring;
+	req->text_len = n;
+	return 0;
+}
+
+/* Validates the fields of the op already stored in req; returns 0 or -1. */
+static int
+parse_fields(const cJSON *root, const struct config *cfg,
+    struct request *req, struct proto_error *err)
+{
+	const cJSON *it;
+	int64_t v;
+
+	switch (req->op) {
+	case OP_AUTH:
+		it = cJSON_GetObjectItemCaseSensitive(root, "token");
+		if (it != NULL) {
+			if (!cJSON_IsString(it))
+				return fail(err, ERR_BAD_FIELD,
+				    "token: not a string");
+			req->token = it->valuestring;
+			req->token_len = strlen(it->valuestring);
+			if (req->token_len > AUTH_TOKEN_MAX)
+				return fail(err, ERR_BAD_FIELD,
+				    "token: too long");
+			return 0;
+		}
+		it = cJSON_GetObjectItemCaseSensitive(root, "name");
+		if (!cJSON_IsString(it))
+			return fail(err, ERR_BAD_FIELD,
+			    "token: missing (or name, in open mode)");
+		req->name = it->valuestring;
+		req->name_len = strlen(it->valuestring);
+		return 0;
+	case OP_JOIN:
+		if (get_ch(root, req, err) != 0)
+			return -1;
+		v = -1;
+		if (get_int(root, "history", 0, PROTO_HISTORY_MAX, &v, err))
+			return -1;
+		req->history = (int)v;
+		return get_int(root, "since", 0, INT64_C(1) << 53, &req->since,
+		    err);
+	case OP_LEAVE:
+	case OP_WHO:
+		return get_ch(root, req, err);
+	case OP_HISTORY:
+		if (get_ch(root, req, err) != 0)
+			return -1;
+		v = 50;
+		if (get_int(root, "limit", 1, PROTO_HISTORY_MAX, &v, err))
+			return -1;
+		req->limit = (int)v;
+		return get_int(root, "since", 0, INT64_C(1) << 53, &req->since,
+		    err);
+	case OP_SEND:
+		if (get_ch(root, req, err) != 0 ||
+		    get_text(root, cfg, req, err) != 0)
+			return -1;
+		it = cJSON_GetObjectItemCaseSensitive(root, "meta");
+		if (it == NULL || cJSON_IsNull(it))
+			return 0;
+		if (!cJSON_IsObject(it))
+			return fail(err, ERR_BAD_FIELD, "meta: not an object");
+		req->meta = cJSON_PrintUnformatted(it);
+		if (req->meta == NULL)
+			return fail(err, ERR_INTERNAL, "out of memory");
+		req->meta_len = strlen(req->meta);
+		if (req->meta_len > PROTO_META_MAX)
+			return fail(err, ERR_TOO_LONG,
+			    "meta: longer than %d bytes", PROTO_META_MAX);
+		return 0;
+	case OP_WHISPER:
+		it = cJSON_GetObjectItemCaseSensitive(root, "to");
+		if (!cJSON_IsString(it) ||
+		    !user_id_valid(it->valuestring, strlen(it->valuestring)))
+			return fail(err, ERR_BAD_FIELD,
+			    "to: missing or not a valid user id");
+		req->to = it->valuestring;
+		return get_text(root, cfg, req, err);
+	case OP_PING:
+	case OP_COUNT:
+		break;
+	}
+	return 0;
+}
+
+int
+proto_parse(const char *buf, size_t len, const struct config *cfg,
+    struct request *req, struct proto_error *err)
+{
+	const char *end = NULL;
+	const cJSON *it;
+	cJSON *root;
+	int i;
+
+	memset(req, 0, sizeof *req);
+	req->history = -1;
+	req->since = -1;
+	req->limit = 50;
+
+	if (json_depth(buf, len, cfg->json_depth_max) > cfg->json_depth_max)
+		return fail(err, ERR_BAD_JSON, "nested deeper than %d levels",
+		    cfg->json_depth_max);
+	root = cJSON_ParseWithLengthOpts(buf, len, &end, 0);
+	if (root == NULL)
+		return fail(err, ERR_BAD_JSON, "not valid JSON");
+	while (end != NULL && end < buf + len &&
+	    (*end == ' ' || *end == '\t' || *end == '\r' || *end == '\n'))
+		end++;
+	if (end != NULL && end < buf + len && *end != '\0') {
+		cJSON_Delete(root);
+		return fail(err, ERR_BAD_JSON, "trailing characters after JSON");
+	}
+	if (!cJSON_IsObject(root)) {
+		cJSON_Delete(root);
+		return fail(err, ERR_BAD_JSON, "a frame must be a JSON object");
+	}
+	req->root = root;
+
+	it = cJSON_GetObjectItemCaseSensitive(root, "id");
+	if (it != NULL && parse_id(it, req) != 0) {
+		req->id[0] = '\0';
+		proto_request_free(req);
+		return fail(err, ERR_BAD_FIELD,
+		    "id: must be a number or a string of at most %d bytes",
+		    PROTO_ID_MAX);
+	}
+
+	it = cJSON_GetObjectItemCaseSensitive(root, "op");
+	if (!cJSON_IsString(it)) {
+		proto_request_free(req);
+		return fail(err, ERR_BAD_OP, "op: missing or not a string");
+	}
+	for (i = 0; i < OP_COUNT; i++)
+		if (strcmp(it->valuestring, op_names[i]) == 0)
+			break;
+	if (i == OP_COUNT) {
+		proto_request_free(req);
+		return fail(err, ERR_BAD_OP, "unknown op");
+	}
+	req->op = (enum op)i;
+
+	if (parse_fields(root, cfg, req, err) != 0) {
+		proto_request_free(req);
+		return -1;
+	}
+	return 0;
+}
+
+void
+proto_request_free(struct request *req)
+{
+	if (req->meta != NULL)
+		cJSON_free(req->meta);
+	req->meta = NULL;
+	cJSON_Delete(req->root);
+	req->root = NULL;
+}
+
+/* Appends ,"id":ID when id is not empty. */
+static void
+put_id(struct jsonw *w, const char *id)
+{
+	if (id != NULL && id[0] != '\0') {
+		jw_lit(w, ",\"id\":");
+		jw_lit(w, id);
+	}
+}
+
+/* Turns the writer's contents into a frame and releases the writer. */
+static struct frame *
+finish(struct jsonw *w)
+{
+	struct frame *f = NULL;
+
+	if (!w->failed)
+		f = frame_text(w->buf, w->len);
+	jw_free(w);
+	return f;
+}
+
+struct frame *
+proto_err_frame(const char *id, enum errcode code, const char *msg,
+    int64_t retry_ms, int64_t until)
+{
+	struct jsonw w;
+
+	jw_init(&w);
+	jw_lit(&w, "{\"op\":\"err\"");
+	put_id(&w, id);
+	jw_lit(&w, ",\"code\":\"");
+	jw_lit(&w, proto_errcode_name(code));
+	jw_lit(&w, "\",\"msg\":");
+	jw_cstr(&w, msg != NULL ? msg : "");
+	if (retry_ms >= 0) {
+		jw_lit(&w, ",\"retry_ms\":");
+		jw_int(&w, retry_ms);
+	}
+	if (until >= 0) {
+		jw_lit(&w, ",\"until\":");
+		jw_int(&w, until);
+	}
+	jw_lit(&w, "}");
+	return finish(&w);
+}
+
+struct frame *
+proto_ok_frame(const char *id)
+{
+	struct jsonw w;
+
+	jw_init(&w);
+	jw_lit(&w, "{\"op\":\"ok\"");
+	put_id(&w, id);
+	jw_lit(&w, "}");
+	return finish(&w);
+}
+
+struct frame *
+proto_pong_frame(const char *id)
+{
+	struct jsonw w;
+
+	jw_init(&w);
+	jw_lit(&w, "{\"op\":\"pong\"");
+	put_id(&w, id);
+	jw_lit(&w, "}");
+	return finish(&w);
+}
+
+struct frame *
+proto_bye_frame(int code, const char *reason, int64_t reconnect_ms)
+{
+	struct jsonw w;
+
+	jw_init(&w);
+	jw_lit(&w, "{\"op\":\"bye\",\"code\":");
+	jw_int(&w, code);
+	jw_lit(&w, ",\"reason\":");
+	jw_cstr(&w, reason);
+	if (reconnect_ms >= 0) {
+		jw_lit(&w, ",\"reconnect_ms\":");
+		jw_int(&w, reconnect_ms);
+	}
+	jw_lit(&w, "}");
+	return finish(&w);
+}

@@ -1,0 +1,105 @@
+/*
+ * proto.h: the wire protocol's client frames (parsing and validation) and
+ * the small server frames every module sends (err, ok, bye, pong).
+ *
+ * proto_parse() checks everything that can be checked from the frame alone:
+ * JSON syntax and depth, the op, and each field's type, length and range.
+ * What depends on the connection (authenticated? a member?) is session.c's.
+ */
+#ifndef CHATRELAY_PROTO_H
+#define CHATRELAY_PROTO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "chan.h"
+
+struct config;
+struct frame;
+struct cJSON;
+
+enum op {
+	OP_AUTH, OP_JOIN, OP_LEAVE, OP_SEND, OP_WHISPER, OP_HISTORY, OP_WHO,
+	OP_PING,
+	OP_COUNT
+};
+
+enum errcode {
+	ERR_BAD_JSON, ERR_BAD_OP, ERR_BAD_FIELD, ERR_AUTH_REQUIRED,
+	ERR_AUTH_FAILED, ERR_FORBIDDEN, ERR_NO_SUCH_CHANNEL, ERR_NOT_MEMBER,
+	ERR_TOO_MANY_CHANNELS, ERR_TOO_LONG, ERR_RATE_LIMITED, ERR_MUTED,
+	ERR_SLOW_MODE, ERR_BANNED, ERR_UNAVAILABLE, ERR_INTERNAL,
+	ERR_COUNT
+};
+
+#define PROTO_ID_MAX 64		/* bytes of a string id */
+#define PROTO_ID_JSON_MAX (PROTO_ID_MAX * 6 + 3)	/* the id, serialized */
+#define PROTO_META_MAX 512	/* bytes of serialized meta */
+#define PROTO_HISTORY_MAX 100	/* largest history/limit a client may ask */
+
+/* A parsed client frame.  String fields point into the parsed tree. */
+struct request {
+	enum op op;
+	char id[PROTO_ID_JSON_MAX + 1];	/* the id as JSON text, "" if none */
+	const char *ch;			/* join, leave, send, history, who */
+	const char *text;		/* send, whisper */
+	size_t text_len;
+	const char *to;			/* whisper */
+	const char *token;		/* auth */
+	size_t token_len;
+	const char *name;		/* auth (open mode) */
+	size_t name_len;
+	char *meta;			/* send: serialized meta (malloc'd), or NULL */
+	size_t meta_len;
+	int history;			/* join: messages wanted, -1 = none */
+	int64_t since;			/* join, history: -1 = none */
+	int limit;			/* history: 1-100, default 50 */
+	struct cJSON *root;
+};
+
+/* Why a frame was refused: the code, and a message naming the problem. */
+struct proto_error {
+	enum errcode code;
+	char msg[128];
+};
+
+/*
+ * Parses and validates one client frame (len bytes of valid UTF-8).
+ * Returns 0 and fills req (release it with proto_request_free), or -1 and
+ * fills err; req->id is filled whenever the frame had a usable id, so the
+ * error can echo it.  req needs no release after -1.
+ */
+int proto_parse(const char *buf, size_t len, const struct config *cfg,
+    struct request *req, struct proto_error *err);
+
+/* Releases what proto_parse allocated. */
+void proto_request_free(struct request *req);
+
+/* The protocol's name of an error code ("bad_json", ...). */
+const char *proto_errcode_name(enum errcode code);
+/* The protocol's name of an op. */
+const char *proto_op_name(enum op op);
+
+/*
+ * Builds {"op":"err","id":ID,"code":CODE,"msg":MSG}; retry_ms >= 0 adds
+ * "retry_ms", until >= 0 adds "until".  id is JSON text or "".  Returns a
+ * frame with one reference, or NULL if memory ran out.
+ */
+struct frame *proto_err_frame(const char *id, enum errcode code,
+    const char *msg, int64_t retry_ms, int64_t until);
+
+/* Builds {"op":"ok","id":ID} (id may be ""). */
+struct frame *proto_ok_frame(const char *id);
+
+/* Builds {"op":"pong","id":ID}. */
+struct frame *proto_pong_frame(const char *id);
+
+/* Builds {"op":"bye","code":CODE,"reason":REASON} (+ "reconnect_ms" if >= 0). */
+struct frame *proto_bye_frame(int code, const char *reason,
+    int64_t reconnect_ms);
+
+/* Returns the current wall-clock time in milliseconds since the epoch. */
+int64_t proto_now_ms(void);
+
+#endif

@@ -1,0 +1,32 @@
+/*
+ * server.h: the relay process: its configuration, its node id and its
+ * workers, started and stopped from the main thread.
+ */
+#ifndef CHATRELAY_SERVER_H
+#define CHATRELAY_SERVER_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+
+#include "chan.h"
+#include "config.h"
+
+struct worker;
+
+struct server {
+	struct config cfg;		/* read-only once workers run */
+	char node[65];
+	int nworkers;
+	struct worker *workers;
+	atomic_bool no_post;		/* shutting down: workers stop posting */
+	atomic_int nconns;		/* WebSocket connections, all workers */
+	atomic_int quiesced;		/* workers that have seen no_post */
+};
+
+/*
+ * Runs the relay until SIGINT or SIGTERM, then stops it gracefully.
+ * Returns the process exit status.
+ */
+int server_run(struct server *srv);
+
+#endif

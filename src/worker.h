@@ -1,0 +1,116 @@
+/*
+ * worker.h: one thread with its own libuv loop and lws context, owning its
+ * connections, its room table, and the channel and user state that hashes
+ * to it.  Other threads reach a worker only through its inbox.
+ */
+#ifndef CHATRELAY_WORKER_H
+#define CHATRELAY_WORKER_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <uv.h>
+
+#include "inbox.h"
+#include "room.h"
+#include "strmap.h"
+
+struct lws_context;
+struct lws_vhost;
+struct config;
+struct server;
+struct client;
+struct imsg;
+
+#define WORKER_SCRATCH 4096	/* bytes coalesced into one write */
+#define CLIENT_SLOT_BITS 21
+#define CLIENT_GEN_BITS 26
+
+struct worker {
+	int idx;
+	struct server *srv;
+	const struct config *cfg;
+	uv_loop_t loop;
+	uv_thread_t thread;
+	uv_check_t flush_check;
+	uv_timer_t tick;
+	uv_poll_t listen_poll;
+	int listen_fd;
+	bool listening;
+	struct lws_context *ctx;
+	struct lws_vhost *vh;
+	struct inbox inbox;
+
+	struct room_table rooms;	/* channel -> local members */
+	struct strmap local_users;	/* user id -> struct luser * */
+	struct strmap channels;		/* owned channels: name -> struct channel * */
+	struct strmap users;		/* owned users: id -> struct ureg * */
+
+	struct client **slots;		/* client table, by slot */
+	uint32_t *gens;			/* generation per slot */
+	uint32_t nslots, slot_cap;
+	uint32_t *free_slots;
+	uint32_t nfree;
+	uint32_t nclients;
+
+	struct client **flush;		/* clients with queued frames */
+	uint32_t nflush, flush_cap;
+
+	uint8_t scratch[WORKER_SCRATCH];
+	bool draining;
+	atomic_bool drained;		/* read by the main thread */
+	int64_t last_sweep_ms;
+};
+
+/* The worker's local view of a user: its connections here. */
+struct luser {
+	struct client **v;
+	uint32_t n, cap;
+};
+
+/*
+ * Sets up worker idx (loop, lws context, listening socket) on the calling
+ * thread.  Returns 0, or -1 with the reason logged.
+ */
+int worker_init(struct worker *w, struct server *srv, int idx);
+
+/* Starts the worker's thread. */
+int worker_start(struct worker *w);
+
+/* Waits for the thread to end and frees what is left. */
+void worker_join(struct worker *w);
+
+/* Milliseconds of the worker's loop clock. */
+int64_t worker_now(struct worker *w);
+
+/* Returns the client with session id, or NULL if it is gone. */
+struct client *worker_client(struct worker *w, uint64_t id);
+
+/* Puts c on the list flushed after this loop iteration. */
+void worker_want_flush(struct worker *w, struct client *c);
+
+/* Registers a new client (assigns id and slot); returns 0 or -1. */
+int worker_add_client(struct worker *w, struct client *c);
+/* Forgets a client (its slot is reused with a new generation). */
+void worker_remove_client(struct worker *w, struct client *c);
+
+/*
+ * Sends m to worker `to` (or handles it at once when to is this worker).
+ * Takes ownership of m in every case.
+ */
+void worker_post(struct worker *w, int to, struct imsg *m);
+
+/* Handles one inbox message on its receiving worker; frees it. */
+void worker_dispatch(struct worker *w, struct imsg *m);
+
+/* The worker that owns channel or user `name`. */
+int worker_owner(const struct worker *w, const char *name);
+
+/* Delivers f to every active local member of channel ch. */
+void worker_deliver_channel(struct worker *w, const char *ch, struct frame *f);
+
+/* Delivers f to every local connection of user uid. */
+void worker_deliver_user(struct worker *w, const char *uid, struct frame *f);
+
+#endif

@@ -1,0 +1,206 @@
+/*
+ * ws.c: the lws callback.  Each case does one lifecycle step and calls a
+ * named function: admit or refuse the upgrade, set the client up, reassemble
+ * and check what it receives, flush when writable, free when closed.  HTTP
+ * requests go to http.c.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <libwebsockets.h>
+
+#include "client.h"
+#include "config.h"
+#include "http.h"
+#include "log.h"
+#include "session.h"
+#include "utf8.h"
+#include "worker.h"
+#include "ws.h"
+
+/* lws's per-session data: only a pointer to the relay's client. */
+struct pss {
+	struct client *c;
+};
+
+/* Returns the worker that owns wsi's context. */
+static struct worker *
+ws_worker(struct lws *wsi)
+{
+	return lws_context_user(lws_get_context(wsi));
+}
+
+/* Returns 1 for /ws, 2 for /admin, 0 for any other path. */
+static int
+ws_path_kind(struct lws *wsi)
+{
+	char uri[128];
+	int n = lws_hdr_copy(wsi, uri, sizeof uri, WSI_TOKEN_GET_URI);
+
+	if (n <= 0)
+		return 0;
+	if (strcmp(uri, "/ws") == 0 || strcmp(uri, "/ws/") == 0)
+		return 1;
+	if (strcmp(uri, "/admin") == 0 || strcmp(uri, "/admin/") == 0)
+		return 2;
+	return 0;
+}
+
+/* Sets up the client of a new connection; returns -1 to refuse it. */
+static int
+ws_established(struct lws *wsi, struct pss *pss)
+{
+	struct worker *w = ws_worker(wsi);
+	char tokbuf[AUTH_TOKEN_MAX + 16];
+	const char *token;
+	int kind = ws_path_kind(wsi);
+
+	if (kind == 0 || w->draining)
+		return -1;
+	token = lws_get_urlarg_by_name(wsi, "token=", tokbuf, sizeof tokbuf);
+	pss->c = session_open(w, wsi, kind == 2, token);
+	return pss->c != NULL ? 0 : -1;
+}
+
+/*
+ * Takes a piece of a received message.  Enforces frame_max (per frame, from
+ * what lws says remains of it) and message_max (per reassembled message),
+ * refuses binary frames, and hands each complete, valid UTF-8 message to the
+ * session.  Returns 0; problems close the client with the protocol's code.
+ */
+static int
+ws_receive(struct lws *wsi, struct client *c, const char *in, size_t len)
+{
+	const struct config *cfg = c->w->cfg;
+	size_t remaining = lws_remaining_packet_payload(wsi);
+	bool final = lws_is_final_fragment(wsi);
+	const char *msg;
+	size_t mlen;
+
+	if (c->closing || c->doomed)
+		return 0;
+	if (lws_frame_is_binary(wsi)) {
+		client_close(c, 1003, "binary frames are not accepted", true,
+		    -1);
+		return 0;
+	}
+	c->frame_rx += len;
+	if (c->frame_rx + remaining > (size_t)cfg->frame_max) {
+		client_close(c, 1009, "frame too big", true, -1);
+		return 0;
+	}
+	if (remaining == 0)
+		c->frame_rx = 0;
+
+	if (final && c->rx_len == 0) {
+		msg = in;	/* the common case: one frame, one piece */
+		mlen = len;
+	} else {
+		if (c->rx_len + len > (size_t)cfg->message_max) {
+			client_close(c, 1009, "message too big", true, -1);
+			return 0;
+		}
+		if (c->rx_len + len > c->rx_cap) {
+			size_t cap = c->rx_len + len + 256;
+			char *p = realloc(c->rx, cap);
+
+			if (p == NULL) {
+				client_close(c, 1011, "out of memory", true, -1);
+				return 0;
+			}
+			c->rx = p;
+			c->rx_cap = cap;
+		}
+		memcpy(c->rx + c->rx_len, in, len);
+		c->rx_len += len;
+		if (!final)
+			return 0;
+		msg = c->rx;
+		mlen = c->rx_len;
+	}
+
+	c->last_rx_ms = worker_now(c->w);
+	c->ping_out = false;
+	if (!utf8_valid(msg, mlen))
+		client_close(c, 1007, "invalid UTF-8", true, -1);
+	else
+		session_message(c, msg, mlen);
+	if (msg == c->rx) {
+		free(c->rx);
+		c->rx = NULL;
+		c->rx_len = c->rx_cap = 0;
+	}
+	return 0;
+}
+
+static int
+callback_chatrelay(struct lws *wsi, enum lws_callback_reasons reason,
+    void *user, void *in, size_t len)
+{
+	struct pss *pss = user;
+	struct client *c = pss != NULL ? pss->c : NULL;
+
+	switch (reason) {
+	case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
+		/* Only /ws and /admin upgrade. */
+		return ws_path_kind(wsi) == 0 ? -1 : 0;
+
+	case LWS_CALLBACK_ESTABLISHED:
+		return ws_established(wsi, pss);
+
+	case LWS_CALLBACK_RECEIVE:
+		if (c == NULL)
+			return -1;
+		return ws_receive(wsi, c, in, len);
+
+	case LWS_CALLBACK_RECEIVE_PONG:
+		if (c != NULL) {
+			c->last_rx_ms = worker_now(c->w);
+			c->ping_out = false;
+		}
+		return 0;
+
+	case LWS_CALLBACK_SERVER_WRITEABLE:
+		/* Only after lws drained a partial write: carry on flushing. */
+		if (c != NULL && c->qhead != NULL)
+			return client_flush(c) < 0 ? -1 : 0;
+		return 0;
+
+	case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
+		/* Our own CLOSE went first: this is the answer; hang up. */
+		if (c != NULL && c->closing)
+			return -1;
+		return 0;
+
+	case LWS_CALLBACK_CLOSED:
+		if (c != NULL) {
+			c->wsi = NULL;
+			pss->c = NULL;
+			session_free(c);
+		}
+		return 0;
+
+	case LWS_CALLBACK_HTTP:
+		return http_request(ws_worker(wsi), wsi, in);
+
+	case LWS_CALLBACK_HTTP_FILE_COMPLETION:
+		if (lws_http_transaction_completed(wsi))
+			return -1;
+		return 0;
+
+	default:
+		break;
+	}
+	return lws_callback_http_dummy(wsi, reason, user, in, len);
+}
+
+const struct lws_protocols ws_protocols[] = {
+	{
+		.name = "chatrelay",
+		.callback = callback_chatrelay,
+		.per_session_data_size = sizeof(struct pss),
+		.rx_buffer_size = WS_RX_BUFFER,
+		.tx_packet_size = WORKER_SCRATCH,
+	},
+	{ NULL, NULL, 0, 0, 0, NULL, 0 }
+};

@@ -1,0 +1,826 @@
+'use strict';
+/*
+ * lib.js: helpers for the integration tests.  They drive the real chatrelay
+ * daemon (CHATRELAY_BIN) with real WebSocket clients (the `ws` package).
+ *
+ *   startRelay(directives)  spawns a relay on a free loopback port with a
+ *                           throwaway configuration file
+ *   connect(url, opts)      a WebSocket client with an inbox of parsed frames
+ *   mintToken(...)          HS256 JWTs made with node:crypto (and bad ones)
+ *   httpGet(port, path)     a plain HTTP request, path sent verbatim
+ *   rawConnect(port, path)  a hand-made WebSocket handshake on a net socket
+ *
+ * Every relay and client started through this module is stopped by a root
+ * `after` hook (and killed on process exit), so nothing outlives the file.
+ * The after hook also stops each relay with SIGTERM and fails the file if a
+ * relay does not exit with status 0 (a crash, a sanitizer report, a hang).
+ */
+
+const { spawn } = require('node:child_process');
+const crypto = require('node:crypto');
+const fs = require('node:fs');
+const http = require('node:http');
+const net = require('node:net');
+const os = require('node:os');
+const path = require('node:path');
+const util = require('node:util');
+const { after } = require('node:test');
+const WebSocket = require('ws');
+
+const SRCDIR = process.env.CHATRELAY_SRCDIR || path.resolve(__dirname, '..', '..');
+const BIN = process.env.CHATRELAY_BIN || path.join(SRCDIR, 'src', 'chatrelay');
+const VERBOSE = !!process.env.CHATRELAY_TEST_VERBOSE;
+const LOG_KEEP = 1 << 20;	/* bytes of relay output kept in memory */
+
+const relays = new Set();	/* every relay started, until it has exited and been reaped */
+const clients = new Set();	/* every client still open */
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+let uniqCounter = 0;
+/* A fresh name (valid as a guest name and a user id): prefix_N. */
+function uniq(prefix = 'u') {
+	uniqCounter += 1;
+	return `${prefix}_${uniqCounter}`;
+}
+
+/* ------------------------------------------------------------------ relay */
+
+function freePort() {
+	return new Promise((resolve, reject) => {
+		const srv = net.createServer();
+		srv.unref();
+		srv.on('error', reject);
+		srv.listen(0, '127.0.0.1', () => {
+			const { port } = srv.address();
+			srv.close(() => resolve(port));
+		});
+	});
+}
+
+function tcpProbe(port) {
+	return new Promise((resolve) => {
+		const s = net.connect({ host: '127.0.0.1', port });
+		s.once('connect', () => { s.destroy(); resolve(true); });
+		s.once('error', () => { s.destroy(); resolve(false); });
+	});
+}
+
+function formatValue(v) {
+	if (v === true) return 'yes';
+	if (v === false) return 'no';
+	return String(v);
+}
+
+function tail(s, n = 4000) {
+	return s.length > n ? '...' + s.slice(-n) : s;
+}
+
+/* Resident set size in kB of pid and all its descendants (threads share it). */
+function treeRssKb(pid) {
+	const seen = new Set();
+	let total = 0;
+	const visit = (p) => {
+		if (seen.has(p)) return;
+		seen.add(p);
+		try {
+			const st = fs.readFileSync(`/proc/${p}/status`, 'utf8');
+			const m = /^VmRSS:\s+(\d+)\s+kB/m.exec(st);
+			if (m) total += Number(m[1]);
+		} catch { return; }
+		let tasks = [];
+		try { tasks = fs.readdirSync(`/proc/${p}/task`); } catch { /* gone */ }
+		for (const t of tasks) {
+			let kids = '';
+			try { kids = fs.readFileSync(`/proc/${p}/task/${t}/children`, 'utf8'); } catch { /* none */ }
+			for (const k of kids.split(/\s+/).filter(Boolean)) visit(Number(k));
+		}
+	};
+	visit(pid);
+	return total;
+}
+
+class Relay {
+	constructor(proc, port, dir, conf) {
+		this.proc = proc;
+		this.pid = proc.pid;
+		this.port = port;
+		this.url = `ws://127.0.0.1:${port}`;
+		this.dir = dir;
+		this.conf = conf;
+		this.output = '';
+		this.exitInfo = null;	/* {code, signal} once exited */
+		this.expectedExit = false;
+		const keep = (chunk) => {
+			this.output += chunk.toString('utf8');
+			if (this.output.length > 2 * LOG_KEEP) this.output = this.output.slice(-LOG_KEEP);
+			if (VERBOSE) process.stderr.write(chunk);
+		};
+		proc.stderr.on('data', keep);
+		proc.stdout.on('data', keep);
+		this.exited = new Promise((resolve) => {
+			proc.on('exit', (code, signal) => {
+				this.exitInfo = { code, signal };
+				resolve(this.exitInfo);
+			});
+		});
+	}
+
+	/* The relay's stderr and stdout so far. */
+	stderr() { return this.output; }
+
+	get alive() { return this.exitInfo === null; }
+
+	/*
+	 * Sends signal and waits for the process to exit; resolves with its
+	 * exit status (null if a signal ended it: see exitInfo).  If it has not
+	 * exited within timeoutMs it is killed and the promise rejects.
+	 */
+	async stop(signal = 'SIGTERM', timeoutMs = 10000) {
+		this.expectedExit = true;
+		if (this.alive) {
+			try { this.proc.kill(signal); } catch { /* already gone */ }
+			let timer;
+			const timedOut = new Promise((resolve) => { timer = setTimeout(() => resolve(null), timeoutMs); });
+			const r = await Promise.race([this.exited, timedOut]);
+			clearTimeout(timer);
+			if (r === null) {
+				this.kill();
+				await this.exited;
+				throw new Error(`relay pid ${this.pid} did not exit within ${timeoutMs} ms of ${signal}; ` +
+				    `output:\n${tail(this.output)}`);
+			}
+		}
+		return this.exitInfo.code;
+	}
+
+	/* SIGKILL, no questions asked. */
+	kill() {
+		this.expectedExit = true;
+		if (this.alive) {
+			try { this.proc.kill('SIGKILL'); } catch { /* already gone */ }
+		}
+	}
+
+	/* VmRSS of the relay (and any child processes), in kB. */
+	rssKb() { return treeRssKb(this.pid); }
+
+	/* A client on this relay's /ws (or another path). */
+	ws(opts = {}) {
+		const p = opts.path ?? '/ws';
+		return connect(this.url + p, opts);
+	}
+
+	/* A client on /ws, authenticated in open mode as name. */
+	async guest(name, opts = {}) {
+		const c = await this.ws(opts);
+		c.welcome = await c.auth(name);
+		return c;
+	}
+
+	/* A client on /ws authenticated with token via ?token=. */
+	async withToken(token, opts = {}) {
+		const c = await this.ws({ ...opts, path: `/ws?token=${encodeURIComponent(token)}` });
+		c.welcome = await c.next('welcome');
+		return c;
+	}
+
+	describeExit() {
+		if (!this.exitInfo) return `relay pid ${this.pid} is running`;
+		return `relay pid ${this.pid} exited (code ${this.exitInfo.code}, signal ${this.exitInfo.signal})`;
+	}
+}
+
+async function startOnce(directives) {
+	const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'chatrelay-test-'));
+	const conf = path.join(dir, 'chatrelay.conf');
+	const all = { web_root: path.join(SRCDIR, 'web'), ...directives };
+	const lines = ['# written by tests/integration/lib.js'];
+	for (const [k, v] of Object.entries(all)) {
+		if (v === undefined || v === null) continue;
+		lines.push(`${k} ${formatValue(v)}`);
+	}
+	fs.writeFileSync(conf, lines.join('\n') + '\n');
+	const port = await freePort();
+	if (!fs.existsSync(BIN)) throw new Error(`relay binary ${BIN} does not exist (set CHATRELAY_BIN)`);
+	const proc = spawn(BIN, ['-c', conf, '--port', String(port)], {
+		cwd: dir,
+		stdio: ['ignore', 'pipe', 'pipe'],
+	});
+	const relay = new Relay(proc, port, dir, conf);
+	relays.add(relay);
+	const spawnError = new Promise((resolve) => proc.once('error', (e) => resolve(e)));
+
+	const deadline = Date.now() + 10000;
+	for (;;) {
+		if (!relay.alive) {
+			relays.delete(relay);
+			const e = new Error(`relay exited during start (code ${relay.exitInfo.code}, signal ` +
+			    `${relay.exitInfo.signal}); config:\n${lines.join('\n')}\noutput:\n${tail(relay.output)}`);
+			e.retryable = /address|in use|bind/i.test(relay.output);
+			throw e;
+		}
+		const err = await Promise.race([spawnError, sleep(0).then(() => null)]);
+		if (err) {
+			relays.delete(relay);
+			throw new Error(`cannot run ${BIN}: ${err.message}`);
+		}
+		if (await tcpProbe(port)) break;
+		if (Date.now() > deadline) {
+			relay.kill();
+			throw new Error(`relay did not accept connections on port ${port} within 10 s; output:\n` +
+			    tail(relay.output));
+		}
+		await sleep(50);
+	}
+	return relay;
+}
+
+/*
+ * Starts a relay with the given directives (written to a config file, one
+ * "name value" a line) on a free loopback port.  Resolves once it accepts TCP
+ * connections.
+ */
+async function startRelay(directives = {}) {
+	for (let attempt = 1; ; attempt++) {
+		try {
+			return await startOnce(directives);
+		} catch (e) {
+			if (!e.retryable || attempt >= 3) throw e;
+		}
+	}
+}
+
+/* Relays that died without being asked to: shown in client error messages. */
+function unexpectedDeaths() {
+	const out = [];
+	for (const r of relays) {
+		if (!r.alive && !r.expectedExit) {
+			out.push(`${r.describeExit()}; output:\n${tail(r.output, 2000)}`);
+		}
+	}
+	return out.length ? '\n' + out.join('\n') : '';
+}
+
+/* ----------------------------------------------------------------- client */
+
+/* Turns an op name, a partial object or a function into a predicate. */
+function toPredicate(p) {
+	if (typeof p === 'function') return p;
+	if (typeof p === 'string') return (f) => f && f.op === p;
+	if (p && typeof p === 'object') return (f) => partialMatch(f, p);
+	throw new TypeError('predicate must be an op name, an object or a function');
+}
+
+function describePredicate(p) {
+	if (typeof p === 'string') return `op "${p}"`;
+	if (typeof p === 'function') return `frame matching ${String(p).slice(0, 120)}`;
+	return `frame like ${JSON.stringify(p)}`;
+}
+
+function partialMatch(actual, pattern) {
+	if (pattern === null || typeof pattern !== 'object' || Array.isArray(pattern)) {
+		return util.isDeepStrictEqual(actual, pattern);
+	}
+	if (actual === null || typeof actual !== 'object') return false;
+	for (const [k, v] of Object.entries(pattern)) {
+		if (!partialMatch(actual[k], v)) return false;
+	}
+	return true;
+}
+
+function summarize(frames, max = 12) {
+	const s = frames.slice(-max).map((f) => {
+		const j = JSON.stringify(f);
+		return j.length > 300 ? j.slice(0, 300) + '...' : j;
+	});
+	return (frames.length > max ? `(${frames.length - max} earlier) ` : '') + (s.join('\n    ') || '(none)');
+}
+
+class Client {
+	constructor(ws, opts = {}) {
+		this.ws = ws;
+		this.url = opts.url;
+		this.keep = opts.keep || null;	/* frames failing keep are neither stored nor matched */
+		this.inbox = [];		/* unconsumed frames, in arrival order */
+		this.log = [];			/* every stored frame, in arrival order */
+		this.waiters = [];
+		this.listeners = [];
+		this.closeInfo = null;
+		this.pings = 0;
+		this.error = null;
+		this.idSeq = 0;
+		this.closed = new Promise((resolve) => {
+			ws.on('close', (code, reason) => {
+				this.closeInfo = { code, reason: reason.toString('utf8') };
+				clients.delete(this);
+				resolve(this.closeInfo);
+				const ws2 = this.waiters.splice(0);
+				for (const w of ws2) {
+					clearTimeout(w.timer);
+					w.reject(new Error(`connection closed (code ${code}, reason "${this.closeInfo.reason}") ` +
+					    `while waiting for ${w.desc}; unconsumed frames:\n    ${summarize(this.inbox)}` +
+					    unexpectedDeaths()));
+				}
+			});
+		});
+		ws.on('message', (data, isBinary) => this._onMessage(data, isBinary));
+		ws.on('ping', () => { this.pings += 1; });
+		ws.on('error', (e) => { this.error = e; });
+		clients.add(this);
+	}
+
+	_onMessage(data, isBinary) {
+		let f;
+		const text = Buffer.isBuffer(data) ? data.toString('utf8') : Buffer.from(data).toString('utf8');
+		if (isBinary) {
+			f = { op: '__binary', data: text };
+		} else {
+			try {
+				f = JSON.parse(text);
+			} catch {
+				f = { op: '__unparsable', data: text };
+			}
+		}
+		for (const l of this.listeners) l(f, text);
+		if (this.keep && !this.keep(f)) return;
+		this.log.push(f);
+		for (let i = 0; i < this.waiters.length; i++) {
+			const w = this.waiters[i];
+			if (w.match(f)) {
+				this.waiters.splice(i, 1);
+				clearTimeout(w.timer);
+				w.resolve(f);
+				return;
+			}
+		}
+		this.inbox.push(f);
+	}
+
+	/* Calls fn(frame, text) for every frame received from now on. */
+	onFrame(fn) { this.listeners.push(fn); }
+
+	_take(match) {
+		const i = this.inbox.findIndex((f) => match(f));
+		if (i < 0) return undefined;
+		return this.inbox.splice(i, 1)[0];
+	}
+
+	/*
+	 * Resolves with the first unconsumed frame matching pred (an op name, a
+	 * partial object, or a function), consuming it.  Rejects on timeout or
+	 * when the connection closes first.
+	 */
+	next(pred, timeoutMs = 3000) {
+		const match = toPredicate(pred);
+		const desc = describePredicate(pred);
+		const f = this._take(match);
+		if (f !== undefined) return Promise.resolve(f);
+		if (this.closeInfo) {
+			return Promise.reject(new Error(`connection already closed (code ${this.closeInfo.code}, reason ` +
+			    `"${this.closeInfo.reason}") while waiting for ${desc}; unconsumed frames:\n    ` +
+			    `${summarize(this.inbox)}` + unexpectedDeaths()));
+		}
+		return new Promise((resolve, reject) => {
+			const w = { match, resolve, reject, desc };
+			w.timer = setTimeout(() => {
+				const i = this.waiters.indexOf(w);
+				if (i >= 0) this.waiters.splice(i, 1);
+				reject(new Error(`timed out after ${timeoutMs} ms waiting for ${desc}; unconsumed frames:\n    ` +
+				    `${summarize(this.inbox)}` + unexpectedDeaths()));
+			}, timeoutMs);
+			this.waiters.push(w);
+		});
+	}
+
+	/* Collects n frames matching pred (consumed), within timeoutMs overall. */
+	async take(pred, n, timeoutMs = 10000) {
+		const deadline = Date.now() + timeoutMs;
+		const out = [];
+		while (out.length < n) {
+			const left = Math.max(1, deadline - Date.now());
+			try {
+				out.push(await this.next(pred, left));
+			} catch (e) {
+				e.message = `got ${out.length} of ${n}: ${e.message}`;
+				throw e;
+			}
+		}
+		return out;
+	}
+
+	/* Unconsumed frames matching pred, without consuming them. */
+	peek(pred) {
+		const match = toPredicate(pred);
+		return this.inbox.filter((f) => match(f));
+	}
+
+	/* Waits ms, then fails if an unconsumed frame matching pred is there. */
+	async expectNone(pred, ms = 300) {
+		await sleep(ms);
+		const got = this.peek(pred);
+		if (got.length) {
+			throw new Error(`expected no ${describePredicate(pred)} within ${ms} ms, got:\n    ${summarize(got)}`);
+		}
+	}
+
+	/* Sends obj as one JSON text frame. */
+	send(obj) {
+		this.ws.send(JSON.stringify(obj));
+	}
+
+	/* Sends data as is: {binary} picks the opcode, {fin:false} starts a fragmented message. */
+	sendRaw(data, { binary = false, fin = true } = {}) {
+		return new Promise((resolve) => {
+			this.ws.send(data, { binary, fin, compress: false }, (err) => resolve(err || null));
+		});
+	}
+
+	/* Sends obj with an id (one is made up if absent) and resolves with the frame echoing it. */
+	call(obj, timeoutMs = 3000) {
+		const id = obj.id !== undefined ? obj.id : `r${++this.idSeq}`;
+		const req = { ...obj, id };
+		this.send(req);
+		return this.next((f) => f.id === id && f.op !== 'msg' && f.op !== 'whisper', timeoutMs);
+	}
+
+	/* Open-mode auth: resolves with the welcome (throws on anything else). */
+	async auth(name, extra = {}) {
+		const r = await this.call({ op: 'auth', name, ...extra });
+		if (r.op !== 'welcome') throw new Error(`auth as "${name}" answered ${JSON.stringify(r)}`);
+		this.user = r.user;
+		return r;
+	}
+
+	/* Token auth with an auth frame: resolves with the welcome (throws on anything else). */
+	async authToken(token) {
+		const r = await this.call({ op: 'auth', token });
+		if (r.op !== 'welcome') throw new Error(`auth with token answered ${JSON.stringify(r)}`);
+		this.user = r.user;
+		return r;
+	}
+
+	/* Joins ch: resolves with the joined frame (throws on anything else). */
+	async join(ch, extra = {}) {
+		const r = await this.call({ op: 'join', ch, ...extra });
+		if (r.op !== 'joined') throw new Error(`join ${ch} answered ${JSON.stringify(r)}`);
+		return r;
+	}
+
+	/* Sends text to ch: resolves with the ok (throws on anything else). */
+	async say(ch, text, extra = {}) {
+		const r = await this.call({ op: 'send', ch, text, ...extra });
+		if (r.op !== 'ok') throw new Error(`send to ${ch} answered ${JSON.stringify(r)}`);
+		return r;
+	}
+
+	/* A ping round trip: proves the connection is open and serving. */
+	async ping() {
+		const r = await this.call({ op: 'ping' });
+		if (r.op !== 'pong') throw new Error(`ping answered ${JSON.stringify(r)}`);
+		return r;
+	}
+
+	/*
+	 * Asks for history and gathers every history frame of the reply (a big
+	 * reply may be split, each part but the last with more:true).
+	 */
+	async history(ch, extra = {}, timeoutMs = 5000) {
+		const first = await this.call({ op: 'history', ch, ...extra }, timeoutMs);
+		if (first.op !== 'history') return first;
+		const msgs = [...first.msgs];
+		const parts = [first];
+		let last = first;
+		while (last.more) {
+			last = await this.next((f) => f.op === 'history' && f.ch === ch, timeoutMs);
+			parts.push(last);
+			msgs.push(...last.msgs);
+		}
+		return { op: 'history', ch, msgs, more: false, parts };
+	}
+
+	get isOpen() { return this.ws.readyState === WebSocket.OPEN; }
+
+	/* Closes (code 1000) and waits for the close to complete. */
+	async close(code = 1000) {
+		if (this.closeInfo) return this.closeInfo;
+		try { this.ws.close(code); } catch { /* not open yet */ }
+		const t = sleep(3000).then(() => null);
+		const r = await Promise.race([this.closed, t]);
+		if (r === null) {
+			this.ws.terminate();
+			return this.closed;
+		}
+		return r;
+	}
+
+	terminate() { this.ws.terminate(); }
+}
+
+/*
+ * Opens a WebSocket to url.  opts: ws client options (autoPong, headers, ...)
+ * plus keep (a filter for stored frames) and timeoutMs (for the handshake).
+ * Resolves with a Client once open; rejects if the upgrade fails.
+ */
+function connect(url, opts = {}) {
+	const { keep, timeoutMs = 5000, path: _p, ...wsOpts } = opts;
+	return new Promise((resolve, reject) => {
+		const ws = new WebSocket(url, {
+			perMessageDeflate: false,
+			handshakeTimeout: timeoutMs,
+			...wsOpts,
+		});
+		const client = new Client(ws, { keep, url });
+		const onError = (e) => {
+			clients.delete(client);
+			reject(new Error(`cannot connect to ${url}: ${e.message}` + unexpectedDeaths()));
+		};
+		ws.once('error', onError);
+		ws.once('unexpected-response', (req, res) => {
+			clients.delete(client);
+			let body = '';
+			res.on('data', (d) => { body += d; });
+			res.on('end', () => {
+				const e = new Error(`upgrade to ${url} refused: HTTP ${res.statusCode} ${body.slice(0, 200)}`);
+				e.status = res.statusCode;
+				reject(e);
+			});
+			res.on('error', () => {});
+			req.destroy();
+		});
+		ws.once('open', () => {
+			ws.off('error', onError);
+			resolve(client);
+		});
+	});
+}
+
+/* ------------------------------------------------------------------- JWT */
+
+const b64u = (x) => Buffer.from(x).toString('base64url');
+
+/*
+ * Makes a JWT over claims, signed with HMAC-SHA256 of secret.  opts:
+ *   alg       the header's alg (default HS256; HS384/HS512 are signed with
+ *             that hash; "none" gets an empty signature unless signAs is set)
+ *   signAs    the hash to sign with whatever the header says ('sha256', ...)
+ *   header    a complete header object instead of {alg, typ}
+ *   tamper    true: corrupt the signature
+ *   payload   a raw payload string to substitute after signing
+ */
+function mintToken(secret, claims, opts = {}) {
+	const alg = opts.alg ?? 'HS256';
+	const header = opts.header ?? { alg, typ: 'JWT' };
+	const input = `${b64u(JSON.stringify(header))}.${b64u(JSON.stringify(claims))}`;
+	const hashes = { HS256: 'sha256', HS384: 'sha384', HS512: 'sha512' };
+	const hash = opts.signAs ?? hashes[alg];
+	let sig = hash ? crypto.createHmac(hash, secret).update(input).digest('base64url') : '';
+	if (opts.tamper) {
+		const c = sig[0] === 'A' ? 'B' : 'A';
+		sig = c + sig.slice(1);
+	}
+	let tok = `${input}.${sig}`;
+	if (opts.payload !== undefined) {
+		const parts = tok.split('.');
+		parts[1] = b64u(opts.payload);
+		tok = parts.join('.');
+	}
+	return tok;
+}
+
+const nowSecs = () => Math.floor(Date.now() / 1000);
+
+/* ------------------------------------------------------------------- HTTP */
+
+/* GET (by default) port/path with path sent verbatim; resolves {status, headers, body}. */
+function httpGet(port, p, { method = 'GET', headers = {}, timeoutMs = 5000 } = {}) {
+	return new Promise((resolve, reject) => {
+		const req = http.request({ host: '127.0.0.1', port, path: p, method, headers, agent: false }, (res) => {
+			const chunks = [];
+			res.on('data', (d) => chunks.push(d));
+			res.on('end', () => resolve({
+				status: res.statusCode,
+				headers: res.headers,
+				body: Buffer.concat(chunks).toString('utf8'),
+			}));
+			res.on('error', reject);
+		});
+		req.setTimeout(timeoutMs, () => req.destroy(new Error(`HTTP ${method} ${p} timed out`)));
+		req.on('error', reject);
+		req.end();
+	});
+}
+
+/*
+ * A raw HTTP request on a fresh socket, exactly as given (for request lines
+ * node's client would refuse).  Resolves with {status, raw} once the server
+ * closes or timeoutMs passes.
+ */
+function rawHttp(port, requestText, timeoutMs = 5000) {
+	return new Promise((resolve, reject) => {
+		const s = net.connect({ host: '127.0.0.1', port });
+		const chunks = [];
+		const done = () => {
+			clearTimeout(timer);
+			s.destroy();
+			const raw = Buffer.concat(chunks).toString('latin1');
+			const m = /^HTTP\/1\.[01] (\d{3})/.exec(raw);
+			resolve({ status: m ? Number(m[1]) : 0, raw });
+		};
+		const timer = setTimeout(done, timeoutMs);
+		s.on('connect', () => s.write(requestText));
+		s.on('data', (d) => {
+			chunks.push(d);
+			const raw = Buffer.concat(chunks).toString('latin1');
+			const m = /content-length:\s*(\d+)/i.exec(raw);
+			const h = raw.indexOf('\r\n\r\n');
+			if (m && h >= 0 && Buffer.byteLength(raw.slice(h + 4), 'latin1') >= Number(m[1])) done();
+		});
+		s.on('end', done);
+		s.on('error', (e) => { if (chunks.length) done(); else { clearTimeout(timer); reject(e); } });
+	});
+}
+
+/* -------------------------------------------------------- raw WebSocket */
+
+/* Encodes one client frame (masked). */
+function encodeFrame(opcode, payload, { fin = true, mask = true } = {}) {
+	const data = Buffer.isBuffer(payload) ? payload : Buffer.from(payload ?? '', 'utf8');
+	const len = data.length;
+	let head;
+	if (len < 126) {
+		head = Buffer.alloc(2);
+		head[1] = len;
+	} else if (len < 65536) {
+		head = Buffer.alloc(4);
+		head[1] = 126;
+		head.writeUInt16BE(len, 2);
+	} else {
+		head = Buffer.alloc(10);
+		head[1] = 127;
+		head.writeBigUInt64BE(BigInt(len), 2);
+	}
+	head[0] = (fin ? 0x80 : 0) | opcode;
+	if (!mask) return Buffer.concat([head, data]);
+	head[1] |= 0x80;
+	const key = crypto.randomBytes(4);
+	const body = Buffer.alloc(len);
+	for (let i = 0; i < len; i++) body[i] = data[i] ^ key[i & 3];
+	return Buffer.concat([head, key, body]);
+}
+
+/* Decodes the complete server frames at the start of buf: {frames, rest}. */
+function decodeFrames(buf) {
+	const frames = [];
+	let off = 0;
+	for (;;) {
+		if (buf.length - off < 2) break;
+		const b0 = buf[off];
+		const b1 = buf[off + 1];
+		let len = b1 & 0x7f;
+		let p = off + 2;
+		if (len === 126) {
+			if (buf.length - p < 2) break;
+			len = buf.readUInt16BE(p);
+			p += 2;
+		} else if (len === 127) {
+			if (buf.length - p < 8) break;
+			len = Number(buf.readBigUInt64BE(p));
+			p += 8;
+		}
+		if (b1 & 0x80) p += 4;	/* servers do not mask, but be tolerant */
+		if (buf.length - p < len) break;
+		frames.push({ fin: !!(b0 & 0x80), opcode: b0 & 0x0f, payload: buf.subarray(p, p + len) });
+		off = p + len;
+	}
+	return { frames, rest: buf.subarray(off) };
+}
+
+/*
+ * Opens a TCP connection and performs the WebSocket handshake by hand.
+ * Resolves {sock, frames, ended, send(opcode, payload, opts), nextFrame(ms)}
+ * where frames collects decoded server frames and ended resolves when the
+ * server closes the TCP connection.
+ */
+function rawConnect(port, p = '/ws', timeoutMs = 5000) {
+	return new Promise((resolve, reject) => {
+		const sock = net.connect({ host: '127.0.0.1', port });
+		const key = crypto.randomBytes(16).toString('base64');
+		let buf = Buffer.alloc(0);
+		let upgraded = false;
+		const frames = [];
+		const frameWaiters = [];
+		let endedResolve;
+		const ended = new Promise((r) => { endedResolve = r; });
+		const timer = setTimeout(() => { sock.destroy(); reject(new Error('raw handshake timed out')); }, timeoutMs);
+		const api = {
+			sock,
+			frames,
+			ended,
+			send(opcode, payload, opts) { sock.write(encodeFrame(opcode, payload, opts)); },
+			nextFrame(ms = 3000) {
+				if (frames.length) return Promise.resolve(frames.shift());
+				return new Promise((res, rej) => {
+					const w = { res, t: setTimeout(() => { frameWaiters.splice(frameWaiters.indexOf(w), 1); rej(new Error('raw: no frame')); }, ms) };
+					frameWaiters.push(w);
+				});
+			},
+		};
+		sock.on('connect', () => {
+			sock.write(`GET ${p} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUpgrade: websocket\r\n` +
+			    `Connection: Upgrade\r\nSec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n\r\n`);
+		});
+		sock.on('data', (d) => {
+			buf = Buffer.concat([buf, d]);
+			if (!upgraded) {
+				const i = buf.indexOf('\r\n\r\n');
+				if (i < 0) return;
+				const head = buf.subarray(0, i).toString('latin1');
+				buf = buf.subarray(i + 4);
+				if (!/^HTTP\/1\.1 101/.test(head)) {
+					clearTimeout(timer);
+					sock.destroy();
+					reject(new Error(`raw handshake refused: ${head.split('\r\n')[0]}`));
+					return;
+				}
+				upgraded = true;
+				clearTimeout(timer);
+				resolve(api);
+			}
+			const { frames: got, rest } = decodeFrames(buf);
+			buf = Buffer.from(rest);
+			for (const f of got) {
+				const w = frameWaiters.shift();
+				if (w) { clearTimeout(w.t); w.res(f); } else frames.push(f);
+			}
+		});
+		sock.on('error', () => {});
+		sock.on('close', () => { clearTimeout(timer); endedResolve(Date.now()); if (!upgraded) reject(new Error('raw: closed before upgrade')); });
+	});
+}
+
+/* ----------------------------------------------------------------- cleanup */
+
+async function cleanupAll() {
+	const problems = [];
+	for (const c of [...clients]) {
+		try { c.terminate(); } catch { /* ignore */ }
+	}
+	clients.clear();
+	for (const r of [...relays]) {
+		const wasExpected = r.expectedExit;
+		const died = !r.alive && !wasExpected;
+		try {
+			const code = await r.stop('SIGTERM', 10000);
+			if (died || (!wasExpected && code !== 0)) {
+				problems.push(`${r.describeExit()} (expected exit status 0 after SIGTERM); output:\n${tail(r.output)}`);
+			}
+		} catch (e) {
+			problems.push(e.message);
+		}
+		relays.delete(r);
+		if (!problems.length) {
+			try { fs.rmSync(r.dir, { recursive: true, force: true }); } catch { /* ignore */ }
+		}
+	}
+	if (problems.length) throw new Error(problems.join('\n\n'));
+}
+
+after(cleanupAll);
+
+process.on('exit', () => {
+	for (const r of relays) {
+		if (r.alive) {
+			try { r.proc.kill('SIGKILL'); } catch { /* ignore */ }
+		}
+	}
+});
+for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+	process.once(sig, () => {
+		for (const r of relays) {
+			if (r.alive) {
+				try { r.proc.kill('SIGKILL'); } catch { /* ignore */ }
+			}
+		}
+		process.exit(128 + (os.constants.signals[sig] || 1));
+	});
+}
+
+module.exports = {
+	SRCDIR,
+	BIN,
+	sleep,
+	uniq,
+	startRelay,
+	connect,
+	mintToken,
+	nowSecs,
+	httpGet,
+	rawHttp,
+	rawConnect,
+	encodeFrame,
+	decodeFrames,
+	treeRssKb,
+	Client,
+	Relay,
+};
