@@ -153,6 +153,11 @@ client_close(struct client *c, int code, const char *reason, bool drop_queue,
 	c->closing = true;
 	if (c->wsi == NULL)
 		return;
+	if (c->paused) {
+		/* Read again, or the peer's answering CLOSE would go unseen. */
+		lws_rx_flow_control(c->wsi, 1);
+		c->paused = false;
+	}
 	bye = proto_bye_frame(code, reason, reconnect_ms);
 	cf = frame_close((uint16_t)code, reason);
 	if (bye != NULL)

@@ -46,6 +46,7 @@ struct client {
 	bool ping_out;			/* a ping is outstanding */
 	bool in_flush;			/* in the worker's flush list */
 	bool doomed;			/* queue overflowed: close at the flush */
+	bool paused;			/* reading paused while the auth is pending */
 	uint32_t flush_idx;
 	enum role role;
 	char uid[USER_ID_MAX + 1];

@@ -31,7 +31,7 @@ struct frame *frame_text(const char *payload, size_t len);
 /* Returns a new CLOSE frame with the given status code and reason (<= 123 bytes). */
 struct frame *frame_close(uint16_t code, const char *reason);
 
-/* Returns a new empty PING frame. */
+/* Returns a new PING frame (with a 2-byte payload, so the PONG has one too). */
 struct frame *frame_ping(void);
 
 /* Adds a reference and returns f. */

@@ -94,10 +94,14 @@ http_reply(struct lws *wsi, unsigned int status, const char *type,
 }
 
 int
-http_request(struct worker *w, struct lws *wsi, const char *path)
+http_request(struct worker *w, struct lws *wsi, const char *path,
+    size_t len)
 {
 	char file[PATH_MAX], body[256];
 	int n;
+
+	if (path == NULL || strlen(path) != len)	/* a %00 in the URI */
+		return http_reply(wsi, 400, "text/plain", "bad request\n");
 
 	if (strcmp(path, "/healthz") == 0) {
 		snprintf(body, sizeof body,

@@ -10,10 +10,12 @@ struct lws;
 struct worker;
 
 /*
- * Answers an HTTP request for path (the URI, NUL-terminated).  Returns what
- * the lws callback should return: 0 to keep the connection, -1 to close it.
+ * Answers an HTTP request for path (the decoded URI, len bytes).  Returns
+ * what the lws callback should return: 0 to keep the connection, -1 to
+ * close it.
  */
-int http_request(struct worker *w, struct lws *wsi, const char *path);
+int http_request(struct worker *w, struct lws *wsi, const char *path,
+    size_t len);
 
 /*
  * Resolves path under root to a real file that stays inside root (no "..",

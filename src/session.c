@@ -155,9 +155,11 @@ session_auth(struct client *c, const char *token, size_t token_len,
 	strcpy(m->name, c->name);
 	strcpy(m->id, id);
 	owner = worker_owner(w, c->uid);
-	if (owner != w->idx && c->wsi != NULL)
+	if (owner != w->idx && c->wsi != NULL) {
 		/* Read nothing more until the owner answers. */
 		lws_rx_flow_control(c->wsi, 0);
+		c->paused = true;
+	}
 	worker_post(w, owner, m);
 }
 
@@ -529,8 +531,10 @@ session_reply(struct worker *w, struct imsg *m)
 			return;
 		}
 		send_welcome(c, m->id);
-		if (c->wsi != NULL)
+		if (c->paused && c->wsi != NULL) {
 			lws_rx_flow_control(c->wsi, 1);
+			c->paused = false;
+		}
 		break;
 	case ACT_AUTH_REFUSE:
 		c->state = CS_NEW;

@@ -181,7 +181,7 @@ callback_chatrelay(struct lws *wsi, enum lws_callback_reasons reason,
 		return 0;
 
 	case LWS_CALLBACK_HTTP:
-		return http_request(ws_worker(wsi), wsi, in);
+		return http_request(ws_worker(wsi), wsi, in, len);
 
 	case LWS_CALLBACK_HTTP_FILE_COMPLETION:
 		if (lws_http_transaction_completed(wsi))

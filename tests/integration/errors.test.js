@@ -164,7 +164,7 @@ describe('errors', () => {
 
 	test('history limit 0 or 101: bad_field; join history 101: bad_field', T, async () => {
 		const c = await client();
-		await c.say(ch, 'something to remember');
+		await c.say(ch, 'remember me');
 		await expectErr(c, { op: 'history', ch, limit: 0, id: 'h0' }, 'bad_field', { id: 'h0', field: 'limit' });
 		await expectErr(c, { op: 'history', ch, limit: 101, id: 'h1' }, 'bad_field', { id: 'h1', field: 'limit' });
 		await expectErr(c, { op: 'history', ch, limit: 'ten', id: 'h2' }, 'bad_field', { id: 'h2', field: 'limit' });

@@ -87,7 +87,8 @@ describe('http', () => {
 	];
 	for (const p of traversals) {
 		test(`GET ${p}: not 200 and never the file outside the web root`, T, async () => {
-			const r = await httpGet(relay.port, p);
+			// hanging up on a malformed request is as good as an error status
+			const r = await httpGet(relay.port, p).catch((e) => ({ status: 0, body: '', error: e }));
 			assert.ok(!r.body.includes(SECRET_MARKER), `served the secret file for ${p}`);
 			assert.ok(!/root:.*:0:0:/.test(r.body), `served /etc/passwd for ${p}`);
 			assert.notEqual(r.status, 200, `status ${r.status} for ${p}: ${r.body.slice(0, 100)}`);

@@ -37,6 +37,16 @@ const clients = new Set();	/* every client still open */
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/*
+ * Resolves like promise, or with onTimeout after ms, whichever comes first;
+ * the timer is cleared either way, so it never keeps the process alive.
+ */
+function withTimeout(promise, ms, onTimeout = null) {
+	let timer;
+	const t = new Promise((resolve) => { timer = setTimeout(() => resolve(onTimeout), ms); });
+	return Promise.race([promise, t]).finally(() => clearTimeout(timer));
+}
+
 let uniqCounter = 0;
 /* A fresh name (valid as a guest name and a user id): prefix_N. */
 function uniq(prefix = 'u') {
@@ -505,8 +515,7 @@ class Client {
 	async close(code = 1000) {
 		if (this.closeInfo) return this.closeInfo;
 		try { this.ws.close(code); } catch { /* not open yet */ }
-		const t = sleep(3000).then(() => null);
-		const r = await Promise.race([this.closed, t]);
+		const r = await withTimeout(this.closed, 3000, null);
 		if (r === null) {
 			this.ws.terminate();
 			return this.closed;
@@ -810,6 +819,7 @@ module.exports = {
 	SRCDIR,
 	BIN,
 	sleep,
+	withTimeout,
 	uniq,
 	startRelay,
 	connect,

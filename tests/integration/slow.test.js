@@ -7,10 +7,10 @@
 
 const { test, describe, before } = require('node:test');
 const assert = require('node:assert/strict');
-const { startRelay, uniq, sleep } = require('./lib');
+const { startRelay, uniq, sleep, withTimeout } = require('./lib');
 
 const READERS = 3;
-const BATCH = 250;
+const BATCH = 40;			/* 48 KB a batch, under client_queue_max */
 const MAX_MSGS = 60000;			/* give up (fail) after this many */
 const TEXT = '日'.repeat(400);		/* 400 characters, 1200 bytes */
 
@@ -58,15 +58,24 @@ describe('slow consumers (client_queue_max 64k)', () => {
 		slow.ws._socket.pause();
 
 		const rssBefore = relay.rssKb();
+		// Batches smaller than client_queue_max, each read by the readers
+		// before the next, so only the slow member's queue grows.
+		const started = Date.now();
 		let sent = 0;
 		let dropped = false;
-		while (sent < MAX_MSGS) {
+		while (sent < MAX_MSGS && Date.now() - started < 60000) {
 			for (let i = 0; i < BATCH; i++) {
 				sent += 1;
 				sender.send({ op: 'send', ch, text: TEXT });
 			}
-			await until(() => oks + errs.length >= sent, 30000, () => `${oks} oks for ${sent} sends`);
+			await until(() => (oks + errs.length >= sent && readers.every((r) => r.count >= sent)) ||
+			    readers.some((r) => !r.isOpen), 30000,
+			    () => `${oks} oks for ${sent} sends; readers got ${readers.map((r) => r.count).join(', ')}`);
 			assert.deepEqual(errs, [], 'no send was refused');
+			for (const [i, r] of readers.entries()) {
+				assert.ok(r.isOpen, `reader ${i} is still connected (closed: ${JSON.stringify(r.closeInfo)}; ` +
+				    `bye: ${JSON.stringify(r.log.find((f) => f.op === 'bye'))})`);
+			}
 			const who = await readers[1].call({ op: 'who', ch }, 10000);
 			assert.equal(who.op, 'who', JSON.stringify(who));
 			if (who.count === READERS) {
@@ -89,7 +98,7 @@ describe('slow consumers (client_queue_max 64k)', () => {
 
 		// The slow client, reading again, finds its connection over.
 		slow.ws._socket.resume();
-		const closed = await Promise.race([slow.closed, sleep(30000).then(() => null)]);
+		const closed = await withTimeout(slow.closed, 30000, null);
 		assert.ok(closed, 'the dropped client\'s connection ends once it reads again');
 		if (closed.code !== 1006) {
 			assert.equal(closed.code, 4029, `close code (reason "${closed.reason}")`);

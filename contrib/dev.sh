@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# dev.sh: set up a Debian 12 machine for chatrelay, then build and run it or
+# test it.  The README's two commands are `contrib/dev.sh run` and
+# `contrib/dev.sh test`; CI (.ci/run) runs the second.
+#
+#   contrib/dev.sh deps    install the Debian packages (apt-get; root or sudo)
+#   contrib/dev.sh build   deps + configure + make, in build/
+#   contrib/dev.sh run     build, then run the relay on its embedded default
+#                          (127.0.0.1:8080, one instance, open mode, web/ served);
+#                          extra arguments go to chatrelay (e.g. --port 9000)
+#   contrib/dev.sh test    build, make check; then an --enable-asan build in
+#                          build-asan/ and make check there too
+set -euo pipefail
+
+top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$top"
+jobs=$(nproc 2>/dev/null || echo 2)
+
+packages=(
+	build-essential autoconf automake pkg-config
+	libwebsockets-dev libuv1-dev libhiredis-dev libcjson-dev libssl-dev check
+	redis-server ca-certificates
+)
+
+as_root() {
+	if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+deps() {
+	local missing=() p
+	for p in "${packages[@]}"; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null |
+		    grep -q "install ok installed" || missing+=("$p")
+	done
+	# The integration tests need node >= 20 and npm; Debian 12's own
+	# nodejs is 18, so only install it when there is no node at all.
+	if ! command -v node >/dev/null 2>&1; then
+		missing+=(nodejs npm)
+	fi
+	if [ ${#missing[@]} -gt 0 ]; then
+		echo "dev.sh: installing ${missing[*]}"
+		as_root apt-get update -q
+		as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
+		    --no-install-recommends "${missing[@]}"
+	fi
+}
+
+# Configures (if needed) and builds in directory $1 with configure flags $2...
+build_in() {
+	local dir=$1
+	shift
+	mkdir -p "$dir"
+	(
+		cd "$dir"
+		if [ ! -f Makefile ] || [ ../configure -nt Makefile ]; then
+			../configure "$@"
+		fi
+		make -j"$jobs"
+	)
+}
+
+build() {
+	deps
+	if [ -f config.status ]; then
+		echo "dev.sh: the source tree is configured in place; run" \
+		    "'make distclean' first (dev.sh builds in build/ and build-asan/)" >&2
+		exit 1
+	fi
+	if [ ! -x configure ] || [ configure.ac -nt configure ] ||
+	    [ Makefile.am -nt configure ]; then
+		autoreconf -fi
+	fi
+	build_in build
+}
+
+case "${1:-}" in
+deps)
+	deps
+	;;
+build)
+	build
+	;;
+run)
+	shift
+	build
+	exec ./build/src/chatrelay -c conf/chatrelay.conf "$@"
+	;;
+test)
+	build
+	make -C build -j"$jobs" check
+	build_in build-asan --enable-asan
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	    make -C build-asan -j"$jobs" check
+	;;
+*)
+	sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'
+	exit 2
+	;;
+esac
