@@ -19,7 +19,7 @@ jobs=$(nproc 2>/dev/null || echo 2)
 packages=(
 	build-essential autoconf automake pkg-config
 	libwebsockets-dev libuv1-dev libhiredis-dev libcjson-dev libssl-dev check
-	redis-server ca-certificates
+	redis-server ca-certificates openssl
 )
 
 as_root() {

@@ -322,6 +322,21 @@ on_listen(uv_poll_t *p, int status, int events)
 	}
 }
 
+/*
+ * permessage-deflate, when enabled, only ever inflates what clients send:
+ * the relay's frames are written raw with RSV1 clear, which a peer that
+ * negotiated the extension accepts as uncompressed.
+ */
+static const struct lws_extension deflate_exts[] = {
+	{
+		"permessage-deflate",
+		lws_extension_callback_pm_deflate,
+		"permessage-deflate; client_no_context_takeover; "
+		"client_max_window_bits"
+	},
+	{ NULL, NULL, NULL }
+};
+
 int
 worker_init(struct worker *w, struct server *srv, int idx)
 {
@@ -364,6 +379,8 @@ worker_init(struct worker *w, struct server *srv, int idx)
 	info.timeout_secs = 10;
 	info.max_http_header_data = AUTH_TOKEN_MAX + 1024;
 	info.alpn = "http/1.1";
+	if (cfg->deflate)
+		info.extensions = deflate_exts;
 	if (cfg->tls_cert[0] != '\0') {
 		info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
 		info.ssl_cert_filepath = cfg->tls_cert;

@@ -1,0 +1,1422 @@
+/*
+ * check_proto.c: unit tests for proto.c, the parsing and validation of client
+ * frames and the small server frames (err, ok, pong, bye).
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <check.h>
+#include <cjson/cJSON.h>
+
+#include "config.h"
+#include "frame.h"
+#include "proto.h"
+
+static struct config cfg;
+
+/* Gives every test the default configuration. */
+static void
+setup(void)
+{
+	config_defaults(&cfg);
+}
+
+/*
+ * Parses len bytes of buf, which must be accepted; the caller releases req
+ * with proto_request_free.
+ */
+static void
+accept_len(const char *buf, size_t len, struct request *req, int line)
+{
+	struct proto_error	err;
+	int			rc;
+
+	memset(&err, 0, sizeof err);
+	rc = proto_parse(buf, len, &cfg, req, &err);
+	ck_assert_msg(rc == 0, "line %d: '%.*s' refused: %s %s", line,
+	    (int)(len > 200 ? 200 : len), buf, proto_errcode_name(err.code),
+	    err.msg);
+	ck_assert(req->root != NULL);
+}
+
+#define ACCEPT(s, req) accept_len((s), strlen(s), (req), __LINE__)
+
+/*
+ * Parses len bytes of buf, which must be refused with code and a message
+ * naming field (NULL: any message); req is left for the caller to inspect
+ * and must need no release.
+ */
+static void
+refuse_len(const char *buf, size_t len, enum errcode code, const char *field,
+    struct request *req, int line)
+{
+	struct proto_error	err;
+	int			rc;
+
+	memset(&err, 0, sizeof err);
+	err.code = ERR_INTERNAL;
+	rc = proto_parse(buf, len, &cfg, req, &err);
+	if (rc == 0)
+		proto_request_free(req);
+	ck_assert_msg(rc == -1, "line %d: '%.*s' accepted", line,
+	    (int)(len > 200 ? 200 : len), buf);
+	ck_assert_msg(err.code == code, "line %d: '%.*s': code %s, want %s "
+	    "(%s)", line, (int)(len > 200 ? 200 : len), buf,
+	    proto_errcode_name(err.code), proto_errcode_name(code), err.msg);
+	ck_assert_msg(err.msg[0] != '\0', "line %d: empty msg", line);
+	ck_assert_msg(strlen(err.msg) < sizeof err.msg, "line %d", line);
+	if (field != NULL)
+		ck_assert_msg(strstr(err.msg, field) != NULL,
+		    "line %d: '%.*s': msg '%s' does not name '%s'", line,
+		    (int)(len > 200 ? 200 : len), buf, err.msg, field);
+	/* "req needs no release after -1". */
+	ck_assert_msg(req->root == NULL, "line %d: root left behind", line);
+	ck_assert_msg(req->meta == NULL, "line %d: meta left behind", line);
+}
+
+#define REFUSE(s, code, field) do {					\
+	struct request	r_;						\
+	refuse_len((s), strlen(s), (code), (field), &r_, __LINE__);	\
+} while (0)
+#define REFUSE_REQ(s, code, field, req)					\
+	refuse_len((s), strlen(s), (code), (field), (req), __LINE__)
+
+/* Returns a malloc'd string: pre, then n copies of unit, then post. */
+static char *
+build(const char *pre, const char *unit, size_t n, const char *post)
+{
+	size_t	ul = strlen(unit), pl = strlen(pre), ql = strlen(post);
+	char	*s = malloc(pl + ul * n + ql + 1), *p;
+	size_t	i;
+
+	ck_assert_ptr_nonnull(s);
+	memcpy(s, pre, pl);
+	p = s + pl;
+	for (i = 0; i < n; i++, p += ul)
+		memcpy(p, unit, ul);
+	memcpy(p, post, ql + 1);
+	return s;
+}
+
+/* ---- Every op, with valid fields. ---- */
+
+START_TEST(test_op_auth)
+{
+	struct request	req;
+
+	ACCEPT("{\"op\":\"auth\",\"token\":\"abc.def.ghi\"}", &req);
+	ck_assert_int_eq(req.op, OP_AUTH);
+	ck_assert_str_eq(req.token, "abc.def.ghi");
+	ck_assert_uint_eq(req.token_len, 11);
+	ck_assert_ptr_null(req.name);
+	ck_assert_str_eq(req.id, "");
+	proto_request_free(&req);
+
+	ACCEPT("{\"op\":\"auth\",\"name\":\"alice\"}", &req);
+	ck_assert_int_eq(req.op, OP_AUTH);
+	ck_assert_ptr_null(req.token);
+	ck_assert_str_eq(req.name, "alice");
+	ck_assert_uint_eq(req.name_len, 5);
+	proto_request_free(&req);
+
+	/* With both, the token is what counts. */
+	ACCEPT("{\"name\":\"alice\",\"op\":\"auth\",\"token\":\"t\"}", &req);
+	ck_assert_str_eq(req.token, "t");
+	proto_request_free(&req);
+}
+END_TEST
+
+START_TEST(test_op_join)
+{
+	struct request	req;
+
+	ACCEPT("{\"op\":\"join\",\"ch\":\"global\"}", &req);
+	ck_assert_int_eq(req.op, OP_JOIN);
+	ck_assert_str_eq(req.ch, "global");
+	ck_assert_int_eq(req.history, -1);
+	ck_assert_int_eq(req.since, -1);
+	proto_request_free(&req);
+
+	ACCEPT("{\"op\":\"join\",\"ch\":\"guild:42\",\"history\":10}", &req);
+	ck_assert_str_eq(req.ch, "guild:42");
+	ck_assert_int_eq(req.history, 10);
+	ck_assert_int_eq(req.since, -1);
+	proto_request_free(&req);
+
+	ACCEPT("{\"op\":\"join\",\"ch\":\"party:x\",\"since\":77}", &req);
+	ck_assert_int_eq(req.history, -1);
+	ck_assert_int_eq(req.since, 77);
+	proto_request_free(&req);
+}
+END_TEST
+
+START_TEST(test_op_leave_who_ping)
+{
+	struct request	req;
+
+	ACCEPT("{\"op\":\"leave\",\"ch\":\"global\"}", &req);
+	ck_assert_int_eq(req.op, OP_LEAVE);
+	ck_assert_str_eq(req.ch, "global");
+	proto_request_free(&req);
+
+	ACCEPT("{\"op\":\"who\",\"ch\":\"a.b-c_d\"}", &req);
+	ck_assert_int_eq(req.op, OP_WHO);
+	ck_assert_str_eq(req.ch, "a.b-c_d");
+	proto_request_free(&req);
+
+	ACCEPT("{\"op\":\"ping\"}", &req);
+	ck_assert_int_eq(req.op, OP_PING);
+	ck_assert_str_eq(req.id, "");
+	ck_assert_ptr_null(req.ch);
+	ck_assert_ptr_null(req.text);
+	ck_assert_ptr_null(req.meta);
+	proto_request_free(&req);
+
+	/* Unknown fields are ignored; whitespace around the object is fine. */
+	ACCEPT(" \r\n\t{ \"op\" : \"ping\", \"zzz\": [1, {\"a\": null}] }\n \t",
+	    &req);
+	ck_assert_int_eq(req.op, OP_PING);
+	proto_request_free(&req);
+}
+END_TEST
+
+START_TEST(test_op_send)
+{
+	struct request	req;
+
+	ACCEPT("{\"op\":\"send\",\"ch\":\"global\",\"text\":\"hello\"}", &req);
+	ck_assert_int_eq(req.op, OP_SEND);
+	ck_assert_str_eq(req.ch, "global");
+	ck_assert_str_eq(req.text, "hello");
+	ck_assert_uint_eq(req.text_len, 5);
+	ck_assert_ptr_null(req.meta);
+	ck_assert_uint_eq(req.meta_len, 0);
+	proto_request_free(&req);
+
+	/* meta is kept serialized and compact. */
+	ACCEPT("{\"op\":\"send\",\"ch\":\"g\",\"text\":\"hi\",\"meta\":"
+	    "{ \"a\" : 1, \"b\" : [true, \"x\"] }}", &req);
+	ck_assert_ptr_nonnull(req.meta);
+	ck_assert_str_eq(req.meta, "{\"a\":1,\"b\":[true,\"x\"]}");
+	ck_assert_uint_eq(req.meta_len, strlen(req.meta));
+	proto_request_free(&req);
+	ck_assert_ptr_null(req.meta);
+	ck_assert_ptr_null(req.root);
+
+	ACCEPT("{\"op\":\"send\",\"ch\":\"g\",\"text\":\"hi\",\"meta\":{}}",
+	    &req);
+	ck_assert_str_eq(req.meta, "{}");
+	ck_assert_uint_eq(req.meta_len, 2);
+	proto_request_free(&req);
+
+	/* Escapes in text are decoded. */
+	ACCEPT("{\"op\":\"send\",\"ch\":\"g\",\"text\":\"a\\\"b\\\\c\\n\\u00e9\"}",
+	    &req);
+	ck_assert_str_eq(req.text, "a\"b\\c\n\xc3\xa9");
+	ck_assert_uint_eq(req.text_len, 8);
+	proto_request_free(&req);
+}
+END_TEST
+
+START_TEST(test_op_whisper)
+{
+	struct request	req;
+
+	ACCEPT("{\"op\":\"whisper\",\"to\":\"guest:bob\",\"text\":\"psst\"}",
+	    &req);
+	ck_assert_int_eq(req.op, OP_WHISPER);
+	ck_assert_str_eq(req.to, "guest:bob");
+	ck_assert_str_eq(req.text, "psst");
+	ck_assert_uint_eq(req.text_len, 4);
+	ck_assert_ptr_null(req.ch);
+	proto_request_free(&req);
+}
+END_TEST
+
+START_TEST(test_op_history)
+{
+	struct request	req;
+
+	ACCEPT("{\"op\":\"history\",\"ch\":\"global\"}", &req);
+	ck_assert_int_eq(req.op, OP_HISTORY);
+	ck_assert_str_eq(req.ch, "global");
+	ck_assert_int_eq(req.limit, 50);
+	ck_assert_int_eq(req.since, -1);
+	proto_request_free(&req);
+
+	ACCEPT("{\"op\":\"history\",\"ch\":\"global\",\"limit\":1}", &req);
+	ck_assert_int_eq(req.limit, 1);
+	proto_request_free(&req);
+	ACCEPT("{\"op\":\"history\",\"ch\":\"global\",\"limit\":100}", &req);
+	ck_assert_int_eq(req.limit, 100);
+	proto_request_free(&req);
+	ACCEPT("{\"op\":\"history\",\"ch\":\"global\",\"since\":0}", &req);
+	ck_assert_int_eq(req.since, 0);
+	ck_assert_int_eq(req.limit, 50);
+	proto_request_free(&req);
+	ACCEPT("{\"op\":\"history\",\"ch\":\"g\",\"since\":12,\"limit\":3}",
+	    &req);
+	ck_assert_int_eq(req.since, 12);
+	ck_assert_int_eq(req.limit, 3);
+	proto_request_free(&req);
+	ACCEPT("{\"op\":\"history\",\"ch\":\"g\",\"limit\":2e1}", &req);
+	ck_assert_int_eq(req.limit, 20);
+	proto_request_free(&req);
+}
+END_TEST
+
+/* Only len bytes count: the buffer need not end with a NUL. */
+START_TEST(test_length_honoured)
+{
+	const char	*s = "{\"op\":\"ping\"}garbage";
+	const char	*t = "{\"op\":\"join\",\"ch\":\"global\"}";
+	struct request	 req;
+
+	accept_len(s, 13, &req, __LINE__);
+	ck_assert_int_eq(req.op, OP_PING);
+	proto_request_free(&req);
+	/* A frame cut short is not valid JSON. */
+	refuse_len(t, strlen(t) - 1, ERR_BAD_JSON, NULL, &req, __LINE__);
+	refuse_len(t, 0, ERR_BAD_JSON, NULL, &req, __LINE__);
+}
+END_TEST
+
+/* ---- bad_json. ---- */
+
+START_TEST(test_bad_json)
+{
+	struct request	req;
+
+	REFUSE("", ERR_BAD_JSON, NULL);
+	REFUSE(" ", ERR_BAD_JSON, NULL);
+	REFUSE("{", ERR_BAD_JSON, NULL);
+	REFUSE("}", ERR_BAD_JSON, NULL);
+	REFUSE("{\"op\":\"ping\"", ERR_BAD_JSON, NULL);
+	REFUSE("{\"op\":ping}", ERR_BAD_JSON, NULL);
+	REFUSE("{'op':'ping'}", ERR_BAD_JSON, NULL);
+	REFUSE("{\"op\":\"ping\",}", ERR_BAD_JSON, NULL);
+	REFUSE("{\"op\" \"ping\"}", ERR_BAD_JSON, NULL);
+	REFUSE("{\"op\":\"pi\\xng\"}", ERR_BAD_JSON, NULL);
+	REFUSE("{\"op\":\"ping\",\"s\":\"unterminated}", ERR_BAD_JSON, NULL);
+	REFUSE("nul", ERR_BAD_JSON, NULL);
+
+	/* The id of a frame that is not JSON is unknown. */
+	REFUSE_REQ("{\"id\":5,", ERR_BAD_JSON, NULL, &req);
+	ck_assert_str_eq(req.id, "");
+}
+END_TEST
+
+START_TEST(test_trailing_garbage)
+{
+	REFUSE("{\"op\":\"ping\"} x", ERR_BAD_JSON, "trailing");
+	REFUSE("{\"op\":\"ping\"}x", ERR_BAD_JSON, "trailing");
+	REFUSE("{\"op\":\"ping\"}{}", ERR_BAD_JSON, "trailing");
+	REFUSE("{\"op\":\"ping\"}{\"op\":\"ping\"}", ERR_BAD_JSON, "trailing");
+	REFUSE("{\"op\":\"ping\"}}", ERR_BAD_JSON, "trailing");
+	REFUSE("{\"op\":\"ping\"}\n,", ERR_BAD_JSON, "trailing");
+}
+END_TEST
+
+/* A NUL does not end the frame: the bytes after it still count. */
+START_TEST(test_trailing_after_nul)
+{
+	const char	nul_junk[] = "{\"op\":\"ping\"}\0junk";
+	struct request	req;
+
+	refuse_len(nul_junk, sizeof nul_junk - 1, ERR_BAD_JSON, NULL, &req,
+	    __LINE__);
+}
+END_TEST
+
+START_TEST(test_not_object)
+{
+	REFUSE("[]", ERR_BAD_JSON, "object");
+	REFUSE("[{\"op\":\"ping\"}]", ERR_BAD_JSON, "object");
+	REFUSE("42", ERR_BAD_JSON, "object");
+	REFUSE("-1.5e3", ERR_BAD_JSON, "object");
+	REFUSE("\"ping\"", ERR_BAD_JSON, "object");
+	REFUSE("null", ERR_BAD_JSON, "object");
+	REFUSE("true", ERR_BAD_JSON, "object");
+	REFUSE("false", ERR_BAD_JSON, "object");
+}
+END_TEST
+
+START_TEST(test_depth)
+{
+	struct request	 req;
+	char		*s;
+
+	ck_assert_int_eq(cfg.json_depth_max, 8);
+
+	/* The frame's object is level 1: seven arrays inside reach 8. */
+	{
+		char	buf[256];
+
+		snprintf(buf, sizeof buf, "{\"op\":\"ping\",\"x\":%s1%s}",
+		    "[[[[[[[", "]]]]]]]");
+		ACCEPT(buf, &req);
+		proto_request_free(&req);
+		snprintf(buf, sizeof buf, "{\"op\":\"ping\",\"x\":%s1%s}",
+		    "[[[[[[[[", "]]]]]]]]");
+		REFUSE(buf, ERR_BAD_JSON, "8");
+
+		/* Objects count like arrays. */
+		ACCEPT("{\"op\":\"ping\",\"a\":{\"a\":{\"a\":{\"a\":{\"a\":"
+		    "{\"a\":{\"a\":1}}}}}}}", &req);
+		proto_request_free(&req);
+		REFUSE("{\"op\":\"ping\",\"a\":{\"a\":{\"a\":{\"a\":{\"a\":"
+		    "{\"a\":{\"a\":{\"a\":{}}}}}}}}}", ERR_BAD_JSON, "8");
+		/* Mixed, and depth is the deepest branch, not the total. */
+		ACCEPT("{\"op\":\"ping\",\"a\":[{\"b\":[{\"c\":[[[1]]]}]}],"
+		    "\"d\":[{\"e\":[{\"f\":[[[2]]]}]}]}", &req);
+		proto_request_free(&req);
+		REFUSE("{\"op\":\"ping\",\"a\":[{\"b\":[{\"c\":[[[1]]]}]}],"
+		    "\"d\":[{\"e\":[{\"f\":[[[[2]]]]}]}]}", ERR_BAD_JSON, NULL);
+		/* Also within meta, and even before the fields are looked at. */
+		REFUSE("{\"op\":\"send\",\"ch\":\"g\",\"text\":\"t\",\"meta\":"
+		    "{\"a\":[[[[[[[[1]]]]]]]]}}", ERR_BAD_JSON, NULL);
+	}
+
+	/* Brackets inside strings do not count, escaped quotes included. */
+	ACCEPT("{\"op\":\"ping\",\"x\":\"[[[[[[[[[[[[{{{{{{{{{{{{\"}", &req);
+	proto_request_free(&req);
+	ACCEPT("{\"op\":\"ping\",\"x\":\"\\\"[[[[[[[[[[[[\\\\\",\"y\":"
+	    "\"{{{{{{{{{{{\\\"\"}", &req);
+	proto_request_free(&req);
+	ACCEPT("{\"op\":\"ping\",\"[[[[[[[[[[\":1}", &req);
+	proto_request_free(&req);
+
+	/* A very deep frame is refused without trouble. */
+	s = build("{\"op\":\"ping\",\"x\":", "[", 100000, "");
+	REFUSE(s, ERR_BAD_JSON, NULL);
+	free(s);
+
+	/* The limit comes from the configuration. */
+	cfg.json_depth_max = 2;
+	ACCEPT("{\"op\":\"ping\",\"x\":[1]}", &req);
+	proto_request_free(&req);
+	REFUSE("{\"op\":\"ping\",\"x\":[[1]]}", ERR_BAD_JSON, "2");
+	REFUSE("{\"op\":\"ping\",\"x\":{\"y\":{}}}", ERR_BAD_JSON, "2");
+	cfg.json_depth_max = 64;
+	s = build("{\"op\":\"ping\",\"x\":", "[", 63, "");
+	{
+		char	*t = build(s, "]", 63, "}");
+
+		ACCEPT(t, &req);
+		proto_request_free(&req);
+		free(t);
+	}
+	free(s);
+}
+END_TEST
+
+/* ---- bad_op. ---- */
+
+START_TEST(test_bad_op)
+{
+	struct request	req;
+
+	REFUSE("{}", ERR_BAD_OP, "op");
+	REFUSE("{\"id\":1}", ERR_BAD_OP, "op");
+	REFUSE("{\"op\":1}", ERR_BAD_OP, "op");
+	REFUSE("{\"op\":null}", ERR_BAD_OP, "op");
+	REFUSE("{\"op\":true}", ERR_BAD_OP, "op");
+	REFUSE("{\"op\":[\"ping\"]}", ERR_BAD_OP, "op");
+	REFUSE("{\"op\":{\"ping\":1}}", ERR_BAD_OP, "op");
+	REFUSE("{\"op\":\"\"}", ERR_BAD_OP, "op");
+	REFUSE("{\"op\":\"nope\"}", ERR_BAD_OP, "op");
+	REFUSE("{\"op\":\"PING\"}", ERR_BAD_OP, "op");
+	REFUSE("{\"op\":\"ping \"}", ERR_BAD_OP, "op");
+	REFUSE("{\"op\":\"pin\"}", ERR_BAD_OP, "op");
+	REFUSE("{\"op\":\"pingg\"}", ERR_BAD_OP, "op");
+	REFUSE("{\"op\":\"err\"}", ERR_BAD_OP, "op");
+	REFUSE("{\"op\":\"stats\"}", ERR_BAD_OP, "op");
+	/* Names are case-sensitive. */
+	REFUSE("{\"OP\":\"ping\"}", ERR_BAD_OP, "op");
+
+	/* The id is still echoed. */
+	REFUSE_REQ("{\"op\":\"nope\",\"id\":\"x1\"}", ERR_BAD_OP, "op", &req);
+	ck_assert_str_eq(req.id, "\"x1\"");
+	REFUSE_REQ("{\"id\":17}", ERR_BAD_OP, "op", &req);
+	ck_assert_str_eq(req.id, "17");
+}
+END_TEST
+
+/* ---- id. ---- */
+
+/* Parses a ping whose id is the JSON text idjson, and returns req.id. */
+static void
+ping_id(const char *idjson, char *out, size_t outlen)
+{
+	struct request	 req;
+	char		*s = build("{\"op\":\"ping\",\"id\":", idjson, 1, "}");
+
+	ACCEPT(s, &req);
+	snprintf(out, outlen, "%s", req.id);
+	proto_request_free(&req);
+	free(s);
+}
+
+START_TEST(test_id_string)
+{
+	char	 id[PROTO_ID_JSON_MAX + 1];
+	char	*s;
+	cJSON	*j;
+
+	ping_id("\"abc\"", id, sizeof id);
+	ck_assert_str_eq(id, "\"abc\"");
+	ping_id("\"\"", id, sizeof id);
+	ck_assert_str_eq(id, "\"\"");
+
+	/* Quotes, backslashes and controls come back escaped. */
+	ping_id("\"a\\\"b\\\\c\\nd\\u0001\"", id, sizeof id);
+	ck_assert_str_eq(id, "\"a\\\"b\\\\c\\nd\\u0001\"");
+	j = cJSON_Parse(id);
+	ck_assert_ptr_nonnull(j);
+	ck_assert(cJSON_IsString(j));
+	ck_assert_str_eq(j->valuestring, "a\"b\\c\nd\x01");
+	cJSON_Delete(j);
+
+	/* Non-ASCII passes through. */
+	ping_id("\"caf\xc3\xa9\"", id, sizeof id);
+	ck_assert_str_eq(id, "\"caf\xc3\xa9\"");
+	ping_id("\"\\u00e9\"", id, sizeof id);
+	ck_assert_str_eq(id, "\"\xc3\xa9\"");
+
+	/* 64 bytes is the limit, in bytes not characters. */
+	s = build("\"", "x", 64, "\"");
+	ping_id(s, id, sizeof id);
+	ck_assert_str_eq(id, s);
+	free(s);
+	s = build("\"", "\xc3\xa9", 32, "\"");
+	ping_id(s, id, sizeof id);
+	ck_assert_str_eq(id, s);
+	free(s);
+
+	/* The worst case for escaping still fits. */
+	s = build("\"", "\\u0001", 64, "\"");
+	ping_id(s, id, sizeof id);
+	ck_assert_uint_eq(strlen(id), 64 * 6 + 2);
+	free(s);
+	s = build("\"", "\\\"", 64, "\"");
+	ping_id(s, id, sizeof id);
+	ck_assert_uint_eq(strlen(id), 64 * 2 + 2);
+	free(s);
+}
+END_TEST
+
+START_TEST(test_id_number)
+{
+	char	id[PROTO_ID_JSON_MAX + 1];
+	cJSON	*j;
+
+	ping_id("42", id, sizeof id);
+	ck_assert_str_eq(id, "42");
+	ping_id("0", id, sizeof id);
+	ck_assert_str_eq(id, "0");
+	ping_id("-7", id, sizeof id);
+	ck_assert_str_eq(id, "-7");
+	ping_id("1e3", id, sizeof id);
+	ck_assert_str_eq(id, "1000");
+	ping_id("9007199254740991", id, sizeof id);
+	ck_assert_str_eq(id, "9007199254740991");
+	ping_id("-9007199254740991", id, sizeof id);
+	ck_assert_str_eq(id, "-9007199254740991");
+
+	/* Fractions are echoed as numbers that read back the same. */
+	ping_id("1.5", id, sizeof id);
+	ck_assert_str_eq(id, "1.5");
+	ping_id("-0.25", id, sizeof id);
+	ck_assert_str_eq(id, "-0.25");
+	ping_id("0.1", id, sizeof id);
+	j = cJSON_Parse(id);
+	ck_assert(cJSON_IsNumber(j));
+	ck_assert(j->valuedouble == 0.1);
+	cJSON_Delete(j);
+	ping_id("1e300", id, sizeof id);
+	j = cJSON_Parse(id);
+	ck_assert_msg(cJSON_IsNumber(j), "id '%s'", id);
+	ck_assert(j->valuedouble == 1e300);
+	cJSON_Delete(j);
+}
+END_TEST
+
+START_TEST(test_id_invalid)
+{
+	struct request	 req;
+	char		*s;
+
+	s = build("{\"op\":\"ping\",\"id\":\"", "x", 65, "\"}");
+	REFUSE_REQ(s, ERR_BAD_FIELD, "id", &req);
+	ck_assert_str_eq(req.id, "");
+	free(s);
+	s = build("{\"op\":\"ping\",\"id\":\"a", "\xc3\xa9", 32, "\"}");
+	REFUSE_REQ(s, ERR_BAD_FIELD, "id", &req);
+	free(s);
+
+	REFUSE_REQ("{\"op\":\"ping\",\"id\":{}}", ERR_BAD_FIELD, "id", &req);
+	ck_assert_str_eq(req.id, "");
+	REFUSE("{\"op\":\"ping\",\"id\":{\"a\":1}}", ERR_BAD_FIELD, "id");
+	REFUSE("{\"op\":\"ping\",\"id\":[1]}", ERR_BAD_FIELD, "id");
+	REFUSE("{\"op\":\"ping\",\"id\":true}", ERR_BAD_FIELD, "id");
+	REFUSE("{\"op\":\"ping\",\"id\":null}", ERR_BAD_FIELD, "id");
+	/* A bad id is reported even when the op is bad too. */
+	REFUSE("{\"op\":\"nope\",\"id\":{}}", ERR_BAD_FIELD, "id");
+}
+END_TEST
+
+/* The id is there to echo when a later field is refused. */
+START_TEST(test_id_echo_on_error)
+{
+	struct request	req;
+
+	REFUSE_REQ("{\"op\":\"join\",\"id\":5}", ERR_BAD_FIELD, "ch", &req);
+	ck_assert_str_eq(req.id, "5");
+	REFUSE_REQ("{\"op\":\"send\",\"id\":\"s\\\"1\",\"ch\":\"g\"}",
+	    ERR_BAD_FIELD, "text", &req);
+	ck_assert_str_eq(req.id, "\"s\\\"1\"");
+	REFUSE_REQ("{\"id\":2.5,\"op\":\"history\",\"ch\":\"g\",\"limit\":0}",
+	    ERR_BAD_FIELD, "limit", &req);
+	ck_assert_str_eq(req.id, "2.5");
+}
+END_TEST
+
+/* ---- Field checks. ---- */
+
+START_TEST(test_ch)
+{
+	static const char *const ops[] = {
+		"join", "leave", "who", "history", "send"
+	};
+	struct request	 req;
+	char		 buf[512];
+	char		*s;
+	size_t		 i;
+
+	for (i = 0; i < sizeof ops / sizeof ops[0]; i++) {
+		const char *text = strcmp(ops[i], "send") == 0 ?
+		    ",\"text\":\"t\"" : "";
+
+#define CH(v) (snprintf(buf, sizeof buf, "{\"op\":\"%s\"%s%s%s}", ops[i], \
+    text, (v)[0] != '\0' ? ",\"ch\":" : "", (v)), buf)
+		REFUSE(CH(""), ERR_BAD_FIELD, "ch");
+		REFUSE(CH("5"), ERR_BAD_FIELD, "ch");
+		REFUSE(CH("null"), ERR_BAD_FIELD, "ch");
+		REFUSE(CH("[\"g\"]"), ERR_BAD_FIELD, "ch");
+		REFUSE(CH("\"\""), ERR_BAD_FIELD, "ch");
+		REFUSE(CH("\"bad name\""), ERR_BAD_FIELD, "ch");
+		REFUSE(CH("\"guild:*\""), ERR_BAD_FIELD, "ch");
+		REFUSE(CH("\"caf\xc3\xa9\""), ERR_BAD_FIELD, "ch");
+		REFUSE(CH("\"a\\nb\""), ERR_BAD_FIELD, "ch");
+		ACCEPT(CH("\"g\""), &req);
+		ck_assert_str_eq(req.ch, "g");
+		proto_request_free(&req);
+#undef CH
+	}
+	/* Channel names are case-sensitive in the key too. */
+	REFUSE("{\"op\":\"join\",\"CH\":\"global\"}", ERR_BAD_FIELD, "ch");
+
+	s = build("{\"op\":\"join\",\"ch\":\"", "c", 64, "\"}");
+	ACCEPT(s, &req);
+	ck_assert_uint_eq(strlen(req.ch), 64);
+	proto_request_free(&req);
+	free(s);
+	s = build("{\"op\":\"join\",\"ch\":\"", "c", 65, "\"}");
+	REFUSE(s, ERR_BAD_FIELD, "ch");
+	free(s);
+}
+END_TEST
+
+START_TEST(test_text)
+{
+	REFUSE("{\"op\":\"send\",\"ch\":\"g\"}", ERR_BAD_FIELD, "text");
+	REFUSE("{\"op\":\"send\",\"ch\":\"g\",\"text\":\"\"}", ERR_BAD_FIELD,
+	    "text");
+	REFUSE("{\"op\":\"send\",\"ch\":\"g\",\"text\":5}", ERR_BAD_FIELD,
+	    "text");
+	REFUSE("{\"op\":\"send\",\"ch\":\"g\",\"text\":null}", ERR_BAD_FIELD,
+	    "text");
+	REFUSE("{\"op\":\"send\",\"ch\":\"g\",\"text\":[\"a\"]}", ERR_BAD_FIELD,
+	    "text");
+	REFUSE("{\"op\":\"send\",\"ch\":\"g\",\"text\":{}}", ERR_BAD_FIELD,
+	    "text");
+	REFUSE("{\"op\":\"whisper\",\"to\":\"bob\"}", ERR_BAD_FIELD, "text");
+	REFUSE("{\"op\":\"whisper\",\"to\":\"bob\",\"text\":\"\"}",
+	    ERR_BAD_FIELD, "text");
+	REFUSE("{\"op\":\"whisper\",\"to\":\"bob\",\"text\":false}",
+	    ERR_BAD_FIELD, "text");
+}
+END_TEST
+
+START_TEST(test_text_length)
+{
+	struct request	 req;
+	char		*s;
+
+	ck_assert_int_eq(cfg.text_max, 500);
+
+	s = build("{\"op\":\"send\",\"ch\":\"g\",\"text\":\"", "a", 500, "\"}");
+	ACCEPT(s, &req);
+	ck_assert_uint_eq(req.text_len, 500);
+	proto_request_free(&req);
+	free(s);
+	s = build("{\"op\":\"send\",\"ch\":\"g\",\"text\":\"", "a", 501, "\"}");
+	REFUSE(s, ERR_TOO_LONG, "text");
+	free(s);
+
+	/* Characters, not bytes, count: 500 two-byte characters pass. */
+	s = build("{\"op\":\"send\",\"ch\":\"g\",\"text\":\"", "\xc3\xa9", 500,
+	    "\"}");
+	ACCEPT(s, &req);
+	ck_assert_uint_eq(req.text_len, 1000);
+	proto_request_free(&req);
+	free(s);
+	s = build("{\"op\":\"send\",\"ch\":\"g\",\"text\":\"", "\xc3\xa9", 501,
+	    "\"}");
+	REFUSE(s, ERR_TOO_LONG, "text");
+	free(s);
+	/* Four-byte characters, written raw and as surrogate pairs. */
+	s = build("{\"op\":\"send\",\"ch\":\"g\",\"text\":\"",
+	    "\xf0\x9f\x98\x80", 500, "\"}");
+	ACCEPT(s, &req);
+	ck_assert_uint_eq(req.text_len, 2000);
+	proto_request_free(&req);
+	free(s);
+	s = build("{\"op\":\"send\",\"ch\":\"g\",\"text\":\"", "\\ud83d\\ude00",
+	    500, "\"}");
+	ACCEPT(s, &req);
+	ck_assert_uint_eq(req.text_len, 2000);
+	ck_assert(memcmp(req.text, "\xf0\x9f\x98\x80", 4) == 0);
+	proto_request_free(&req);
+	free(s);
+	s = build("{\"op\":\"send\",\"ch\":\"g\",\"text\":\"", "\\u20ac", 501,
+	    "\"}");
+	REFUSE(s, ERR_TOO_LONG, "text");
+	free(s);
+
+	/* whisper has the same limit. */
+	s = build("{\"op\":\"whisper\",\"to\":\"bob\",\"text\":\"", "\xe2\x82\xac",
+	    500, "\"}");
+	ACCEPT(s, &req);
+	ck_assert_uint_eq(req.text_len, 1500);
+	proto_request_free(&req);
+	free(s);
+	s = build("{\"op\":\"whisper\",\"to\":\"bob\",\"text\":\"", "b", 501,
+	    "\"}");
+	REFUSE(s, ERR_TOO_LONG, "text");
+	free(s);
+
+	/* The limit comes from the configuration. */
+	cfg.text_max = 3;
+	ACCEPT("{\"op\":\"send\",\"ch\":\"g\",\"text\":\"\xc3\xa9\xc3\xa9\xc3\xa9\"}",
+	    &req);
+	proto_request_free(&req);
+	REFUSE("{\"op\":\"send\",\"ch\":\"g\",\"text\":\"abcd\"}", ERR_TOO_LONG,
+	    "text");
+}
+END_TEST
+
+/*
+ * Escapes that cJSON would turn into a NUL or into something that is not
+ * UTF-8 must not slip through: the text is refused (as bad JSON or as a bad
+ * text field), never accepted cut short or malformed.
+ */
+static void
+refuse_text_escape(const char *esc, int line)
+{
+	struct proto_error	 err;
+	struct request		 req;
+	char			*s;
+	int			 rc;
+
+	s = build("{\"op\":\"send\",\"ch\":\"g\",\"text\":\"", esc, 1, "\"}");
+	rc = proto_parse(s, strlen(s), &cfg, &req, &err);
+	if (rc == 0) {
+		size_t	n = req.text_len;
+
+		proto_request_free(&req);
+		ck_abort_msg("line %d: text \"%s\" accepted (as %zu bytes)",
+		    line, esc, n);
+	}
+	ck_assert_msg(err.code == ERR_BAD_JSON || err.code == ERR_BAD_FIELD,
+	    "line %d: text \"%s\": code %s", line, esc,
+	    proto_errcode_name(err.code));
+	if (err.code == ERR_BAD_FIELD)
+		ck_assert_msg(strstr(err.msg, "text") != NULL, "line %d: %s",
+		    line, err.msg);
+	ck_assert_ptr_null(req.root);
+	free(s);
+}
+
+START_TEST(test_text_escapes)
+{
+	struct request	req;
+
+	refuse_text_escape("\\ud800", __LINE__);
+	refuse_text_escape("a\\ud800b", __LINE__);
+	refuse_text_escape("\\udbff", __LINE__);
+	refuse_text_escape("\\udc00", __LINE__);
+	refuse_text_escape("\\udfff", __LINE__);
+	refuse_text_escape("\\ud800\\u0041", __LINE__);
+	refuse_text_escape("\\ud800\\ud800", __LINE__);
+	refuse_text_escape("\\udc00\\ud800", __LINE__);
+	refuse_text_escape("\\ud800x\\udc00", __LINE__);
+
+	/* Proper pairs and other escapes are fine. */
+	ACCEPT("{\"op\":\"send\",\"ch\":\"g\",\"text\":\"\\ud83d\\ude00\"}",
+	    &req);
+	ck_assert_str_eq(req.text, "\xf0\x9f\x98\x80");
+	proto_request_free(&req);
+	ACCEPT("{\"op\":\"send\",\"ch\":\"g\",\"text\":\"\\u0001\\uffff\"}",
+	    &req);
+	ck_assert_str_eq(req.text, "\x01\xef\xbf\xbf");
+	proto_request_free(&req);
+}
+END_TEST
+
+START_TEST(test_meta)
+{
+	struct request	 req;
+	char		*s;
+
+	REFUSE("{\"op\":\"send\",\"ch\":\"g\",\"text\":\"t\",\"meta\":[]}",
+	    ERR_BAD_FIELD, "meta");
+	REFUSE("{\"op\":\"send\",\"ch\":\"g\",\"text\":\"t\",\"meta\":\"x\"}",
+	    ERR_BAD_FIELD, "meta");
+	REFUSE("{\"op\":\"send\",\"ch\":\"g\",\"text\":\"t\",\"meta\":1}",
+	    ERR_BAD_FIELD, "meta");
+	REFUSE("{\"op\":\"send\",\"ch\":\"g\",\"text\":\"t\",\"meta\":true}",
+	    ERR_BAD_FIELD, "meta");
+
+	/* null is the same as no meta. */
+	ACCEPT("{\"op\":\"send\",\"ch\":\"g\",\"text\":\"t\",\"meta\":null}",
+	    &req);
+	ck_assert_ptr_null(req.meta);
+	ck_assert_uint_eq(req.meta_len, 0);
+	proto_request_free(&req);
+
+	/* {"k":"..."} is 8 bytes plus the string: 504 characters make 512. */
+	s = build("{\"op\":\"send\",\"ch\":\"g\",\"text\":\"t\",\"meta\":{\"k\":\"",
+	    "m", 504, "\"}}");
+	ACCEPT(s, &req);
+	ck_assert_uint_eq(req.meta_len, PROTO_META_MAX);
+	ck_assert_uint_eq(strlen(req.meta), PROTO_META_MAX);
+	proto_request_free(&req);
+	free(s);
+	s = build("{\"op\":\"send\",\"ch\":\"g\",\"text\":\"t\",\"meta\":{\"k\":\"",
+	    "m", 505, "\"}}");
+	REFUSE(s, ERR_TOO_LONG, "meta");
+	free(s);
+	/* What counts is the compact serialization, not the input. */
+	s = build("{\"op\":\"send\",\"ch\":\"g\",\"text\":\"t\",\"meta\":{",
+	    " ", 2000, "\"k\":1}}");
+	ACCEPT(s, &req);
+	ck_assert_str_eq(req.meta, "{\"k\":1}");
+	proto_request_free(&req);
+	free(s);
+	/* And escapes count as serialized: 100 quotes are 200 bytes. */
+	s = build("{\"op\":\"send\",\"ch\":\"g\",\"text\":\"t\",\"meta\":{\"k\":\"",
+	    "\\\"", 300, "\"}}");
+	REFUSE(s, ERR_TOO_LONG, "meta");
+	free(s);
+}
+END_TEST
+
+START_TEST(test_whisper_to)
+{
+	struct request	 req;
+	char		*s;
+
+	REFUSE("{\"op\":\"whisper\",\"text\":\"t\"}", ERR_BAD_FIELD, "to");
+	REFUSE("{\"op\":\"whisper\",\"to\":5,\"text\":\"t\"}", ERR_BAD_FIELD,
+	    "to");
+	REFUSE("{\"op\":\"whisper\",\"to\":null,\"text\":\"t\"}",
+	    ERR_BAD_FIELD, "to");
+	REFUSE("{\"op\":\"whisper\",\"to\":\"\",\"text\":\"t\"}", ERR_BAD_FIELD,
+	    "to");
+	REFUSE("{\"op\":\"whisper\",\"to\":\"b ob\",\"text\":\"t\"}",
+	    ERR_BAD_FIELD, "to");
+	REFUSE("{\"op\":\"whisper\",\"to\":\"b\\tob\",\"text\":\"t\"}",
+	    ERR_BAD_FIELD, "to");
+	REFUSE("{\"op\":\"whisper\",\"to\":\"b\xc3\xa9\",\"text\":\"t\"}",
+	    ERR_BAD_FIELD, "to");
+	REFUSE("{\"op\":\"whisper\",\"to\":[\"bob\"],\"text\":\"t\"}",
+	    ERR_BAD_FIELD, "to");
+	s = build("{\"op\":\"whisper\",\"text\":\"t\",\"to\":\"", "u", 65, "\"}");
+	REFUSE(s, ERR_BAD_FIELD, "to");
+	free(s);
+	s = build("{\"op\":\"whisper\",\"text\":\"t\",\"to\":\"", "u", 64, "\"}");
+	ACCEPT(s, &req);
+	ck_assert_uint_eq(strlen(req.to), 64);
+	proto_request_free(&req);
+	free(s);
+}
+END_TEST
+
+START_TEST(test_join_history_range)
+{
+	struct request	req;
+
+	ACCEPT("{\"op\":\"join\",\"ch\":\"g\",\"history\":0}", &req);
+	ck_assert_int_eq(req.history, 0);
+	proto_request_free(&req);
+	ACCEPT("{\"op\":\"join\",\"ch\":\"g\",\"history\":100}", &req);
+	ck_assert_int_eq(req.history, 100);
+	proto_request_free(&req);
+	ACCEPT("{\"op\":\"join\",\"ch\":\"g\",\"history\":5.0}", &req);
+	ck_assert_int_eq(req.history, 5);
+	proto_request_free(&req);
+
+	REFUSE("{\"op\":\"join\",\"ch\":\"g\",\"history\":101}", ERR_BAD_FIELD,
+	    "history");
+	REFUSE("{\"op\":\"join\",\"ch\":\"g\",\"history\":-1}", ERR_BAD_FIELD,
+	    "history");
+	REFUSE("{\"op\":\"join\",\"ch\":\"g\",\"history\":1.5}", ERR_BAD_FIELD,
+	    "history");
+	REFUSE("{\"op\":\"join\",\"ch\":\"g\",\"history\":\"5\"}",
+	    ERR_BAD_FIELD, "history");
+	REFUSE("{\"op\":\"join\",\"ch\":\"g\",\"history\":true}", ERR_BAD_FIELD,
+	    "history");
+	REFUSE("{\"op\":\"join\",\"ch\":\"g\",\"history\":1e10}", ERR_BAD_FIELD,
+	    "history");
+	REFUSE("{\"op\":\"join\",\"ch\":\"g\",\"history\":[5]}", ERR_BAD_FIELD,
+	    "history");
+}
+END_TEST
+
+START_TEST(test_since)
+{
+	static const char *const ops[] = { "join", "history" };
+	struct request	req;
+	char		buf[256];
+	size_t		i;
+
+	for (i = 0; i < 2; i++) {
+#define SINCE(v) (snprintf(buf, sizeof buf, \
+    "{\"op\":\"%s\",\"ch\":\"g\",\"since\":%s}", ops[i], (v)), buf)
+		ACCEPT(SINCE("0"), &req);
+		ck_assert_int_eq(req.since, 0);
+		proto_request_free(&req);
+		ACCEPT(SINCE("123456789012"), &req);
+		ck_assert_int_eq(req.since, INT64_C(123456789012));
+		proto_request_free(&req);
+		ACCEPT(SINCE("9007199254740992"), &req);
+		ck_assert_int_eq(req.since, INT64_C(9007199254740992));
+		proto_request_free(&req);
+
+		REFUSE(SINCE("-1"), ERR_BAD_FIELD, "since");
+		REFUSE(SINCE("-0.5"), ERR_BAD_FIELD, "since");
+		REFUSE(SINCE("1.5"), ERR_BAD_FIELD, "since");
+		REFUSE(SINCE("\"3\""), ERR_BAD_FIELD, "since");
+		REFUSE(SINCE("null"), ERR_BAD_FIELD, "since");
+		REFUSE(SINCE("{}"), ERR_BAD_FIELD, "since");
+		REFUSE(SINCE("1e300"), ERR_BAD_FIELD, "since");
+		REFUSE(SINCE("9007199254740994"), ERR_BAD_FIELD, "since");
+#undef SINCE
+	}
+	/* history and since together. */
+	ACCEPT("{\"op\":\"join\",\"ch\":\"g\",\"history\":5,\"since\":9}", &req);
+	ck_assert_int_eq(req.history, 5);
+	ck_assert_int_eq(req.since, 9);
+	proto_request_free(&req);
+}
+END_TEST
+
+START_TEST(test_history_limit)
+{
+	REFUSE("{\"op\":\"history\",\"ch\":\"g\",\"limit\":0}", ERR_BAD_FIELD,
+	    "limit");
+	REFUSE("{\"op\":\"history\",\"ch\":\"g\",\"limit\":101}", ERR_BAD_FIELD,
+	    "limit");
+	REFUSE("{\"op\":\"history\",\"ch\":\"g\",\"limit\":-5}", ERR_BAD_FIELD,
+	    "limit");
+	REFUSE("{\"op\":\"history\",\"ch\":\"g\",\"limit\":2.5}", ERR_BAD_FIELD,
+	    "limit");
+	REFUSE("{\"op\":\"history\",\"ch\":\"g\",\"limit\":\"10\"}",
+	    ERR_BAD_FIELD, "limit");
+	REFUSE("{\"op\":\"history\",\"ch\":\"g\",\"limit\":null}",
+	    ERR_BAD_FIELD, "limit");
+}
+END_TEST
+
+START_TEST(test_auth_fields)
+{
+	struct request	 req;
+	char		*s;
+
+	/* Neither token nor name: the message names what is missing. */
+	REFUSE("{\"op\":\"auth\"}", ERR_BAD_FIELD, "token");
+	REFUSE("{\"op\":\"auth\"}", ERR_BAD_FIELD, "name");
+	REFUSE("{\"op\":\"auth\",\"token\":5}", ERR_BAD_FIELD, "token");
+	REFUSE("{\"op\":\"auth\",\"token\":null}", ERR_BAD_FIELD, "token");
+	REFUSE("{\"op\":\"auth\",\"token\":{}}", ERR_BAD_FIELD, "token");
+	REFUSE("{\"op\":\"auth\",\"name\":5}", ERR_BAD_FIELD, "name");
+	REFUSE("{\"op\":\"auth\",\"name\":[\"a\"]}", ERR_BAD_FIELD, "name");
+
+	s = build("{\"op\":\"auth\",\"token\":\"", "t", 4096, "\"}");
+	ACCEPT(s, &req);
+	ck_assert_uint_eq(req.token_len, 4096);
+	proto_request_free(&req);
+	free(s);
+	s = build("{\"op\":\"auth\",\"token\":\"", "t", 4097, "\"}");
+	REFUSE(s, ERR_BAD_FIELD, "token");
+	free(s);
+}
+END_TEST
+
+/*
+ * cJSON decodes \u0000 into a NUL inside the string, and everything after it
+ * is invisible to strlen: such a string must be refused, never taken as the
+ * part before the NUL.
+ */
+START_TEST(test_nul_escape_text)
+{
+	refuse_text_escape("\\u0000", __LINE__);
+	refuse_text_escape("a\\u0000", __LINE__);
+	refuse_text_escape("a\\u0000b", __LINE__);
+	refuse_text_escape("hi\\u0000 <hidden part>", __LINE__);
+}
+END_TEST
+
+/* The same for a raw NUL byte inside the string (JSON forbids it anyway). */
+START_TEST(test_raw_nul_text)
+{
+	const char		f[] =
+	    "{\"op\":\"send\",\"ch\":\"g\",\"text\":\"a\0b\"}";
+	struct proto_error	err;
+	struct request		req;
+
+	memset(&err, 0, sizeof err);
+	if (proto_parse(f, sizeof f - 1, &cfg, &req, &err) == 0) {
+		size_t	n = req.text_len;
+
+		proto_request_free(&req);
+		ck_abort_msg("text with a raw NUL accepted (as %zu bytes)", n);
+	}
+	ck_assert(err.code == ERR_BAD_JSON || err.code == ERR_BAD_FIELD);
+}
+END_TEST
+
+START_TEST(test_nul_escape_fields)
+{
+	static const struct {
+		const char	*frame;
+		enum errcode	 code;
+		const char	*field;
+	} cases[] = {
+		{ "{\"op\":\"ping\\u0000\"}", ERR_BAD_OP, "op" },
+		{ "{\"op\":\"ping\\u0000junk\"}", ERR_BAD_OP, "op" },
+		{ "{\"op\":\"join\",\"ch\":\"global\\u0000x\"}", ERR_BAD_FIELD,
+		  "ch" },
+		{ "{\"op\":\"whisper\",\"to\":\"bob\\u0000x\",\"text\":\"t\"}",
+		  ERR_BAD_FIELD, "to" },
+		{ "{\"op\":\"ping\",\"id\":\"a\\u0000b\"}", ERR_BAD_FIELD, "id" },
+		{ "{\"op\":\"auth\",\"name\":\"alice\\u0000x\"}", ERR_BAD_FIELD,
+		  "name" },
+		{ "{\"op\":\"auth\",\"token\":\"a.b.c\\u0000x\"}", ERR_BAD_FIELD,
+		  "token" },
+	};
+	char	bad[2048] = "";
+	size_t	i;
+
+	/* Every case is tried, and all the ones that slip through reported. */
+	for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		struct proto_error	err;
+		struct request		req;
+		int			rc;
+
+		memset(&err, 0, sizeof err);
+		rc = proto_parse(cases[i].frame, strlen(cases[i].frame), &cfg,
+		    &req, &err);
+		if (rc == 0) {
+			proto_request_free(&req);
+			snprintf(bad + strlen(bad), sizeof bad - strlen(bad),
+			    " [accepted: %s]", cases[i].frame);
+		} else if (err.code != cases[i].code ||
+		    strstr(err.msg, cases[i].field) == NULL)
+			snprintf(bad + strlen(bad), sizeof bad - strlen(bad),
+			    " [%s: %s %s]", cases[i].frame,
+			    proto_errcode_name(err.code), err.msg);
+	}
+	ck_assert_msg(bad[0] == '\0', "NUL escapes not refused:%s", bad);
+}
+END_TEST
+
+/* ---- Server frames. ---- */
+
+/*
+ * Checks that f is a single unmasked FIN text frame whose header states the
+ * payload length, and returns its payload parsed by cJSON.
+ */
+static cJSON *
+frame_json(const struct frame *f, int line)
+{
+	size_t	plen;
+	cJSON	*j;
+
+	ck_assert_msg(f != NULL, "line %d: no frame", line);
+	plen = frame_payload_len(f);
+	ck_assert_msg(f->data[0] == 0x81, "line %d: byte 0 is 0x%02x", line,
+	    f->data[0]);
+	if (plen < 126) {
+		ck_assert_msg(f->hdr == 2, "line %d: hdr %u", line, f->hdr);
+		ck_assert_msg(f->data[1] == plen, "line %d: length byte %u, "
+		    "payload %zu", line, f->data[1], plen);
+	} else {
+		ck_assert_msg(plen <= 0xffff, "line %d", line);
+		ck_assert_msg(f->hdr == 4, "line %d: hdr %u", line, f->hdr);
+		ck_assert_int_eq(f->data[1], 126);
+		ck_assert_uint_eq(((size_t)f->data[2] << 8) | f->data[3], plen);
+	}
+	ck_assert_uint_eq(f->len, f->hdr + plen);
+	ck_assert_int_eq(atomic_load(&f->refs), 1);
+	j = cJSON_ParseWithLength(frame_payload(f), plen);
+	ck_assert_msg(j != NULL, "line %d: payload '%.*s' is not JSON", line,
+	    (int)plen, frame_payload(f));
+	ck_assert(cJSON_IsObject(j));
+	return j;
+}
+
+#define FRAME_JSON(f) frame_json((f), __LINE__)
+
+/* Returns the string member name of j, failing if it is not a string. */
+static const char *
+jstr(const cJSON *j, const char *name)
+{
+	const cJSON	*it = cJSON_GetObjectItemCaseSensitive(j, name);
+
+	ck_assert_msg(cJSON_IsString(it), "%s is not a string", name);
+	return it->valuestring;
+}
+
+/* Returns the number member name of j, failing if it is not a number. */
+static double
+jnum(const cJSON *j, const char *name)
+{
+	const cJSON	*it = cJSON_GetObjectItemCaseSensitive(j, name);
+
+	ck_assert_msg(cJSON_IsNumber(it), "%s is not a number", name);
+	return it->valuedouble;
+}
+
+#define HAS(j, name) (cJSON_GetObjectItemCaseSensitive((j), (name)) != NULL)
+
+START_TEST(test_err_frame)
+{
+	struct frame	*f;
+	cJSON		*j;
+	char		*long_msg;
+	int		 c;
+
+	f = proto_err_frame("\"r1\"", ERR_RATE_LIMITED, "slow down", 250, -1);
+	j = FRAME_JSON(f);
+	ck_assert_str_eq(jstr(j, "op"), "err");
+	ck_assert_str_eq(jstr(j, "id"), "r1");
+	ck_assert_str_eq(jstr(j, "code"), "rate_limited");
+	ck_assert_str_eq(jstr(j, "msg"), "slow down");
+	ck_assert(jnum(j, "retry_ms") == 250);
+	ck_assert(!HAS(j, "until"));
+	ck_assert_int_eq(cJSON_GetArraySize(j), 5);
+	cJSON_Delete(j);
+	frame_unref(f);
+
+	/* No id, no retry_ms, no until. */
+	f = proto_err_frame("", ERR_BAD_JSON, "not valid JSON", -1, -1);
+	j = FRAME_JSON(f);
+	ck_assert_str_eq(jstr(j, "op"), "err");
+	ck_assert(!HAS(j, "id"));
+	ck_assert(!HAS(j, "retry_ms"));
+	ck_assert(!HAS(j, "until"));
+	ck_assert_str_eq(jstr(j, "code"), "bad_json");
+	ck_assert_int_eq(cJSON_GetArraySize(j), 3);
+	cJSON_Delete(j);
+	frame_unref(f);
+	f = proto_err_frame(NULL, ERR_INTERNAL, NULL, -1, -1);
+	j = FRAME_JSON(f);
+	ck_assert(!HAS(j, "id"));
+	ck_assert_str_eq(jstr(j, "msg"), "");
+	cJSON_Delete(j);
+	frame_unref(f);
+
+	/* 0 is a value: muted with until 0 means indefinitely. */
+	f = proto_err_frame("7", ERR_MUTED, "muted", -1, 0);
+	j = FRAME_JSON(f);
+	ck_assert(jnum(j, "id") == 7);
+	ck_assert(!HAS(j, "retry_ms"));
+	ck_assert(jnum(j, "until") == 0);
+	cJSON_Delete(j);
+	frame_unref(f);
+	f = proto_err_frame("1.5", ERR_SLOW_MODE, "slow", 0,
+	    INT64_C(1700000000123));
+	j = FRAME_JSON(f);
+	ck_assert(jnum(j, "id") == 1.5);
+	ck_assert(jnum(j, "retry_ms") == 0);
+	ck_assert(jnum(j, "until") == 1700000000123.0);
+	cJSON_Delete(j);
+	frame_unref(f);
+
+	/* The message is escaped. */
+	f = proto_err_frame("\"a\\\"b\"", ERR_BAD_FIELD,
+	    "ch: \"x\\y\"\n\tcaf\xc3\xa9\x01", -1, -1);
+	j = FRAME_JSON(f);
+	ck_assert_str_eq(jstr(j, "id"), "a\"b");
+	ck_assert_str_eq(jstr(j, "msg"), "ch: \"x\\y\"\n\tcaf\xc3\xa9\x01");
+	cJSON_Delete(j);
+	frame_unref(f);
+
+	/* Every code is spelt as the protocol spells it. */
+	for (c = 0; c < ERR_COUNT; c++) {
+		f = proto_err_frame("", (enum errcode)c, "m", -1, -1);
+		j = FRAME_JSON(f);
+		ck_assert_str_eq(jstr(j, "code"), proto_errcode_name(c));
+		cJSON_Delete(j);
+		frame_unref(f);
+	}
+
+	/* A longer payload takes the 16-bit length form. */
+	long_msg = build("", "z", 300, "");
+	f = proto_err_frame("1", ERR_BAD_FIELD, long_msg, -1, -1);
+	j = FRAME_JSON(f);
+	ck_assert_uint_eq(f->hdr, 4);
+	ck_assert_str_eq(jstr(j, "msg"), long_msg);
+	cJSON_Delete(j);
+	frame_unref(f);
+	free(long_msg);
+}
+END_TEST
+
+/* An id taken from a client frame comes back as the client wrote it. */
+START_TEST(test_id_round_trip)
+{
+	static const char *const frames[] = {
+		"{\"op\":\"nope\",\"id\":\"q\\\"uo\\\\te\\n\\u0007\xc3\xa9\"}",
+		"{\"op\":\"nope\",\"id\":123}",
+		"{\"op\":\"nope\",\"id\":-0.125}",
+	};
+	struct proto_error	 err;
+	struct request		 req;
+	struct frame		*f;
+	cJSON			*j, *in;
+	size_t			 i;
+
+	for (i = 0; i < sizeof frames / sizeof frames[0]; i++) {
+		ck_assert_int_eq(proto_parse(frames[i], strlen(frames[i]), &cfg,
+		    &req, &err), -1);
+		in = cJSON_Parse(frames[i]);
+		f = proto_err_frame(req.id, err.code, err.msg, -1, -1);
+		j = FRAME_JSON(f);
+		ck_assert(cJSON_Compare(cJSON_GetObjectItem(j, "id"),
+		    cJSON_GetObjectItem(in, "id"), 1));
+		ck_assert_str_eq(jstr(j, "code"), "bad_op");
+		cJSON_Delete(j);
+		cJSON_Delete(in);
+		frame_unref(f);
+	}
+}
+END_TEST
+
+START_TEST(test_ok_pong_frames)
+{
+	struct frame	*f;
+	cJSON		*j;
+
+	f = proto_ok_frame("");
+	j = FRAME_JSON(f);
+	ck_assert_str_eq(jstr(j, "op"), "ok");
+	ck_assert(!HAS(j, "id"));
+	ck_assert_int_eq(cJSON_GetArraySize(j), 1);
+	cJSON_Delete(j);
+	frame_unref(f);
+
+	f = proto_ok_frame("\"x\"");
+	j = FRAME_JSON(f);
+	ck_assert_str_eq(jstr(j, "op"), "ok");
+	ck_assert_str_eq(jstr(j, "id"), "x");
+	cJSON_Delete(j);
+	frame_unref(f);
+
+	f = proto_pong_frame("");
+	j = FRAME_JSON(f);
+	ck_assert_str_eq(jstr(j, "op"), "pong");
+	ck_assert(!HAS(j, "id"));
+	cJSON_Delete(j);
+	frame_unref(f);
+
+	f = proto_pong_frame("99");
+	j = FRAME_JSON(f);
+	ck_assert_str_eq(jstr(j, "op"), "pong");
+	ck_assert(jnum(j, "id") == 99);
+	cJSON_Delete(j);
+	frame_unref(f);
+}
+END_TEST
+
+START_TEST(test_bye_frame)
+{
+	struct frame	*f;
+	cJSON		*j;
+
+	f = proto_bye_frame(1001, "shutting down", 5000);
+	j = FRAME_JSON(f);
+	ck_assert_str_eq(jstr(j, "op"), "bye");
+	ck_assert(jnum(j, "code") == 1001);
+	ck_assert_str_eq(jstr(j, "reason"), "shutting down");
+	ck_assert(jnum(j, "reconnect_ms") == 5000);
+	ck_assert(!HAS(j, "id"));
+	cJSON_Delete(j);
+	frame_unref(f);
+
+	f = proto_bye_frame(4029, "too slow \"reader\"", -1);
+	j = FRAME_JSON(f);
+	ck_assert(jnum(j, "code") == 4029);
+	ck_assert_str_eq(jstr(j, "reason"), "too slow \"reader\"");
+	ck_assert(!HAS(j, "reconnect_ms"));
+	ck_assert_int_eq(cJSON_GetArraySize(j), 3);
+	cJSON_Delete(j);
+	frame_unref(f);
+
+	f = proto_bye_frame(1001, "", 0);
+	j = FRAME_JSON(f);
+	ck_assert(jnum(j, "reconnect_ms") == 0);
+	cJSON_Delete(j);
+	frame_unref(f);
+}
+END_TEST
+
+START_TEST(test_names)
+{
+	static const char *const errs[ERR_COUNT] = {
+		[ERR_BAD_JSON] = "bad_json", [ERR_BAD_OP] = "bad_op",
+		[ERR_BAD_FIELD] = "bad_field",
+		[ERR_AUTH_REQUIRED] = "auth_required",
+		[ERR_AUTH_FAILED] = "auth_failed",
+		[ERR_FORBIDDEN] = "forbidden",
+		[ERR_NO_SUCH_CHANNEL] = "no_such_channel",
+		[ERR_NOT_MEMBER] = "not_member",
+		[ERR_TOO_MANY_CHANNELS] = "too_many_channels",
+		[ERR_TOO_LONG] = "too_long",
+		[ERR_RATE_LIMITED] = "rate_limited", [ERR_MUTED] = "muted",
+		[ERR_SLOW_MODE] = "slow_mode", [ERR_BANNED] = "banned",
+		[ERR_UNAVAILABLE] = "unavailable", [ERR_INTERNAL] = "internal",
+	};
+	static const char *const ops[OP_COUNT] = {
+		[OP_AUTH] = "auth", [OP_JOIN] = "join", [OP_LEAVE] = "leave",
+		[OP_SEND] = "send", [OP_WHISPER] = "whisper",
+		[OP_HISTORY] = "history", [OP_WHO] = "who", [OP_PING] = "ping",
+	};
+	int	i;
+
+	/* The protocol lists sixteen codes. */
+	ck_assert_int_eq(ERR_COUNT, 16);
+	for (i = 0; i < ERR_COUNT; i++) {
+		ck_assert_ptr_nonnull(errs[i]);
+		ck_assert_ptr_nonnull(proto_errcode_name(i));
+		ck_assert_str_eq(proto_errcode_name(i), errs[i]);
+	}
+	ck_assert_str_eq(proto_errcode_name(ERR_COUNT), "internal");
+	ck_assert_str_eq(proto_errcode_name((enum errcode)1000), "internal");
+
+	ck_assert_int_eq(OP_COUNT, 8);
+	for (i = 0; i < OP_COUNT; i++) {
+		char		 buf[64];
+		struct request	 req;
+
+		ck_assert_str_eq(proto_op_name(i), ops[i]);
+		/* Each name parses to its op (fields aside). */
+		snprintf(buf, sizeof buf, "{\"op\":\"%s\",\"ch\":\"g\",\"text\":"
+		    "\"t\",\"to\":\"u\",\"name\":\"n\"}", ops[i]);
+		ACCEPT(buf, &req);
+		ck_assert_int_eq(req.op, i);
+		proto_request_free(&req);
+	}
+	ck_assert_str_eq(proto_op_name(OP_COUNT), "?");
+}
+END_TEST
+
+START_TEST(test_now_ms)
+{
+	int64_t	a = proto_now_ms(), b = proto_now_ms();
+
+	ck_assert_int_gt(a, INT64_C(1600000000000));	/* after 2020 */
+	ck_assert_int_ge(b, a - 1000);
+}
+END_TEST
+
+/* Builds the suite of proto tests. */
+static Suite *
+proto_suite(void)
+{
+	Suite	*s = suite_create("proto");
+	TCase	*tc;
+
+	tc = tcase_create("ops");
+	tcase_add_checked_fixture(tc, setup, NULL);
+	tcase_add_test(tc, test_op_auth);
+	tcase_add_test(tc, test_op_join);
+	tcase_add_test(tc, test_op_leave_who_ping);
+	tcase_add_test(tc, test_op_send);
+	tcase_add_test(tc, test_op_whisper);
+	tcase_add_test(tc, test_op_history);
+	tcase_add_test(tc, test_length_honoured);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("syntax");
+	tcase_add_checked_fixture(tc, setup, NULL);
+	tcase_add_test(tc, test_bad_json);
+	tcase_add_test(tc, test_trailing_garbage);
+	tcase_add_test(tc, test_trailing_after_nul);
+	tcase_add_test(tc, test_not_object);
+	tcase_add_test(tc, test_depth);
+	tcase_add_test(tc, test_bad_op);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("id");
+	tcase_add_checked_fixture(tc, setup, NULL);
+	tcase_add_test(tc, test_id_string);
+	tcase_add_test(tc, test_id_number);
+	tcase_add_test(tc, test_id_invalid);
+	tcase_add_test(tc, test_id_echo_on_error);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("fields");
+	tcase_add_checked_fixture(tc, setup, NULL);
+	tcase_add_test(tc, test_ch);
+	tcase_add_test(tc, test_text);
+	tcase_add_test(tc, test_text_length);
+	tcase_add_test(tc, test_text_escapes);
+	tcase_add_test(tc, test_nul_escape_text);
+	tcase_add_test(tc, test_raw_nul_text);
+	tcase_add_test(tc, test_nul_escape_fields);
+	tcase_add_test(tc, test_meta);
+	tcase_add_test(tc, test_whisper_to);
+	tcase_add_test(tc, test_join_history_range);
+	tcase_add_test(tc, test_since);
+	tcase_add_test(tc, test_history_limit);
+	tcase_add_test(tc, test_auth_fields);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("frames");
+	tcase_add_checked_fixture(tc, setup, NULL);
+	tcase_add_test(tc, test_err_frame);
+	tcase_add_test(tc, test_id_round_trip);
+	tcase_add_test(tc, test_ok_pong_frames);
+	tcase_add_test(tc, test_bye_frame);
+	tcase_add_test(tc, test_names);
+	tcase_add_test(tc, test_now_ms);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner	*sr = srunner_create(proto_suite());
+	int	 failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
