@@ -73,6 +73,24 @@ build() {
 	build_in build
 }
 
+# Prints one line totalling the test cases of a build directory's last
+# `make check`: the Check suites' "Checks: N, Failures: F, Errors: E" and
+# node's "pass N" / "fail N" lines.
+summary() {
+	local dir=$1 label=$2
+	cat "$dir"/tests/unit/*.log "$dir"/tests/integration/*.log 2>/dev/null |
+	awk -v label="$label" '
+		/Checks: [0-9]+, Failures: [0-9]+, Errors: [0-9]+/ {
+			match($0, /Checks: [0-9]+/); c = substr($0, RSTART + 8, RLENGTH - 8)
+			match($0, /Failures: [0-9]+/); f = substr($0, RSTART + 10, RLENGTH - 10)
+			match($0, /Errors: [0-9]+/); e = substr($0, RSTART + 8, RLENGTH - 8)
+			pass += c - f - e; fail += f + e
+		}
+		NF == 3 && $2 == "pass" && $3 ~ /^[0-9]+$/ { pass += $3 }
+		NF == 3 && $2 == "fail" && $3 ~ /^[0-9]+$/ { fail += $3 }
+		END { printf "%s: %d passed, %d failed\n", label, pass, fail }'
+}
+
 case "${1:-}" in
 deps)
 	deps
@@ -87,11 +105,16 @@ run)
 	;;
 test)
 	build
-	make -C build -j"$jobs" check
+	status=0
+	make -C build -j"$jobs" check VERBOSE=1 || status=1
+	summary build "tests"
+	[ $status -eq 0 ] || exit 1
 	build_in build-asan --enable-asan
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-	    make -C build-asan -j"$jobs" check
+	    make -C build-asan -j"$jobs" check VERBOSE=1 || status=1
+	summary build-asan "tests under ASan/UBSan"
+	exit $status
 	;;
 *)
 	sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'

@@ -75,12 +75,13 @@ fail(struct proto_error *err, enum errcode code, const char *fmt, ...)
 }
 
 /*
- * Returns the deepest nesting of objects and arrays in buf, counting only
- * brackets outside strings, stopping early once limit is passed.  This runs
- * before cJSON so a deeply nested frame never builds a deep tree.
+ * Scans a frame before cJSON sees it: returns the deepest nesting of objects
+ * and arrays outside strings (stopping once past limit), or -1 if a string
+ * holds a \u0000 escape, which cJSON would silently cut the string at.
+ * This way a deeply nested frame never builds a deep tree.
  */
 static int
-json_depth(const char *buf, size_t len, int limit)
+json_prescan(const char *buf, size_t len, int limit)
 {
 	bool in_str = false, esc = false;
 	int depth = 0, max = 0;
@@ -90,9 +91,12 @@ json_depth(const char *buf, size_t len, int limit)
 		char c = buf[i];
 
 		if (in_str) {
-			if (esc)
+			if (esc) {
 				esc = false;
-			else if (c == '\\')
+				if (c == 'u' && i + 4 < len &&
+				    memcmp(buf + i + 1, "0000", 4) == 0)
+					return -1;
+			} else if (c == '\\')
 				esc = true;
 			else if (c == '"')
 				in_str = false;
@@ -304,7 +308,10 @@ proto_parse(const char *buf, size_t len, const struct config *cfg,
 	req->since = -1;
 	req->limit = 50;
 
-	if (json_depth(buf, len, cfg->json_depth_max) > cfg->json_depth_max)
+	i = json_prescan(buf, len, cfg->json_depth_max);
+	if (i < 0)
+		return fail(err, ERR_BAD_JSON, "\\u0000 is not allowed in strings");
+	if (i > cfg->json_depth_max)
 		return fail(err, ERR_BAD_JSON, "nested deeper than %d levels",
 		    cfg->json_depth_max);
 	root = cJSON_ParseWithLengthOpts(buf, len, &end, 0);

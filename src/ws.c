@@ -167,9 +167,15 @@ callback_chatrelay(struct lws *wsi, enum lws_callback_reasons reason,
 		return 0;
 
 	case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
+		if (c == NULL)
+			return 0;
 		/* Our own CLOSE went first: this is the answer; hang up. */
-		if (c != NULL && c->closing)
+		if (c->closing)
 			return -1;
+		/* lws answers the CLOSE; nothing of ours may follow it. */
+		session_detach(c);
+		client_queue_clear(c);
+		c->closing = true;
 		return 0;
 
 	case LWS_CALLBACK_CLOSED:

@@ -321,6 +321,104 @@ describe('channels', () => {
 		await a.close();
 	});
 
+	test('text with a NUL character is relayed intact or refused, never cut short', T, async () => {
+		const a = await relay.guest(uniq('nul'));
+		const b = await relay.guest(uniq('nul2'));
+		const ch = uniq('nul');
+		await a.join(ch);
+		await b.join(ch);
+		for (const text of ['a\u0000b', '\u0000', 'tail\u0000']) {
+			const r = await a.call({ op: 'send', ch, text });
+			if (r.op === 'err') {
+				assert.equal(r.code, 'bad_field', JSON.stringify(r));
+				continue;
+			}
+			assert.equal(r.op, 'ok', JSON.stringify(r));
+			const m = await b.next('msg');
+			assert.equal(m.text, text, `relayed ${JSON.stringify(m.text)} for ${JSON.stringify(text)}`);
+			await a.next('msg');
+		}
+		await a.close();
+		await b.close();
+	});
+
+	test('escaped surrogate pairs count as one character and are relayed as UTF-8', T, async () => {
+		const a = await relay.guest(uniq('sur'));
+		const ch = uniq('sur');
+		await a.join(ch);
+		await a.sendRaw(`{"op":"send","ch":"${ch}","text":"x\\ud83d\\ude00y","id":"pair"}`);
+		const ok = await a.next({ id: 'pair' });
+		assert.equal(ok.op, 'ok', JSON.stringify(ok));
+		assert.equal((await a.next('msg')).text, 'x\u{1F600}y');
+		// a lone surrogate is not text: refused, connection open
+		await a.sendRaw(`{"op":"send","ch":"${ch}","text":"x\\ud800y","id":"lone"}`);
+		const r = await a.next('err');
+		assert.ok(['bad_json', 'bad_field'].includes(r.code), JSON.stringify(r));
+		await a.ping();
+		await a.close();
+	});
+
+	test('history of big messages is split over history frames: more:true on all but the last', T, async () => {
+		const a = await relay.guest(uniq('bigh'));
+		const ch = uniq('bigh');
+		await a.join(ch);
+		const text = '\u{1F600}'.repeat(500);	/* 500 characters, 2000 bytes */
+		for (let i = 1; i <= 20; i++) a.send({ op: 'send', ch, text, id: i });
+		await a.take('ok', 20);
+		await a.take('msg', 20);
+		const h = await a.history(ch, { limit: 20 });
+		assert.deepEqual(seqs(h.msgs), range(1, 20));
+		assert.ok(h.parts.length > 1, 'split over several frames');
+		assert.ok(h.parts.slice(0, -1).every((p) => p.more === true));
+		assert.equal(h.parts.at(-1).more, false);
+		assert.ok(h.parts.every((p) => p.ch === ch));
+		assert.ok(h.msgs.every((m) => m.text === text));
+		await a.close();
+	});
+
+	test('join with since over big messages: joined (more:true) plus history frames carry every message', T, async () => {
+		const a = await relay.guest(uniq('bigj'));
+		const ch = uniq('bigj');
+		await a.join(ch);
+		const text = '\u{1F600}'.repeat(500);
+		for (let i = 1; i <= 15; i++) a.send({ op: 'send', ch, text: `${i} ${text.slice(0, 900)}`, id: i });
+		await a.take('ok', 15);
+		const b = await relay.guest(uniq('bigj2'));
+		const j = await b.join(ch, { since: 2 });
+		assert.equal(j.recovered, true);
+		assert.equal(j.seq, 15);
+		assert.deepEqual(seqs(j.msgs), range(3, 15));
+		assert.deepEqual(j.msgs.map((m) => Number(m.text.split(' ')[0])), range(3, 15));
+		const c = await relay.guest(uniq('bigj3'));
+		const jh = await c.join(ch, { history: 10 });
+		assert.deepEqual(seqs(jh.msgs), range(6, 15));
+		// and live messages follow the recovered ones
+		await a.say(ch, 'live');
+		assert.equal((await b.next('msg')).seq, 16);
+		for (const x of [a, b, c]) await x.close();
+	});
+
+	test('who with more members than fit a frame: count is the total, members are real', { timeout: 30000 }, async () => {
+		const ch = uniq('crowd');
+		const cs = [];
+		const names = [];
+		for (let i = 0; i < 40; i++) {
+			const n = `${uniq('c')}_${'w'.repeat(48)}`;
+			names.push(`guest:${n}`);
+			const c = await relay.guest(n, { keep: (f) => f.op !== 'presence' });
+			await c.join(ch);
+			cs.push(c);
+		}
+		const r = await cs[0].call({ op: 'who', ch });
+		assert.equal(r.op, 'who', JSON.stringify(r).slice(0, 300));
+		assert.equal(r.count, 40);
+		assert.ok(r.members.length >= 1 && r.members.length <= 40, `${r.members.length} members listed`);
+		const ids = r.members.map((m) => m.id);
+		assert.equal(new Set(ids).size, ids.length, 'no member listed twice');
+		for (const id of ids) assert.ok(names.includes(id), `listed ${id}`);
+		for (const c of cs) await c.close();
+	});
+
 	test('ping: pong with the id', T, async () => {
 		const a = await relay.guest(uniq('ping'));
 		a.send({ op: 'ping', id: 'p-1' });
@@ -413,6 +511,33 @@ describe('channels with small limits', () => {
 		const base = uniq('cmc');
 		for (let i = 1; i <= 3; i++) await a.join(`${base}.a${i}`);
 		for (let i = 1; i <= 3; i++) await b.join(`${base}.b${i}`);
+		await a.close();
+		await b.close();
+	});
+});
+
+describe('history_ttl', () => {
+	let relay;
+	before(async () => {
+		relay = await startRelay({ rate: 1000, burst: 1000, history_ttl: '1s' });
+	});
+
+	test('messages older than history_ttl are gone from history; seq carries on', T, async () => {
+		const a = await relay.guest(uniq('ttl'));
+		const ch = uniq('ttl');
+		await a.join(ch);
+		for (let i = 1; i <= 3; i++) await a.say(ch, `t${i}`);
+		assert.equal((await a.history(ch)).msgs.length, 3);
+		await new Promise((r) => setTimeout(r, 2100));
+		const h = await a.history(ch);
+		assert.deepEqual(h.msgs, [], JSON.stringify(h));
+		const b = await relay.guest(uniq('ttl2'));
+		const j = await b.join(ch, { since: 0 });
+		assert.equal(j.seq, 3);
+		assert.equal(j.recovered, false, JSON.stringify(j));
+		assert.ok(!j.msgs || j.msgs.length === 0, JSON.stringify(j));
+		const ok = await a.say(ch, 't4');
+		assert.equal(ok.seq, 4);
 		await a.close();
 		await b.close();
 	});

@@ -162,6 +162,19 @@ describe('errors', () => {
 		await c.close();
 	});
 
+	test('ids of every kind are echoed exactly; ids that are not a number or string: bad_field', T, async () => {
+		const c = await client();
+		for (const id of [0, 1.5, -3, 9007199254740991, 'a"b\\c\u00e9\u{1F600}', '', ' spaced ', '{"json":1}']) {
+			c.send({ op: 'ping', id });
+			const p = await c.next((f) => f.op === 'pong' || f.op === 'err');
+			assert.deepEqual(p, { op: 'pong', id }, `id ${JSON.stringify(id)}`);
+		}
+		for (const id of [{}, true, null, [1]]) {
+			await expectErr(c, { op: 'ping', id }, 'bad_field', { field: 'id' });
+		}
+		await c.close();
+	});
+
 	test('history limit 0 or 101: bad_field; join history 101: bad_field', T, async () => {
 		const c = await client();
 		await c.say(ch, 'remember me');

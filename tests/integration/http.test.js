@@ -103,6 +103,36 @@ describe('http', () => {
 		}
 	});
 
+	test('GET /metrics: 200, Prometheus text format', T, async () => {
+		const c = await relay.guest(uniq('metrics'));
+		const r = await httpGet(relay.port, '/metrics');
+		assert.equal(r.status, 200);
+		assert.match(r.headers['content-type'] || '', /^text\/plain/);
+		const lines = r.body.split('\n').filter((l) => l && !l.startsWith('#'));
+		assert.ok(lines.length > 0, 'some samples');
+		for (const l of lines) assert.match(l, /^[a-zA-Z_:][a-zA-Z0-9_:]*(\{[^}]*\})? -?[0-9.eE+-]+|NaN|[+-]Inf$/, `sample line ${l}`);
+		await c.close();
+	});
+
+	test('malformed and abandoned HTTP requests do not hurt the relay', T, async () => {
+		const probes = [
+			'GARBAGE\r\n\r\n',
+			'GET / HTTP/1.1\r\nHost: x\r\nX-Big: ' + 'a'.repeat(20000) + '\r\n\r\n',
+			'GET /' + 'a'.repeat(8000) + ' HTTP/1.1\r\nHost: x\r\n\r\n',
+			'GET / HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n',
+			'POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello',
+			'GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n\r\n',
+			'GET / HTTP/1.1\r\nHo',
+			'\r\n\r\n\r\n',
+		];
+		for (const req of probes) {
+			const r = await rawHttp(relay.port, req, 2000);
+			assert.ok(!/^HTTP\/1\.[01] 101/.test(r.raw), `no upgrade for ${JSON.stringify(req.slice(0, 60))}`);
+		}
+		const h = await httpGet(relay.port, '/healthz');
+		assert.equal(h.status, 200);
+	});
+
 	test('the relay keeps serving WebSockets after all that', T, async () => {
 		const c = await relay.guest(uniq('after'));
 		await c.ping();

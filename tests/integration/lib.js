@@ -299,6 +299,14 @@ function partialMatch(actual, pattern) {
 	return true;
 }
 
+/* Where in the test files the current call comes from, for error messages. */
+function callerFrames() {
+	const lines = (new Error().stack || '').split('\n').slice(1)
+	    .filter((l) => /\.test\.js:/.test(l))
+	    .map((l) => l.trim().replace(/^at (async )?/, '').replace(/.*[/\\]([^/\\]+\.test\.js:\d+):\d+\)?$/, '$1'));
+	return lines.length ? `called from ${lines.slice(0, 2).join(' < ')}` : 'called from lib.js';
+}
+
 function summarize(frames, max = 12) {
 	const s = frames.slice(-max).map((f) => {
 		const j = JSON.stringify(f);
@@ -391,12 +399,13 @@ class Client {
 			    `"${this.closeInfo.reason}") while waiting for ${desc}; unconsumed frames:\n    ` +
 			    `${summarize(this.inbox)}` + unexpectedDeaths()));
 		}
+		const where = callerFrames();
 		return new Promise((resolve, reject) => {
-			const w = { match, resolve, reject, desc };
+			const w = { match, resolve, reject, desc: `${desc} (${where})` };
 			w.timer = setTimeout(() => {
 				const i = this.waiters.indexOf(w);
 				if (i >= 0) this.waiters.splice(i, 1);
-				reject(new Error(`timed out after ${timeoutMs} ms waiting for ${desc}; unconsumed frames:\n    ` +
+				reject(new Error(`timed out after ${timeoutMs} ms waiting for ${w.desc}; unconsumed frames:\n    ` +
 				    `${summarize(this.inbox)}` + unexpectedDeaths()));
 			}, timeoutMs);
 			this.waiters.push(w);
@@ -470,11 +479,26 @@ class Client {
 		return r;
 	}
 
-	/* Joins ch: resolves with the joined frame (throws on anything else). */
-	async join(ch, extra = {}) {
-		const r = await this.call({ op: 'join', ch, ...extra });
+	/*
+	 * Joins ch: resolves with the joined frame (throws on anything else).
+	 * A joined whose msgs did not fit one frame says more:true and is
+	 * followed by history frames for ch (the last with more:false): their
+	 * msgs are appended to the joined frame's, and every part is kept in
+	 * parts.
+	 */
+	async join(ch, extra = {}, timeoutMs = 5000) {
+		const r = await this.call({ op: 'join', ch, ...extra }, timeoutMs);
 		if (r.op !== 'joined') throw new Error(`join ${ch} answered ${JSON.stringify(r)}`);
-		return r;
+		const parts = [r];
+		let last = r;
+		while (last.more) {
+			last = await this.next((f) => f.op === 'history' && f.ch === ch, timeoutMs);
+			parts.push(last);
+		}
+		if (parts.length === 1) return r;
+		const msgs = [];
+		for (const p of parts) msgs.push(...(p.msgs || []));
+		return { ...r, msgs, more: false, parts };
 	}
 
 	/* Sends text to ch: resolves with the ok (throws on anything else). */

@@ -75,6 +75,25 @@ describe('recovery', () => {
 		await b.close();
 	});
 
+	test('a channel everybody left keeps its history and its seq', T, async () => {
+		const ch = uniq('empty');
+		const a = await relay.guest(uniq('first'));
+		await a.join(ch);
+		for (let i = 1; i <= 3; i++) await a.say(ch, `e${i}`);
+		await a.close();
+		const b = await relay.guest(uniq('later'));
+		const h = await b.history(ch);
+		assert.equal(h.op, 'history', JSON.stringify(h));
+		assert.deepEqual(h.msgs.map((m) => m.text), ['e1', 'e2', 'e3']);
+		const j = await b.join(ch, { since: 1 });
+		assert.equal(j.seq, 3);
+		assert.equal(j.members, 1);
+		assert.equal(j.recovered, true);
+		assert.deepEqual(j.msgs.map((m) => m.seq), [2, 3]);
+		assert.equal((await b.say(ch, 'e4')).seq, 4);
+		await b.close();
+	});
+
 	test('since ahead of the channel (a stale seq from elsewhere) gives nothing, not an error', T, async () => {
 		const ch = uniq('ahead');
 		const a = await relay.guest(uniq('ah'));

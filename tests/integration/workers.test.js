@@ -75,6 +75,59 @@ describe('workers 2: ordering across workers', () => {
 		for (const c of clients) await c.close();
 	});
 
+	test('members coming, going and vanishing mid-stream do not disturb the others', { timeout: 60000 }, async () => {
+		const ch = uniq('churny');
+		const steady = [];
+		for (let i = 0; i < 8; i++) {
+			const c = await relay.guest(uniq('steady'), { keep: (f) => f.op !== 'presence' });
+			await c.join(ch);
+			steady.push(c);
+		}
+		const sender = steady[0];
+		const N = 300;
+		let churned = 0;
+		const churn = (async () => {
+			for (let round = 0; round < 10; round++) {
+				const batch = [];
+				for (let i = 0; i < 6; i++) {
+					batch.push(relay.guest(uniq('churn'), { keep: (f) => f.op !== 'msg' && f.op !== 'presence' }).then(async (c) => {
+						await c.join(ch);
+						churned += 1;
+						return c;
+					}));
+				}
+				const cs = await Promise.all(batch);
+				// half leave politely, half vanish without a close handshake
+				for (const [i, c] of cs.entries()) {
+					if (i % 2) c.terminate();
+					else c.ws._socket.destroy();
+				}
+				await new Promise((r) => setTimeout(r, 20));
+			}
+		})();
+		for (let k = 0; k < N; k++) {
+			sender.send({ op: 'send', ch, text: `n${k}` });
+			if (k % 30 === 29) await new Promise((r) => setTimeout(r, 10));
+		}
+		await churn;
+		await sender.take('ok', N, 30000);
+		for (const [i, c] of steady.entries()) {
+			const got = await c.take('msg', N, 30000);
+			assert.deepEqual(got.map((m) => m.text), Array.from({ length: N }, (_, k) => `n${k}`), `steady member ${i}`);
+			assert.ok(got.every((m, k) => k === 0 || m.seq === got[k - 1].seq + 1), `member ${i}: seqs are consecutive`);
+		}
+		assert.equal(churned, 60);
+		// the vanished ones are gone from the channel
+		let who;
+		for (let i = 0; i < 50; i++) {
+			who = await steady[1].call({ op: 'who', ch });
+			if (who.count === steady.length) break;
+			await new Promise((r) => setTimeout(r, 100));
+		}
+		assert.equal(who.count, steady.length, JSON.stringify(who).slice(0, 300));
+		for (const c of steady) await c.close();
+	});
+
 	test('a channel with members on both workers: seq survives a member coming and going', { timeout: 30000 }, async () => {
 		const ch = uniq('churn');
 		const stay = await relay.guest(uniq('stay'));

@@ -99,8 +99,13 @@ START_TEST(test_retry_partial)
 	ck_assert(bucket_take(&b, 10, 1, T0, &retry));
 	ck_assert(!bucket_take(&b, 10, 1, T0 + 50, &retry));
 	ck_assert_int_eq(retry, 50);
+	/*
+	 * 0.5 + 0.49 tokens: 1 ms to go, though floating point may make it
+	 * look like a hair more (never less).
+	 */
 	ck_assert(!bucket_take(&b, 10, 1, T0 + 99, &retry));
-	ck_assert_int_eq(retry, 1);
+	ck_assert_int_ge(retry, 1);
+	ck_assert_int_le(retry, 2);
 	ck_assert(bucket_take(&b, 10, 1, T0 + 100, &retry));
 
 	/*
@@ -152,7 +157,11 @@ START_TEST(test_refill)
 	ck_assert_int_eq(retry, 50);
 	ck_assert(bucket_take(&b, 10, 20, T0 + 700, &retry));
 
-	/* Small steps add up. */
+	/*
+	 * Small steps add up: 0.1 token every 10 ms is 10 tokens in a
+	 * second (the last may be a millisecond late: ten times 0.1 is a hair
+	 * under 1 in floating point).
+	 */
 	ck_assert_int_eq(drain(&b, 10, 20, T0 + 700, &retry), 0);
 	{
 		int64_t	t;
@@ -160,8 +169,50 @@ START_TEST(test_refill)
 
 		for (t = T0 + 710; t <= T0 + 1700; t += 10)
 			got += drain(&b, 10, 20, t, &retry);
+		ck_assert_int_ge(got, 9);
+		ck_assert_int_le(got, 10);
+		got += drain(&b, 10, 20, T0 + 1701, &retry);
 		ck_assert_int_eq(got, 10);
+		for (t = T0 + 1710; t <= T0 + 11700; t += 10)
+			got += drain(&b, 10, 20, t, &retry);
+		ck_assert_int_ge(got, 109);
+		ck_assert_int_le(got, 110);
 	}
+}
+END_TEST
+
+/*
+ * Whatever the rate and whenever the client polls, a client told to retry
+ * in retry_ms gets a token when it does: retry_ms is never too short.
+ */
+START_TEST(test_retry_never_too_short)
+{
+	struct bucket	b;
+	int64_t		retry, r2, t;
+	unsigned	seed = 12345;
+	int		rate, trial, k, refusals = 0;
+
+	for (rate = 1; rate <= 4096; rate = rate < 40 ? rate + 1 : rate * 2) {
+		for (trial = 0; trial < 20; trial++) {
+			t = T0;
+			bucket_init(&b, 1, t);
+			ck_assert(bucket_take(&b, rate, 1, t, &retry));
+			for (k = 0; k < 40; k++) {
+				seed = seed * 1103515245u + 12345u;
+				t += (seed >> 16) % 200 + 1;
+				if (bucket_take(&b, rate, 1, t, &retry))
+					continue;
+				refusals++;
+				ck_assert_int_ge(retry, 1);
+				ck_assert_int_le(retry, one_token_ms(rate));
+				t += retry;
+				ck_assert_msg(bucket_take(&b, rate, 1, t, &r2),
+				    "rate %d: refused again after retry_ms %lld",
+				    rate, (long long)retry);
+			}
+		}
+	}
+	ck_assert_int_gt(refusals, 1000);
 }
 END_TEST
 
@@ -299,6 +350,7 @@ ratelimit_suite(void)
 	tcase_add_test(tc, test_retry_ms);
 	tcase_add_test(tc, test_retry_partial);
 	tcase_add_test(tc, test_refill);
+	tcase_add_test(tc, test_retry_never_too_short);
 	tcase_add_test(tc, test_never_above_burst);
 	tcase_add_test(tc, test_time_backwards);
 	tcase_add_test(tc, test_high_rates);
