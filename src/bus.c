@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <uv.h>
+
 #include "bus.h"
 #include "config.h"
 #include "frame.h"
@@ -25,6 +27,7 @@ struct cmember {
 struct channel {
 	char name[CHAN_NAME_MAX + 1];
 	uint64_t seq;			/* last seq given */
+	int64_t active_ms;		/* last join, leave or message */
 	struct history hist;
 	struct strmap members;		/* user id -> struct cmember * */
 	uint32_t wcount[];		/* memberships per worker */
@@ -49,6 +52,8 @@ channel_get(struct worker *w, const char *ch, bool create)
 		free(chn);
 		return NULL;
 	}
+	chn->active_ms = proto_now_ms();
+	stat_set(&w->stats.channels, (int64_t)w->channels.count);
 	return chn;
 }
 
@@ -69,14 +74,29 @@ channel_free(struct channel *chn)
 	free(chn);
 }
 
-/* Drops the channel if nobody is in it and it has nothing to remember. */
+/* Returns true once nobody is in chn and it has nothing left to remember. */
+static bool
+channel_forgettable(const struct worker *w, const struct channel *chn,
+    int64_t now_ms)
+{
+	/*
+	 * The seq must not start again at 1 while clients may still hold a
+	 * `since` from the old numbering: it is kept channel_ttl after the
+	 * channel was last used.
+	 */
+	return chn->members.count == 0 && chn->hist.count == 0 &&
+	    now_ms - chn->active_ms >= w->cfg->channel_ttl_ms;
+}
+
+/* Drops chn if it is forgettable. */
 static void
 channel_maybe_drop(struct worker *w, struct channel *chn)
 {
-	if (chn->members.count != 0 || chn->hist.count != 0)
+	if (!channel_forgettable(w, chn, proto_now_ms()))
 		return;
 	strmap_del(&w->channels, chn->name);
 	channel_free(chn);
+	stat_set(&w->stats.channels, (int64_t)w->channels.count);
 }
 
 void
@@ -111,6 +131,7 @@ static void
 reply_err(struct worker *w, const struct imsg *m, enum errcode code,
     const char *msg)
 {
+	worker_count_err(w, code);
 	reply(w, m, ACT_NONE, proto_err_frame(m->id, code, msg, -1, -1));
 }
 
@@ -261,6 +282,7 @@ handle_join(struct worker *w, struct imsg *m)
 		}
 		cm->conns++;
 		chn->wcount[m->worker]++;
+		chn->active_ms = proto_now_ms();
 	}
 
 	history_expire(&chn->hist, proto_now_ms(), w->cfg->history_ttl_ms);
@@ -298,6 +320,7 @@ handle_leave(struct worker *w, struct imsg *m)
 		return;
 	if (chn->wcount[m->worker] > 0)
 		chn->wcount[m->worker]--;
+	chn->active_ms = proto_now_ms();
 	cm = strmap_get(&chn->members, m->user);
 	if (cm != NULL && --cm->conns == 0) {
 		size_t before = chn->members.count;
@@ -338,6 +361,10 @@ handle_publish(struct worker *w, struct imsg *m)
 	}
 	f->seq = ++chn->seq;
 	f->ts = ts;
+	chn->active_ms = ts;
+	stat_add(&w->stats.published, 1);
+	if (m->t0 != 0)
+		stats_latency(&w->stats, uv_hrtime() - m->t0);
 	history_expire(&chn->hist, ts, w->cfg->history_ttl_ms);
 	history_push(&chn->hist, f);
 	fanout(w, chn, f);
@@ -474,7 +501,7 @@ sweep_one(const char *key, void *value, void *arg)
 	struct channel **d;
 
 	history_expire(&chn->hist, sc->now, sc->w->cfg->history_ttl_ms);
-	if (chn->members.count != 0 || chn->hist.count != 0)
+	if (!channel_forgettable(sc->w, chn, sc->now))
 		return;
 	if (sc->ndrop == sc->cap) {
 		sc->cap = sc->cap ? sc->cap * 2 : 16;
@@ -493,8 +520,11 @@ bus_sweep(struct worker *w, int64_t now_ms)
 	size_t i;
 
 	strmap_each(&w->channels, sweep_one, &sc);
-	for (i = 0; i < sc.ndrop; i++)
-		channel_maybe_drop(w, sc.drop[i]);
+	for (i = 0; i < sc.ndrop; i++) {
+		strmap_del(&w->channels, sc.drop[i]->name);
+		channel_free(sc.drop[i]);
+	}
+	stat_set(&w->stats.channels, (int64_t)w->channels.count);
 	free(sc.drop);
 }
 

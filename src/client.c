@@ -37,6 +37,7 @@ client_enqueue(struct client *c, struct frame *f)
 		c->qhead = q;
 	c->qtail = q;
 	c->qbytes += f->len;
+	stat_add(&c->w->stats.frames_out, 1);
 	worker_want_flush(c->w, c);
 	return 0;
 }
@@ -59,7 +60,16 @@ client_send(struct client *c, struct frame *f)
 		worker_want_flush(c->w, c);
 		return -1;
 	}
-	return client_enqueue(c, f);
+	if (client_enqueue(c, f) != 0)
+		return -1;
+	/*
+	 * A queue past half its cap is written now rather than after the
+	 * loop iteration, so that a burst the socket can take does not
+	 * count against a client that keeps up.
+	 */
+	if (c->qbytes > c->w->cfg->client_queue_max / 2)
+		client_flush(c);
+	return 0;
 }
 
 int
@@ -115,6 +125,7 @@ client_flush(struct client *c)
 			if (lws_write(c->wsi, f->data, f->len,
 			    LWS_WRITE_HTTP) < 0)
 				goto failed;
+			stat_add(&c->w->stats.bytes_out, f->len);
 			client_dequeue(c);
 			continue;
 		}
@@ -127,6 +138,7 @@ client_flush(struct client *c)
 		}
 		if (lws_write(c->wsi, scratch, n, LWS_WRITE_HTTP) < 0)
 			goto failed;
+		stat_add(&c->w->stats.bytes_out, n);
 	}
 	return 0;
 
@@ -151,6 +163,7 @@ client_close(struct client *c, int code, const char *reason, bool drop_queue,
 	if (drop_queue)
 		client_queue_clear(c);
 	c->closing = true;
+	c->close_reason = (uint8_t)metrics_close_reason(code, c->doomed);
 	if (c->wsi == NULL)
 		return;
 	if (c->paused) {

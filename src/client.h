@@ -66,6 +66,7 @@ struct client {
 	struct bucket msg_bucket;	/* send, whisper */
 	struct bucket op_bucket;	/* everything else */
 	int strikes;			/* rate_limited errors in a row */
+	uint8_t close_reason;		/* enum close_reason, for /metrics */
 };
 
 /*

@@ -205,6 +205,12 @@ static const struct config_directive config_table[] = {
 	  .def = "1h", .min = SEC, .max = 30 * DAY,
 	  .help = "Age after which a kept message is dropped from its "
 	  "channel's history." },
+	{ .name = "channel_ttl", .type = CONFIG_DURATION,
+	  CONFIG_FIELD(channel_ttl_ms, int64_t),
+	  .def = "24h", .min = SEC, .max = 365 * DAY,
+	  .help = "How long a channel with no members and no history left "
+	  "keeps its sequence number before it is forgotten and starts "
+	  "again at 1." },
 	{ .name = "presence_events_max", .type = CONFIG_INT,
 	  CONFIG_FIELD(presence_events_max, int),
 	  .def = "100", .min = 0, .max = 1000000,

@@ -50,6 +50,7 @@ struct config {
 	/* Channels. */
 	int history_size;		/* messages kept per channel, 100 */
 	int64_t history_ttl_ms;		/* 1 h */
+	int64_t channel_ttl_ms;		/* 24 h: how long an unused channel keeps its seq */
 	int presence_events_max;	/* presence events only up to this many members, 100 */
 };
 

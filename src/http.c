@@ -13,6 +13,8 @@
 
 #include "config.h"
 #include "http.h"
+#include "jsonw.h"
+#include "metrics.h"
 #include "log.h"
 #include "server.h"
 #include "worker.h"
@@ -69,15 +71,20 @@ http_resolve(const char *root, const char *path, char *out, size_t outlen)
 	return 0;
 }
 
-/* Sends a complete response with a small body; returns the callback's return value. */
+/*
+ * Sends a complete response with a body of len bytes (at most a few tens of
+ * KB: lws buffers what the socket does not take at once).  Returns the
+ * callback's return value.
+ */
 static int
-http_reply(struct lws *wsi, unsigned int status, const char *type,
-    const char *body)
+http_reply_len(struct lws *wsi, unsigned int status, const char *type,
+    const char *body, size_t len)
 {
-	unsigned char buf[LWS_PRE + 2048];
-	unsigned char *start = buf + LWS_PRE, *p = start,
-	    *end = buf + sizeof buf - 1;
-	size_t len = strlen(body);
+	unsigned char hbuf[LWS_PRE + 512];
+	unsigned char *start = hbuf + LWS_PRE, *p = start,
+	    *end = hbuf + sizeof hbuf - 1;
+	unsigned char *b;
+	int n;
 
 	if (lws_add_http_common_headers(wsi, status, type, len, &p, end) ||
 	    lws_add_http_header_by_name(wsi,
@@ -85,12 +92,23 @@ http_reply(struct lws *wsi, unsigned int status, const char *type,
 	    (const unsigned char *)"no-store", 8, &p, end) ||
 	    lws_finalize_write_http_header(wsi, start, &p, end))
 		return -1;
-	if (len > sizeof buf - LWS_PRE)
+	b = malloc(LWS_PRE + len + 1);
+	if (b == NULL)
 		return -1;
-	memcpy(start, body, len);
-	if (lws_write(wsi, start, len, LWS_WRITE_HTTP_FINAL) != (int)len)
+	memcpy(b + LWS_PRE, body, len);
+	n = lws_write(wsi, b + LWS_PRE, len, LWS_WRITE_HTTP_FINAL);
+	free(b);
+	if (n != (int)len)
 		return -1;
 	return lws_http_transaction_completed(wsi) ? -1 : 0;
+}
+
+/* Sends a complete response with a NUL-terminated body. */
+static int
+http_reply(struct lws *wsi, unsigned int status, const char *type,
+    const char *body)
+{
+	return http_reply_len(wsi, status, type, body, strlen(body));
 }
 
 int
@@ -109,6 +127,17 @@ http_request(struct worker *w, struct lws *wsi, const char *path,
 		    w->draining ? "draining" : "ok", w->srv->node);
 		return http_reply(wsi, w->draining ? 503 : 200,
 		    "application/json", body);
+	}
+	if (strcmp(path, "/metrics") == 0) {
+		struct jsonw jw;
+
+		jw_init(&jw);
+		metrics_render(w->srv, &jw);
+		n = jw.failed ? http_reply(wsi, 500, "text/plain",
+		    "out of memory\n") : http_reply_len(wsi, 200,
+		    "text/plain; version=0.0.4", jw.buf, jw.len);
+		jw_free(&jw);
+		return n;
 	}
 	if (strcmp(path, "/ws") == 0 || strcmp(path, "/admin") == 0)
 		return http_reply(wsi, 426, "text/plain",

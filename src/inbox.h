@@ -50,6 +50,7 @@ struct imsg {
 	char *body;			/* malloc'd, owned by the message */
 	size_t body_len;
 	int64_t since;
+	uint64_t t0;			/* uv_hrtime() when a publish started */
 	int32_t count;			/* history / limit */
 	char ch[CHAN_NAME_MAX + 1];
 	char user[USER_ID_MAX + 1];

@@ -21,6 +21,11 @@ static const char *const op_names[OP_COUNT] = {
 	[OP_AUTH] = "auth", [OP_JOIN] = "join", [OP_LEAVE] = "leave",
 	[OP_SEND] = "send", [OP_WHISPER] = "whisper",
 	[OP_HISTORY] = "history", [OP_WHO] = "who", [OP_PING] = "ping",
+	[OP_STATS] = "stats", [OP_CHANNELS] = "channels", [OP_USER] = "user",
+	[OP_KICK] = "kick", [OP_MUTE] = "mute", [OP_UNMUTE] = "unmute",
+	[OP_BAN] = "ban", [OP_UNBAN] = "unban", [OP_ANNOUNCE] = "announce",
+	[OP_SLOWMODE] = "slowmode", [OP_DELETE] = "delete",
+	[OP_WATCH] = "watch", [OP_UNWATCH] = "unwatch",
 };
 
 static const char *const err_names[ERR_COUNT] = {
@@ -76,9 +81,10 @@ fail(struct proto_error *err, enum errcode code, const char *fmt, ...)
 
 /*
  * Scans a frame before cJSON sees it: returns the deepest nesting of objects
- * and arrays outside strings (stopping once past limit), or -1 if a string
- * holds a \u0000 escape, which cJSON would silently cut the string at.
- * This way a deeply nested frame never builds a deep tree.
+ * and arrays outside strings (stopping once past limit), or -1 if it holds
+ * a NUL byte, an unescaped control character in a string, or a \u0000
+ * escape (cJSON would silently cut the string at the NUL).  This way a
+ * deeply nested frame never builds a deep tree.
  */
 static int
 json_prescan(const char *buf, size_t len, int limit)
@@ -90,7 +96,11 @@ json_prescan(const char *buf, size_t len, int limit)
 	for (i = 0; i < len; i++) {
 		char c = buf[i];
 
+		if (c == '\0')
+			return -1;
 		if (in_str) {
+			if ((unsigned char)c < 0x20)
+				return -1;
 			if (esc) {
 				esc = false;
 				if (c == 'u' && i + 4 < len &&
@@ -287,8 +297,7 @@ parse_fields(const cJSON *root, const struct config *cfg,
 			    "to: missing or not a valid user id");
 		req->to = it->valuestring;
 		return get_text(root, cfg, req, err);
-	case OP_PING:
-	case OP_COUNT:
+	default:
 		break;
 	}
 	return 0;
@@ -310,7 +319,8 @@ proto_parse(const char *buf, size_t len, const struct config *cfg,
 
 	i = json_prescan(buf, len, cfg->json_depth_max);
 	if (i < 0)
-		return fail(err, ERR_BAD_JSON, "\\u0000 is not allowed in strings");
+		return fail(err, ERR_BAD_JSON,
+		    "NUL and unescaped control characters are not allowed");
 	if (i > cfg->json_depth_max)
 		return fail(err, ERR_BAD_JSON, "nested deeper than %d levels",
 		    cfg->json_depth_max);
@@ -320,7 +330,7 @@ proto_parse(const char *buf, size_t len, const struct config *cfg,
 	while (end != NULL && end < buf + len &&
 	    (*end == ' ' || *end == '\t' || *end == '\r' || *end == '\n'))
 		end++;
-	if (end != NULL && end < buf + len && *end != '\0') {
+	if (end != NULL && end < buf + len) {
 		cJSON_Delete(root);
 		return fail(err, ERR_BAD_JSON, "trailing characters after JSON");
 	}

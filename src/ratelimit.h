@@ -2,7 +2,9 @@
  * ratelimit.h: a token bucket per connection.
  *
  * The bucket holds up to burst tokens and refills at rate tokens a second;
- * each message takes one.  Time is passed in, so tests need no clock.
+ * each message takes one.  Tokens are counted in thousandths, in integers,
+ * so refills and retry times are exact.  Time is passed in, so tests need
+ * no clock.
  */
 #ifndef CHATRELAY_RATELIMIT_H
 #define CHATRELAY_RATELIMIT_H
@@ -11,7 +13,7 @@
 #include <stdint.h>
 
 struct bucket {
-	double tokens;
+	int64_t milli;		/* thousandths of a token */
 	int64_t last_ms;
 };
 

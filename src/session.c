@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include <libwebsockets.h>
+#include <uv.h>
 
 #include "bus.h"
 #include "client.h"
@@ -28,13 +29,14 @@
  * Bytes kept free in a msg frame so that any reply quoting it (history,
  * joined) still fits in frame_max with its own fields around it.
  */
-#define MSG_HEADROOM 512
+#define MSG_HEADROOM 640
 
 /* Sends an err frame to c. */
 static void
 reply_err(struct client *c, const char *id, enum errcode code,
     const char *msg)
 {
+	worker_count_err(c->w, code);
 	client_send_new(c, proto_err_frame(id, code, msg, -1, -1));
 }
 
@@ -351,6 +353,7 @@ op_send(struct client *c, const struct request *req)
 	}
 	memcpy(m->body, jw.buf, jw.len);
 	m->body_len = jw.len;
+	m->t0 = uv_hrtime();
 	jw_free(&jw);
 	worker_post(c->w, worker_owner(c->w, req->ch), m);
 }
@@ -434,6 +437,7 @@ rate_ok(struct client *c, const struct request *req)
 		c->strikes = 0;
 		return true;
 	}
+	worker_count_err(c->w, ERR_RATE_LIMITED);
 	client_send_new(c, proto_err_frame(req->id, ERR_RATE_LIMITED,
 	    "too many messages", retry, -1));
 	if (++c->strikes >= cfg->rate_strikes_max)
@@ -452,6 +456,16 @@ session_message(struct client *c, const char *buf, size_t len)
 	if (proto_parse(buf, len, c->w->cfg, &req, &err) != 0) {
 		reply_err(c, req.id, err.code, err.msg);
 		return;
+	}
+	if (req.op >= OP_ADMIN_FIRST) {
+		/* The moderators' ops: only on /admin, with the role for it. */
+		if (!c->admin_path || c->role < ROLE_MODERATOR)
+			reply_err(c, req.id, ERR_FORBIDDEN,
+			    "a moderator op: needs a moderator token on /admin");
+		else
+			reply_err(c, req.id, ERR_BAD_OP,
+			    "moderation ops are not available in this version");
+		goto done;
 	}
 	if (!rate_ok(c, &req))
 		goto done;
@@ -489,7 +503,7 @@ session_message(struct client *c, const char *buf, size_t len)
 	case OP_PING:
 		client_send_new(c, proto_pong_frame(req.id));
 		break;
-	case OP_COUNT:
+	default:
 		break;
 	}
 done:
@@ -575,6 +589,7 @@ session_detach(struct client *c)
 void
 session_free(struct client *c)
 {
+	stat_add(&c->w->stats.closes[c->close_reason], 1);
 	session_detach(c);
 	client_queue_clear(c);
 	worker_remove_client(c->w, c);

@@ -45,6 +45,7 @@ handle_attach(struct worker *w, struct imsg *m)
 		r->total++;
 		r->per[m->worker]++;
 	}
+	stat_set(&w->stats.users, (int64_t)w->users.count);
 	rep = imsg_new(IM_TO_CLIENT);
 	if (rep == NULL) {
 		log_err("out of memory: auth answer lost");
@@ -70,6 +71,7 @@ handle_detach(struct worker *w, struct imsg *m)
 		r->total--;
 	if (r->total == 0)
 		free(strmap_del(&w->users, m->user));
+	stat_set(&w->stats.users, (int64_t)w->users.count);
 }
 
 static void
@@ -83,6 +85,7 @@ handle_whisper(struct worker *w, struct imsg *m)
 
 	if (r == NULL) {
 		snprintf(msg, sizeof msg, "to: user %s is not online", m->user);
+		worker_count_err(w, ERR_BAD_FIELD);
 		f = proto_err_frame(m->id, ERR_BAD_FIELD, msg, -1, -1);
 		bus_to_client(w, m->worker, m->client, ACT_NONE, NULL, f);
 		frame_unref(f);
@@ -102,6 +105,7 @@ handle_whisper(struct worker *w, struct imsg *m)
 		d->frame = frame_ref(m->frame);
 		worker_post(w, i, d);
 	}
+	stat_add(&w->stats.whispers, 1);
 	f = proto_ok_frame(m->id);
 	bus_to_client(w, m->worker, m->client, ACT_NONE, NULL, f);
 	frame_unref(f);

@@ -138,6 +138,7 @@ worker_deliver_channel(struct worker *w, const char *ch, struct frame *f)
 	/* client_send never changes the room: overflowing clients close later. */
 	for (i = 0; i < r->n; i++)
 		client_send(r->members[i].owner, f);
+	stat_add(&w->stats.delivered, r->n);
 }
 
 void
@@ -172,11 +173,11 @@ worker_drain(struct worker *w)
 {
 	uint32_t i;
 
+	/*
+	 * Keep accepting: /healthz answers 503 while draining, and new
+	 * WebSocket upgrades are refused (ws.c).
+	 */
 	w->draining = true;
-	if (w->listening) {
-		uv_poll_stop(&w->listen_poll);
-		w->listening = false;
-	}
 	for (i = 0; i < w->nslots; i++) {
 		struct client *c = w->slots[i];
 
@@ -315,10 +316,9 @@ on_listen(uv_poll_t *p, int status, int events)
 			close(fd);
 			continue;
 		}
-		if (lws_adopt_socket_vhost(w->vh, fd) == NULL) {
-			log_warn("lws refused an accepted connection");
-			close(fd);
-		}
+		/* On failure lws has closed fd itself. */
+		if (lws_adopt_socket_vhost(w->vh, fd) == NULL)
+			log_info("lws refused an accepted connection");
 	}
 }
 

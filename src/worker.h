@@ -13,6 +13,7 @@
 #include <uv.h>
 
 #include "inbox.h"
+#include "metrics.h"
 #include "room.h"
 #include "strmap.h"
 
@@ -58,6 +59,7 @@ struct worker {
 	uint32_t nflush, flush_cap;
 
 	uint8_t scratch[WORKER_SCRATCH];
+	struct stats stats;		/* written by this worker only */
 	bool draining;
 	atomic_bool drained;		/* read by the main thread */
 	int64_t last_sweep_ms;
@@ -106,6 +108,13 @@ void worker_dispatch(struct worker *w, struct imsg *m);
 
 /* The worker that owns channel or user `name`. */
 int worker_owner(const struct worker *w, const char *name);
+
+/* Counts an err frame of the given code sent by this worker. */
+static inline void
+worker_count_err(struct worker *w, enum errcode code)
+{
+	stat_add(&w->stats.errors[code], 1);
+}
 
 /* Delivers f to every active local member of channel ch. */
 void worker_deliver_channel(struct worker *w, const char *ch, struct frame *f);

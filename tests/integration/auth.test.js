@@ -190,9 +190,14 @@ describe('token mode', () => {
 		'alg none (with an HS256 signature)': () => mintToken(SECRET, { sub: uniq('none2') },
 		    { alg: 'none', signAs: 'sha256' }),
 		'alg HS512': () => mintToken(SECRET, { sub: uniq('hs512') }, { alg: 'HS512' }),
+		'alg hs256 (lower case)': () => mintToken(SECRET, { sub: uniq('lc') }, { alg: 'hs256', signAs: 'sha256' }),
+		'an unknown role': () => mintToken(SECRET, { sub: uniq('role'), role: 'superuser' }),
 		'an expired exp': () => mintToken(SECRET, { sub: uniq('exp'), exp: nowSecs() - 60 }),
 		'the wrong secret': () => mintToken('not-the-secret', { sub: uniq('ws') }),
 		'no sub': () => mintToken(SECRET, { name: 'nobody' }),
+		'an empty sub': () => mintToken(SECRET, { sub: '' }),
+		'a sub of 65 bytes': () => mintToken(SECRET, { sub: 's'.repeat(65) }),
+		'a sub with a space': () => mintToken(SECRET, { sub: 'two words' }),
 		'garbage': () => 'this.is.not-a-jwt',
 	};
 	for (const [label, make] of Object.entries(bad)) {
@@ -213,6 +218,18 @@ describe('token mode', () => {
 		const tok = mintToken(SECRET, { sub: uniq('urlexp'), exp: nowSecs() - 10 });
 		const c = await relay.ws({ path: `/ws?token=${tok}` });
 		await expectAuthFailure(c);
+	});
+
+	test('token claims are relayed exactly: unicode and quotes in the name', T, async () => {
+		const sub = uniq('uni');
+		const name = 'Zoë "the" <b>🎮</b>';
+		const c = await relay.withToken(mintToken(SECRET, { sub, name, role: 'admin' }));
+		assert.deepEqual(c.welcome.user, { id: sub, name, role: 'admin' });
+		const ch = uniq('uni');
+		await c.join(ch);
+		await c.say(ch, 'hi');
+		assert.deepEqual((await c.next('msg')).from, { id: sub, name });
+		await c.close();
 	});
 
 	test('auth with only a name in token mode: err auth_failed, bye 4001, close 4001', T, async () => {
@@ -264,5 +281,24 @@ describe('token mode', () => {
 		assert.ok(d, 'a connection is accepted after one of the two closed');
 		await d.close();
 		await b.close();
+	});
+
+	test('user_connections_max with ?token=: the extra connection gets err forbidden, bye 4001, close 4001', T, async () => {
+		const tok = mintToken(SECRET, { sub: uniq('manyurl') });
+		const a = await relay.withToken(tok);
+		const b = await relay.withToken(tok);
+		const c = await relay.ws({ path: `/ws?token=${tok}` });
+		await expectAuthFailure(c, undefined, 'forbidden');
+		await a.ping();
+		await b.ping();
+		await a.close();
+		await b.close();
+	});
+
+	test('a token with a sub of 64 bytes is accepted', T, async () => {
+		const sub = `${uniq('s64')}_`.padEnd(64, 'x');
+		const c = await relay.withToken(mintToken(SECRET, { sub }));
+		assert.equal(c.welcome.user.id, sub);
+		await c.close();
 	});
 });

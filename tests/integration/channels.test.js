@@ -164,6 +164,23 @@ describe('channels', () => {
 		await a.close();
 	});
 
+	test('presence: disconnecting leaves every channel the user was in', T, async () => {
+		const a = await relay.guest(uniq('pm'));
+		const gn = uniq('multi');
+		const g = await relay.guest(gn);
+		const chs = [uniq('pm1'), uniq('pm2'), uniq('pm3')];
+		for (const ch of chs) {
+			await a.join(ch);
+			await g.join(ch);
+			await a.next({ op: 'presence', ch, event: 'join' });
+		}
+		g.terminate();	// no close handshake
+		const leaves = await a.take({ op: 'presence', event: 'leave' }, 3, 8000);
+		assert.deepEqual(leaves.map((p) => p.ch).sort(), [...chs].sort());
+		assert.ok(leaves.every((p) => p.user.id === `guest:${gn}`));
+		await a.close();
+	});
+
 	test('who: members (id, name) and count, distinct users', T, async () => {
 		const names = [uniq('wa'), uniq('wb'), uniq('wc')];
 		const cs = [];
@@ -327,10 +344,12 @@ describe('channels', () => {
 		const ch = uniq('nul');
 		await a.join(ch);
 		await b.join(ch);
-		for (const text of ['a\u0000b', '\u0000', 'tail\u0000']) {
-			const r = await a.call({ op: 'send', ch, text });
+		for (const [i, text] of ['a\u0000b', '\u0000', 'tail\u0000'].entries()) {
+			// refused as a bad field (echoing the id) or as bad JSON (no id: the frame was not read)
+			a.send({ op: 'send', ch, text, id: i });
+			const r = await a.next((f) => f.id === i || (f.op === 'err' && f.code === 'bad_json'));
 			if (r.op === 'err') {
-				assert.equal(r.code, 'bad_field', JSON.stringify(r));
+				assert.ok(['bad_field', 'bad_json'].includes(r.code), JSON.stringify(r));
 				continue;
 			}
 			assert.equal(r.op, 'ok', JSON.stringify(r));

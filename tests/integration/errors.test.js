@@ -208,3 +208,43 @@ describe('errors', () => {
 		await c.close();
 	});
 });
+
+describe('messages near the frame limit', () => {
+	let relay;
+	before(async () => {
+		relay = await startRelay({ rate: 1000, burst: 1000, text_max: 5000 });
+	});
+
+	test('a send that fits frame_max is accepted or refused too_long, and no relayed frame exceeds limits.frame', T, async () => {
+		const name = `f${'n'.repeat(57)}`;
+		const a = await relay.guest(name);
+		const b = await relay.guest(uniq('obs'));
+		const limit = a.welcome.limits.frame;
+		const ch = 'c'.repeat(64);
+		await a.join(ch);
+		await b.join(ch);
+		const sizes = [];
+		b.onFrame((f, t) => sizes.push([f.op, Buffer.byteLength(t)]));
+		a.onFrame((f, t) => sizes.push([f.op, Buffer.byteLength(t)]));
+		let accepted = 0;
+		for (const n of [500, 1000, 2000, 3000, 3500, 3800, 3950]) {
+			const req = { op: 'send', ch, text: 'a'.repeat(n), id: n };
+			assert.ok(Buffer.byteLength(JSON.stringify(req)) <= limit);
+			const r = await a.call(req);
+			assert.ok(r.op === 'ok' || (r.op === 'err' && r.code === 'too_long'), `${n} characters: ${JSON.stringify(r)}`);
+			if (r.op === 'ok') accepted += 1;
+		}
+		assert.ok(accepted >= 3, `only ${accepted} sends accepted`);
+		await b.take('msg', accepted);
+		// the same with control characters, which grow when escaped
+		const r = await a.call({ op: 'send', ch, text: '\u0001'.repeat(600) });
+		assert.ok(r.op === 'ok' || (r.op === 'err' && r.code === 'too_long'), JSON.stringify(r));
+		await a.ping();
+		await b.ping();
+		for (const [op, size] of sizes) {
+			if (op !== 'history') assert.ok(size <= limit, `a ${op} frame of ${size} bytes (limit ${limit})`);
+		}
+		await a.close();
+		await b.close();
+	});
+});

@@ -201,6 +201,19 @@ class Relay {
 	}
 }
 
+/*
+ * Kills the relay if this process dies without running its exit handlers
+ * (a crash of the test runner itself): a detached shell polls both pids.
+ */
+function watchdog(relayPid) {
+	try {
+		const w = spawn('/bin/sh', ['-c',
+		    'while kill -0 "$1" 2>/dev/null && kill -0 "$2" 2>/dev/null; do sleep 1; done; kill -9 "$2" 2>/dev/null',
+		    'watchdog', String(process.pid), String(relayPid)], { detached: true, stdio: 'ignore' });
+		w.unref();
+	} catch { /* best effort */ }
+}
+
 async function startOnce(directives) {
 	const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'chatrelay-test-'));
 	const conf = path.join(dir, 'chatrelay.conf');
@@ -219,6 +232,7 @@ async function startOnce(directives) {
 	});
 	const relay = new Relay(proc, port, dir, conf);
 	relays.add(relay);
+	watchdog(proc.pid);
 	const spawnError = new Promise((resolve) => proc.once('error', (e) => resolve(e)));
 
 	const deadline = Date.now() + 10000;
@@ -806,7 +820,9 @@ async function cleanupAll() {
 		try {
 			const code = await r.stop('SIGTERM', 10000);
 			if (died || (!wasExpected && code !== 0)) {
-				problems.push(`${r.describeExit()} (expected exit status 0 after SIGTERM); output:\n${tail(r.output)}`);
+				problems.push(`${r.describeExit()}: a relay started by ${path.basename(process.argv[1] || '?')} ` +
+				    `did not exit with status 0 when stopped (SIGTERM) after the file's tests; ` +
+				    `its configuration:\n${fs.readFileSync(r.conf, 'utf8')}output:\n${tail(r.output)}`);
 			}
 		} catch (e) {
 			problems.push(e.message);

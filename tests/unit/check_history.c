@@ -73,7 +73,7 @@ expect_range(const struct history *h, uint64_t lo, uint64_t hi, int line)
 		    (unsigned long long)s);
 }
 
-/* Pushes msg(lo..hi) into h, keeping each frame in fs[seq] with our reference. */
+/* Pushes msg(lo..hi) into h, keeping our reference to each in fs[seq]. */
 static void
 push_range(struct history *h, struct frame **fs, uint64_t lo, uint64_t hi)
 {

@@ -131,8 +131,12 @@ START_TEST(test_retry_partial)
 				ck_assert(!bucket_take(&b, rate, 1,
 				    T0 + t + retry - 1, &r2));
 			ck_assert_msg(bucket_take(&b, rate, 1, T0 + t + retry,
-			    &r2), "rate %d, t %lld: no token at retry_ms %lld",
-			    rate, (long long)t, (long long)retry);
+			    &r2), "rate %d, burst 1: taken at +0, refused at "
+			    "+%lld with retry_ms %lld, %srefused again at +%lld "
+			    "(retry_ms %lld)", rate, (long long)t,
+			    (long long)retry, t + retry == step && retry > 1 ?
+			    "polled 1 ms early, " : "", (long long)(t + retry),
+			    (long long)r2);
 		}
 	}
 }

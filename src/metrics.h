@@ -1,0 +1,73 @@
+/*
+ * metrics.h: counters for /metrics (Prometheus text format).
+ *
+ * Each worker has its own block of counters that only it writes, with
+ * relaxed atomic stores (no locked instructions on the hot path); /metrics,
+ * served by whichever worker gets the request, reads every block with
+ * relaxed loads and adds them up.
+ */
+#ifndef CHATRELAY_METRICS_H
+#define CHATRELAY_METRICS_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "proto.h"
+
+struct server;
+struct jsonw;
+
+enum close_reason {
+	CLOSE_BY_CLIENT,	/* the peer closed or the connection dropped */
+	CLOSE_SLOW,		/* outbound queue full (4029) */
+	CLOSE_RATE,		/* repeated rate-limit abuse (4029) */
+	CLOSE_AUTH,		/* authentication failed or timed out (4001) */
+	CLOSE_IDLE,		/* idle timeout */
+	CLOSE_PROTOCOL,		/* binary, invalid UTF-8, too big (1003/1007/1009) */
+	CLOSE_SHUTDOWN,		/* the relay is stopping (1001) */
+	CLOSE_OTHER,
+	CLOSE_REASONS
+};
+
+#define METRICS_LAT_BUCKETS 8	/* publish latency buckets, the last is +Inf */
+
+typedef _Atomic uint64_t counter_t;
+
+struct stats {
+	counter_t frames_in, bytes_in;
+	counter_t frames_out, bytes_out;
+	counter_t published, delivered, whispers;
+	counter_t closes[CLOSE_REASONS];
+	counter_t errors[ERR_COUNT];
+	counter_t lat_bucket[METRICS_LAT_BUCKETS];
+	counter_t lat_sum_ns, lat_count;
+	_Atomic int64_t users, channels;	/* owned by this worker (gauges) */
+};
+
+/* Adds n to a counter written only by the calling worker. */
+static inline void
+stat_add(counter_t *c, uint64_t n)
+{
+	atomic_store_explicit(c,
+	    atomic_load_explicit(c, memory_order_relaxed) + n,
+	    memory_order_relaxed);
+}
+
+/* Sets a gauge written only by the calling worker. */
+static inline void
+stat_set(_Atomic int64_t *g, int64_t v)
+{
+	atomic_store_explicit(g, v, memory_order_relaxed);
+}
+
+/* Records one publish latency (ns from the client's send to sequencing). */
+void stats_latency(struct stats *s, uint64_t ns);
+
+/* Returns the close reason for a server-initiated close with this code. */
+enum close_reason metrics_close_reason(int code, int slow);
+
+/* Appends every metric of the instance, summed over workers, to w. */
+void metrics_render(struct server *srv, struct jsonw *w);
+
+#endif
