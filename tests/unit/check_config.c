@@ -27,7 +27,7 @@ static const char *const directive_names[] = {
 	"text_max", "json_depth_max", "rate", "burst", "rate_strikes_max",
 	"channels_max", "user_connections_max", "auth_timeout",
 	"idle_timeout", "client_queue_max", "connections_max", "history_size",
-	"history_ttl", "presence_events_max"
+	"history_ttl", "channel_ttl", "presence_events_max"
 };
 
 enum kind { K_INT, K_STR, K_SIZE, K_I64 };
@@ -72,6 +72,8 @@ static const struct setting {
 	S_INT(history_size, "0", 0),
 	{ "history_ttl", "2d", K_I64,
 	    offsetof(struct config, history_ttl_ms), 2 * 86400000LL, NULL },
+	{ "channel_ttl", "3h", K_I64,
+	    offsetof(struct config, channel_ttl_ms), 3 * 3600000LL, NULL },
 	S_INT(presence_events_max, "7", 7),
 #undef S_INT
 #undef S_STR
