@@ -6,7 +6,8 @@
  * Stop, on SIGINT or SIGTERM: every worker says bye (1001) to its clients
  * and waits for them to go (at most STOP_DRAIN_MS); then posting between
  * workers stops (every worker acknowledges it has seen that), and only then
- * is each worker told to destroy its lws context and end its loop.
+ * is each worker, one at a time, told to destroy its lws context and end
+ * its loop.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -15,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/ssl.h>
 #include <uv.h>
 
 #include "inbox.h"
@@ -79,7 +81,7 @@ on_stop_timer(uv_timer_t *t)
 		st->phase = 2;
 	} else if (st->phase == 2 &&
 	    atomic_load(&srv->quiesced) == srv->nworkers) {
-		post_all(srv, IM_DESTROY);
+		/* Destroyed one by one, in worker_join: see server_run. */
 		st->phase = 3;
 		uv_close((uv_handle_t *)&st->timer, NULL);
 		uv_close((uv_handle_t *)&st->sigint, NULL);
@@ -143,6 +145,18 @@ server_run(struct server *srv)
 	atomic_init(&srv->no_post, false);
 	atomic_init(&srv->nconns, 0);
 	atomic_init(&srv->quiesced, 0);
+	/*
+	 * With TLS, lws would make every vhost a client SSL_CTX (loading the
+	 * system's CA store, ~700 KB), and with several contexts it frees only
+	 * the last one's: the SSL_CTX ex-data index it looks it up by is a
+	 * global that each context overwrites.  The relay never connects out,
+	 * so every context gets this one small SSL_CTX, freed here at exit.
+	 */
+	if (srv->cfg.tls_cert[0] != '\0') {
+		srv->tls_client_ctx = SSL_CTX_new(TLS_client_method());
+		if (srv->tls_client_ctx == NULL)
+			fatal("cannot create an SSL_CTX");
+	}
 	srv->workers = calloc((size_t)srv->nworkers, sizeof *srv->workers);
 	if (srv->workers == NULL)
 		fatal("out of memory");
@@ -178,9 +192,21 @@ server_run(struct server *srv)
 
 	uv_run(&st.loop, UV_RUN_DEFAULT);
 	uv_loop_close(&st.loop);
-	for (i = 0; i < started; i++)
+	/*
+	 * lws contexts are destroyed one after another, as they were created:
+	 * destroying two TLS contexts at once races inside lws and OpenSSL
+	 * (LeakSanitizer showed a whole SSL_CTX lost).
+	 */
+	for (i = 0; i < started; i++) {
+		struct imsg *m = imsg_new(IM_DESTROY);
+
+		if (m == NULL)
+			fatal("out of memory while stopping");
+		inbox_push(&srv->workers[i].inbox, m);
 		worker_join(&srv->workers[i]);
+	}
 	free(srv->workers);
+	SSL_CTX_free(srv->tls_client_ctx);
 	log_notice("stopped");
 	return rc;
 }

@@ -21,6 +21,7 @@ struct server {
 	atomic_bool no_post;		/* shutting down: workers stop posting */
 	atomic_int nconns;		/* WebSocket connections, all workers */
 	atomic_int quiesced;		/* workers that have seen no_post */
+	void *tls_client_ctx;		/* SSL_CTX given to lws (see server.c) */
 };
 
 /*

@@ -385,6 +385,7 @@ worker_init(struct worker *w, struct server *srv, int idx)
 		info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
 		info.ssl_cert_filepath = cfg->tls_cert;
 		info.ssl_private_key_filepath = cfg->tls_key;
+		info.provided_client_ssl_ctx = srv->tls_client_ctx;
 	}
 	w->ctx = lws_create_context(&info);
 	if (w->ctx == NULL) {
