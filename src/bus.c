@@ -21,7 +21,7 @@
 /* A user in a channel, with how many of its connections are in it. */
 struct cmember {
 	uint32_t conns;
-	char name[USER_NAME_MAX + 1];
+	char name[];		/* sized to the name: one per member per channel */
 };
 
 struct channel {
@@ -267,7 +267,7 @@ handle_join(struct worker *w, struct imsg *m)
 	if (!m->flag) {
 		cm = strmap_get(&chn->members, m->user);
 		if (cm == NULL) {
-			cm = calloc(1, sizeof *cm);
+			cm = calloc(1, sizeof *cm + strlen(m->name) + 1);
 			if (cm == NULL ||
 			    strmap_put(&chn->members, m->user, cm) != 0) {
 				free(cm);

@@ -53,7 +53,7 @@ client_send(struct client *c, struct frame *f)
 		 * caller: drop the queue, take nothing more, and let the
 		 * flush after this loop iteration close it.
 		 */
-		log_info("client %llu: queue full (%zu bytes), closing",
+		log_info("client %llu: queue full (%u bytes), closing",
 		    (unsigned long long)c->id, c->qbytes);
 		client_queue_clear(c);
 		c->doomed = true;

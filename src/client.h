@@ -35,11 +35,35 @@ struct qnode {
 };
 
 struct client {
+	/* Ordered by size: every idle connection pays for this struct. */
 	uint64_t id;			/* the session id, unique per instance */
 	struct worker *w;
 	struct lws *wsi;		/* NULL once lws has closed it */
+	/*
+	 * The user's id and display name: "" until authenticated, then both
+	 * in one allocation sized to them.
+	 */
+	const char *uid;
+	const char *name;
+	struct identity *chs;		/* the token's chs patterns, or NULL */
+	struct room_set rooms;
+	struct qnode *qhead, *qtail;
+	char *rx;			/* reassembly of a fragmented message */
+	struct bucket msg_bucket;	/* send, whisper */
+	struct bucket op_bucket;	/* everything else */
+
 	uint32_t slot;			/* index in the worker's client table */
+	uint32_t flush_idx;
+	uint32_t qbytes;		/* bytes queued (<= client_queue_max) */
+	uint32_t rx_len, rx_cap;
+	uint32_t frame_rx;		/* bytes of the current frame so far */
+	uint32_t connected_ms;		/* loop time (ms, wraps; compare by difference) */
+	uint32_t last_rx_ms;
+	int32_t strikes;		/* rate_limited errors in a row */
+
 	uint8_t state;			/* enum client_state */
+	uint8_t role;			/* enum role */
+	uint8_t close_reason;		/* enum close_reason, for /metrics */
 	bool closing;			/* a close is under way: only it goes out */
 	bool admin_path;		/* connected to /admin */
 	bool attached;			/* counted by the user's owner */
@@ -47,26 +71,6 @@ struct client {
 	bool in_flush;			/* in the worker's flush list */
 	bool doomed;			/* queue overflowed: close at the flush */
 	bool paused;			/* reading paused while the auth is pending */
-	uint32_t flush_idx;
-	enum role role;
-	char uid[USER_ID_MAX + 1];
-	char name[USER_NAME_MAX + 1];
-	struct identity *chs;		/* the token's chs patterns, or NULL */
-	struct room_set rooms;
-
-	struct qnode *qhead, *qtail;
-	size_t qbytes;
-
-	char *rx;			/* reassembly of a fragmented message */
-	size_t rx_len, rx_cap;
-	size_t frame_rx;		/* bytes of the current frame so far */
-
-	int64_t connected_ms;		/* loop time, ms */
-	int64_t last_rx_ms;
-	struct bucket msg_bucket;	/* send, whisper */
-	struct bucket op_bucket;	/* everything else */
-	int strikes;			/* rate_limited errors in a row */
-	uint8_t close_reason;		/* enum close_reason, for /metrics */
 };
 
 /*

@@ -117,7 +117,7 @@ room_join(struct room_table *t, struct room_set *s, void *owner,
 			break;
 	if (slot == s->n) {
 		if (s->n == s->cap) {
-			cap = s->cap != 0 ? s->cap * 2 : 2;
+			cap = s->cap != 0 ? s->cap * 2 : 1;
 			l = realloc(s->links, cap * sizeof *l);
 			if (l == NULL)
 				return -3;

@@ -88,6 +88,24 @@ send_welcome(struct client *c, const char *id)
 	jw_free(&jw);
 }
 
+/* Sets c's user id and name (one allocation for both); returns 0 or -1. */
+static int
+session_set_names(struct client *c, const char *uid, const char *name)
+{
+	size_t il = strlen(uid), nl = strlen(name);
+	char *p = malloc(il + nl + 2);
+
+	if (p == NULL)
+		return -1;
+	memcpy(p, uid, il + 1);
+	memcpy(p + il + 1, name, nl + 1);
+	if (c->uid[0] != '\0')
+		free((char *)c->uid);
+	c->uid = p;
+	c->name = p + il + 1;
+	return 0;
+}
+
 /*
  * Authenticates c with a token or (open mode) a guest name, then asks the
  * user's owner to admit it.  id is the auth frame's id ("" for ?token=).
@@ -133,9 +151,11 @@ session_auth(struct client *c, const char *token, size_t token_len,
 		    "/admin needs a moderator or admin token");
 		return;
 	}
-	memcpy(c->uid, ident.id, sizeof c->uid);
-	memcpy(c->name, ident.name, sizeof c->name);
-	c->role = ident.role;
+	if (session_set_names(c, ident.id, ident.name) != 0) {
+		refuse_auth(c, id, ERR_INTERNAL, "out of memory");
+		return;
+	}
+	c->role = (uint8_t)ident.role;
 	if (ident.has_chs) {
 		c->chs = malloc(sizeof *c->chs);
 		if (c->chs == NULL) {
@@ -177,9 +197,10 @@ session_open(struct worker *w, struct lws *wsi, bool admin, const char *token)
 		return NULL;
 	c->w = w;
 	c->wsi = wsi;
+	c->uid = c->name = "";
 	c->admin_path = admin;
-	c->connected_ms = now;
-	c->last_rx_ms = now;
+	c->connected_ms = (uint32_t)now;
+	c->last_rx_ms = (uint32_t)now;
 	bucket_init(&c->msg_bucket, cfg->burst, now);
 	bucket_init(&c->op_bucket, cfg->burst * 10, now);
 	if (worker_add_client(w, c) != 0) {
@@ -595,7 +616,16 @@ session_free(struct client *c)
 	worker_remove_client(c->w, c);
 	free(c->rx);
 	free(c->chs);
+	if (c->uid[0] != '\0')
+		free((char *)c->uid);
 	free(c);
+}
+
+/* Returns the ms from t (a loop time cut to 32 bits) to now; right for up to 49 days. */
+static int64_t
+elapsed(uint32_t t, int64_t now)
+{
+	return (uint32_t)((uint32_t)now - t);
 }
 
 void
@@ -610,17 +640,17 @@ session_sweep(struct worker *w, int64_t now)
 		if (c == NULL || c->closing)
 			continue;
 		if (c->state != CS_READY &&
-		    now - c->connected_ms >= cfg->auth_timeout_ms) {
+		    elapsed(c->connected_ms, now) >= cfg->auth_timeout_ms) {
 			client_close(c, 4001, "authentication timed out", false,
 			    -1);
 			continue;
 		}
-		if (now - c->last_rx_ms >= cfg->idle_timeout_ms) {
+		if (elapsed(c->last_rx_ms, now) >= cfg->idle_timeout_ms) {
 			client_close(c, 1000, "idle timeout", false, -1);
 			continue;
 		}
 		if (!c->ping_out &&
-		    now - c->last_rx_ms >= cfg->idle_timeout_ms / 2) {
+		    elapsed(c->last_rx_ms, now) >= cfg->idle_timeout_ms / 2) {
 			/* A pong (or anything) counts as activity. */
 			client_send_new(c, frame_ping());
 			c->ping_out = true;

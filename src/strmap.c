@@ -1,5 +1,5 @@
 /*
- * strmap.c: string-keyed hash map with chaining, grown at load factor 1.
+ * strmap.c: string-keyed hash map with chaining, grown at load factor 2.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -98,7 +98,8 @@ strmap_put(struct strmap *m, const char *key, void *value)
 		e->value = value;
 		return 0;
 	}
-	if (m->count >= m->nbuckets && strmap_grow(m) != 0)
+	/* Two entries a bucket on average: buckets cost memory per user. */
+	if (m->count >= m->nbuckets * 2 && strmap_grow(m) != 0)
 		return -1;
 	len = strlen(key);
 	e = malloc(sizeof *e + len + 1);

@@ -140,11 +140,18 @@ users_local_add(struct worker *w, struct client *c)
 			free(u);
 			return -1;
 		}
+		u->v = &u->one;
+		u->cap = 1;
 	}
 	if (u->n == u->cap) {
-		uint32_t cap = u->cap ? u->cap * 2 : 2;
+		uint32_t cap = u->cap * 2;
 
-		v = realloc(u->v, cap * sizeof *v);
+		if (u->v == &u->one) {
+			v = malloc(cap * sizeof *v);
+			if (v != NULL)
+				v[0] = u->one;
+		} else
+			v = realloc(u->v, cap * sizeof *v);
 		if (v == NULL) {
 			if (u->n == 0)
 				free(strmap_del(&w->local_users, c->uid));
@@ -173,7 +180,8 @@ users_local_remove(struct worker *w, struct client *c)
 	}
 	if (u->n == 0) {
 		strmap_del(&w->local_users, c->uid);
-		free(u->v);
+		if (u->v != &u->one)
+			free(u->v);
 		free(u);
 	}
 }
@@ -191,7 +199,8 @@ luser_free_cb(const char *key, void *value, void *arg)
 {
 	struct luser *u = value;
 
-	free(u->v);
+	if (u->v != &u->one)
+		free(u->v);
 	free(u);
 }
 

@@ -374,7 +374,13 @@ worker_init(struct worker *w, struct server *srv, int idx)
 	info.options = LWS_SERVER_OPTION_LIBUV;
 	info.port = CONTEXT_PORT_NO_LISTEN_SERVER;
 	info.vhost_name = "default";
-	info.protocols = ws_protocols;
+	w->protocols = calloc(2, sizeof *w->protocols);
+	if (w->protocols == NULL) {
+		log_err("worker %d: out of memory", idx);
+		return -1;
+	}
+	ws_protocols_init(w->protocols, cfg);
+	info.protocols = w->protocols;
 	info.user = w;
 	info.timeout_secs = 10;
 	info.max_http_header_data = AUTH_TOKEN_MAX + 1024;
@@ -453,4 +459,5 @@ worker_join(struct worker *w)
 	free(w->gens);
 	free(w->free_slots);
 	free(w->flush);
+	free(w->protocols);
 }

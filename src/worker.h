@@ -42,6 +42,7 @@ struct worker {
 	struct lws_context *ctx;
 	struct lws_vhost *vh;
 	struct inbox inbox;
+	struct lws_protocols *protocols;	/* 2 entries, for the lws context */
 
 	struct room_table rooms;	/* channel -> local members */
 	struct strmap local_users;	/* user id -> struct luser * */
@@ -67,8 +68,9 @@ struct worker {
 
 /* The worker's local view of a user: its connections here. */
 struct luser {
-	struct client **v;
+	struct client **v;	/* &one until a second connection comes */
 	uint32_t n, cap;
+	struct client *one;
 };
 
 /*

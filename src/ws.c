@@ -18,10 +18,15 @@
 #include "worker.h"
 #include "ws.h"
 
-/* lws's per-session data: only a pointer to the relay's client. */
-struct pss {
-	struct client *c;
-};
+/*
+ * The relay's client of a connection is lws's opaque user data of its wsi
+ * (no per-session allocation: per_session_data_size is 0).
+ */
+static struct client *
+ws_client(struct lws *wsi)
+{
+	return lws_get_opaque_user_data(wsi);
+}
 
 /* Returns the worker that owns wsi's context. */
 static struct worker *
@@ -48,8 +53,9 @@ ws_path_kind(struct lws *wsi)
 
 /* Sets up the client of a new connection; returns -1 to refuse it. */
 static int
-ws_established(struct lws *wsi, struct pss *pss)
+ws_established(struct lws *wsi)
 {
+	struct client *c;
 	struct worker *w = ws_worker(wsi);
 	char tokbuf[AUTH_TOKEN_MAX + 16];
 	const char *token;
@@ -58,8 +64,9 @@ ws_established(struct lws *wsi, struct pss *pss)
 	if (kind == 0 || w->draining)
 		return -1;
 	token = lws_get_urlarg_by_name(wsi, "token=", tokbuf, sizeof tokbuf);
-	pss->c = session_open(w, wsi, kind == 2, token);
-	return pss->c != NULL ? 0 : -1;
+	c = session_open(w, wsi, kind == 2, token);
+	lws_set_opaque_user_data(wsi, c);
+	return c != NULL ? 0 : -1;
 }
 
 /*
@@ -84,7 +91,7 @@ ws_receive(struct lws *wsi, struct client *c, const char *in, size_t len)
 		    -1);
 		return 0;
 	}
-	c->frame_rx += len;
+	c->frame_rx += (uint32_t)len;
 	if (c->frame_rx + remaining > (size_t)cfg->frame_max) {
 		client_close(c, 1009, "frame too big", true, -1);
 		return 0;
@@ -101,7 +108,7 @@ ws_receive(struct lws *wsi, struct client *c, const char *in, size_t len)
 			return 0;
 		}
 		if (c->rx_len + len > c->rx_cap) {
-			size_t cap = c->rx_len + len + 256;
+			uint32_t cap = c->rx_len + (uint32_t)len + 256;
 			char *p = realloc(c->rx, cap);
 
 			if (p == NULL) {
@@ -112,14 +119,14 @@ ws_receive(struct lws *wsi, struct client *c, const char *in, size_t len)
 			c->rx_cap = cap;
 		}
 		memcpy(c->rx + c->rx_len, in, len);
-		c->rx_len += len;
+		c->rx_len += (uint32_t)len;
 		if (!final)
 			return 0;
 		msg = c->rx;
 		mlen = c->rx_len;
 	}
 
-	c->last_rx_ms = worker_now(c->w);
+	c->last_rx_ms = (uint32_t)worker_now(c->w);
 	c->ping_out = false;
 	stat_add(&c->w->stats.frames_in, 1);
 	stat_add(&c->w->stats.bytes_in, mlen);
@@ -139,8 +146,7 @@ static int
 callback_chatrelay(struct lws *wsi, enum lws_callback_reasons reason,
     void *user, void *in, size_t len)
 {
-	struct pss *pss = user;
-	struct client *c = pss != NULL ? pss->c : NULL;
+	struct client *c = wsi != NULL ? ws_client(wsi) : NULL;
 
 	switch (reason) {
 	case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
@@ -148,7 +154,7 @@ callback_chatrelay(struct lws *wsi, enum lws_callback_reasons reason,
 		return ws_path_kind(wsi) == 0 ? -1 : 0;
 
 	case LWS_CALLBACK_ESTABLISHED:
-		return ws_established(wsi, pss);
+		return ws_established(wsi);
 
 	case LWS_CALLBACK_RECEIVE:
 		if (c == NULL)
@@ -157,7 +163,7 @@ callback_chatrelay(struct lws *wsi, enum lws_callback_reasons reason,
 
 	case LWS_CALLBACK_RECEIVE_PONG:
 		if (c != NULL) {
-			c->last_rx_ms = worker_now(c->w);
+			c->last_rx_ms = (uint32_t)worker_now(c->w);
 			c->ping_out = false;
 		}
 		return 0;
@@ -183,7 +189,7 @@ callback_chatrelay(struct lws *wsi, enum lws_callback_reasons reason,
 	case LWS_CALLBACK_CLOSED:
 		if (c != NULL) {
 			c->wsi = NULL;
-			pss->c = NULL;
+			lws_set_opaque_user_data(wsi, NULL);
 			session_free(c);
 		}
 		return 0;
@@ -202,13 +208,14 @@ callback_chatrelay(struct lws *wsi, enum lws_callback_reasons reason,
 	return lws_callback_http_dummy(wsi, reason, user, in, len);
 }
 
-const struct lws_protocols ws_protocols[] = {
-	{
-		.name = "chatrelay",
-		.callback = callback_chatrelay,
-		.per_session_data_size = sizeof(struct pss),
-		.rx_buffer_size = WS_RX_BUFFER,
-		.tx_packet_size = WORKER_SCRATCH,
-	},
-	{ NULL, NULL, 0, 0, 0, NULL, 0 }
-};
+void
+ws_protocols_init(struct lws_protocols *protos, const struct config *cfg)
+{
+	memset(protos, 0, 2 * sizeof *protos);
+	protos[0].name = "chatrelay";
+	protos[0].callback = callback_chatrelay;
+	protos[0].per_session_data_size = 0;
+	protos[0].rx_buffer_size = cfg->deflate ?
+	    (size_t)cfg->message_max : WS_RX_BUFFER;
+	protos[0].tx_packet_size = WORKER_SCRATCH;
+}

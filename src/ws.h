@@ -7,10 +7,17 @@
 
 #include <libwebsockets.h>
 
-/* The protocols every worker's vhost serves (NULL-terminated). */
-extern const struct lws_protocols ws_protocols[];
+struct config;
 
-/* lws's rx buffer per connection: small, since it dominates memory per connection. */
-#define WS_RX_BUFFER 512
+/*
+ * Fills protos[2] with the protocols every worker's vhost serves (the
+ * relay's, then the terminator).  lws's rx buffer per connection is small
+ * (it is most of lws's memory per idle connection) unless permessage-deflate
+ * is on, whose inflater in lws 4.1.6 loses messages that span several
+ * buffers.
+ */
+void ws_protocols_init(struct lws_protocols *protos, const struct config *cfg);
+
+#define WS_RX_BUFFER 128
 
 #endif

@@ -89,7 +89,7 @@ describe('TLS', () => {
 describe('permessage-deflate', () => {
 	let relay;
 	before(async () => {
-		relay = await startRelay({ deflate: 'yes' });
+		relay = await startRelay({ deflate: 'yes', text_max: 3000 });
 	});
 
 	test('a client that negotiated deflate sends compressed frames and reads the relay\'s', T, async () => {
@@ -104,6 +104,24 @@ describe('permessage-deflate', () => {
 		const ok = await a.call({ op: 'send', ch, text });
 		assert.equal(ok.op, 'ok', JSON.stringify(ok));
 		assert.equal((await b.next((f) => f.op === 'msg' && f.seq === ok.seq)).text, text);
+		await a.close();
+		await b.close();
+	});
+
+	test('a compressed message that inflates to several KB arrives whole', T, async () => {
+		const ch = uniq('pmdbig');
+		const opts = { perMessageDeflate: { threshold: 0 } };
+		const a = await connect(`${relay.url}/ws`, opts);
+		const b = await connect(`${relay.url}/ws`, opts);
+		await guestJoin(a, uniq('dba'), ch);
+		await guestJoin(b, uniq('dbb'), ch);
+		const texts = [];
+		for (let i = 0; i < 5; i++) texts.push(`${i}:` + 'abcdefgh'.repeat(40 + 40 * i).slice(0, 300 + 500 * i));
+		for (const text of texts) {
+			const ok = await a.call({ op: 'send', ch, text });
+			assert.equal(ok.op, 'ok', JSON.stringify(ok).slice(0, 200));
+			assert.equal((await b.next((f) => f.op === 'msg' && f.seq === ok.seq)).text, text);
+		}
 		await a.close();
 		await b.close();
 	});
