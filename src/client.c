@@ -21,11 +21,53 @@
 #include "session.h"
 #include "worker.h"
 
+/* Spare queue links a worker keeps (16 bytes each) rather than freeing. */
+#define QNODE_SPARE_MAX 65536
+
+/* Returns a queue link from the worker's spares, or a new one, or NULL. */
+static struct qnode *
+qnode_get(struct worker *w)
+{
+	struct qnode *q = w->qfree;
+
+	if (q == NULL)
+		return malloc(sizeof *q);
+	w->qfree = q->next;
+	w->nqfree--;
+	return q;
+}
+
+/* Gives a queue link back to the worker's spares (or frees it). */
+static void
+qnode_put(struct worker *w, struct qnode *q)
+{
+	if (w->nqfree >= QNODE_SPARE_MAX) {
+		free(q);
+		return;
+	}
+	q->next = w->qfree;
+	w->qfree = q;
+	w->nqfree++;
+}
+
+void
+client_qnodes_free(struct worker *w)
+{
+	struct qnode *q, *next;
+
+	for (q = w->qfree; q != NULL; q = next) {
+		next = q->next;
+		free(q);
+	}
+	w->qfree = NULL;
+	w->nqfree = 0;
+}
+
 /* Appends f to the queue without any check; takes a new reference. */
 static int
 client_enqueue(struct client *c, struct frame *f)
 {
-	struct qnode *q = malloc(sizeof *q);
+	struct qnode *q = qnode_get(c->w);
 
 	if (q == NULL)
 		return -1;
@@ -89,7 +131,7 @@ client_queue_clear(struct client *c)
 	for (q = c->qhead; q != NULL; q = next) {
 		next = q->next;
 		frame_unref(q->f);
-		free(q);
+		qnode_put(c->w, q);
 	}
 	c->qhead = c->qtail = NULL;
 	c->qbytes = 0;
@@ -106,7 +148,7 @@ client_dequeue(struct client *c)
 		c->qtail = NULL;
 	c->qbytes -= q->f->len;
 	frame_unref(q->f);
-	free(q);
+	qnode_put(c->w, q);
 }
 
 int

@@ -102,4 +102,7 @@ int client_flush(struct client *c);
 /* Drops every queued frame. */
 void client_queue_clear(struct client *c);
 
+/* Frees the worker's spare queue links (at teardown). */
+void client_qnodes_free(struct worker *w);
+
 #endif

@@ -460,4 +460,5 @@ worker_join(struct worker *w)
 	free(w->free_slots);
 	free(w->flush);
 	free(w->protocols);
+	client_qnodes_free(w);
 }

@@ -56,6 +56,8 @@ struct worker {
 	uint32_t nfree;
 	uint32_t nclients;
 
+	struct qnode *qfree;		/* spare queue links, reused before malloc */
+	uint32_t nqfree;
 	struct client **flush;		/* clients with queued frames */
 	uint32_t nflush, flush_cap;
 
