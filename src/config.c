@@ -1,39 +1,26 @@
 /*
- * config.c: the directive table, and the parsers that fill struct config
- * from values, configuration files and the command line.
+ * config.c: the directive table, and turning directive values into struct
+ * config fields and back.
  *
  * Everything about a directive lives in its row of config_table: adding a
  * directive means adding a field to struct config, a row here, and its
- * explanation in conf/chatrelay.conf (a unit test checks the last).  The
- * parsers run once at start-up, before any thread exists.
+ * explanation in conf/chatrelay.conf (a unit test checks the last).  Reading
+ * a configuration file is config-file.c's job, the command line
+ * config-args.c's.  All of it runs once at start-up, before any thread
+ * exists.
  */
-#include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <unistd.h>
-
-#ifndef PACKAGE_VERSION
-#define PACKAGE_VERSION "dev"
-#endif
-#ifndef SYSCONFDIR
-#define SYSCONFDIR "/etc"
-#endif
 
 #include "config.h"
+#include "config-int.h"
 #include "log.h"
-#include "version.h"
-
-#define CONFIG_DEFAULT_PATH SYSCONFDIR "/chatrelay.conf"
-
-/* Longest line of a configuration file, without its line ending. */
-#define CONFIG_LINE_MAX 4096
 
 #define KIB ((int64_t)1024)
 #define MIB (KIB * 1024)
@@ -221,7 +208,7 @@ static const struct config_directive config_table[] = {
 #define CONFIG_NDIRECTIVES (sizeof config_table / sizeof config_table[0])
 
 /* Writes a formatted reason into err, if the caller gave room for one. */
-static void __attribute__((format(printf, 3, 4)))
+void
 config_error(char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list	ap;
@@ -234,7 +221,7 @@ config_error(char *err, size_t errlen, const char *fmt, ...)
 }
 
 /* Prints a formatted line to f, unless f is NULL. */
-static void __attribute__((format(printf, 2, 3)))
+void
 config_report(FILE *f, const char *fmt, ...)
 {
 	va_list	ap;
@@ -259,6 +246,15 @@ config_find(const char *name, size_t len)
 			return &config_table[i];
 	}
 	return NULL;
+}
+
+const char *
+config_directive_match(const char *name, size_t len)
+{
+	const struct config_directive	*d;
+
+	d = config_find(name, len);
+	return d != NULL ? d->name : NULL;
 }
 
 size_t
@@ -676,189 +672,6 @@ config_check(const struct config *cfg, char *err, size_t errlen)
 	return 0;
 }
 
-enum {
-	CONFIG_LINE_EOF,
-	CONFIG_LINE_OK,
-	CONFIG_LINE_LONG,	/* longer than CONFIG_LINE_MAX; rest skipped */
-	CONFIG_LINE_NUL		/* holds a NUL byte */
-};
-
-/*
- * Reads one line of f into buf (size bytes) without its "\n" or "\r\n".
- * Never stores more than size - 1 bytes: the rest of a longer line is read
- * and thrown away.  Returns one of the CONFIG_LINE_ values.
- */
-static int
-config_read_line(FILE *f, char *buf, size_t size)
-{
-	size_t	len = 0;
-	bool	nul = false, any = false, cut = false;
-	int	c;
-
-	while ((c = getc(f)) != EOF) {
-		any = true;
-		if (c == '\n')
-			break;
-		if (c == '\0')
-			nul = true;
-		if (len < size - 1)
-			buf[len++] = (char)c;
-		else
-			cut = true;
-	}
-	if (!any)
-		return CONFIG_LINE_EOF;
-	if (len > 0 && buf[len - 1] == '\r' && !cut)
-		len--;
-	buf[len] = '\0';
-	if (cut || len > CONFIG_LINE_MAX)
-		return CONFIG_LINE_LONG;
-	return nul ? CONFIG_LINE_NUL : CONFIG_LINE_OK;
-}
-
-static bool
-config_is_blank(char c)
-{
-	return c == ' ' || c == '\t';
-}
-
-/*
- * Splits line in place into a directive name and its value, unquoting a
- * quoted value.  Returns 1 with *name and *value set, 0 for a blank or
- * comment line, or -1 with a reason in err.  *value is NULL when the line
- * holds a name only.
- */
-static int
-config_split_line(char *line, char **name, char **value, char *err,
-    size_t errlen)
-{
-	char	*p = line, *out;
-
-	*name = *value = NULL;
-	while (config_is_blank(*p))
-		p++;
-	if (*p == '\0' || *p == '#')
-		return 0;
-
-	*name = p;
-	while (*p != '\0' && !config_is_blank(*p) && *p != '#')
-		p++;
-	if (*p == '#' || *p == '\0') {
-		*p = '\0';
-		return 1;
-	}
-	*p++ = '\0';
-	while (config_is_blank(*p))
-		p++;
-	if (*p == '\0' || *p == '#')
-		return 1;
-
-	if (*p != '"') {
-		*value = p;
-		while (*p != '\0' && !config_is_blank(*p) && *p != '#')
-			p++;
-		if (config_is_blank(*p)) {
-			*p++ = '\0';
-			while (config_is_blank(*p))
-				p++;
-		}
-		if (*p != '\0' && *p != '#') {
-			config_error(err, errlen, "%s: unexpected text after "
-			    "the value (quote a value that holds spaces)",
-			    *name);
-			return -1;
-		}
-		*p = '\0';
-		return 1;
-	}
-
-	/* A quoted value: \" and \\ are the only escapes. */
-	*value = out = ++p;
-	for (;;) {
-		if (*p == '\0') {
-			config_error(err, errlen, "%s: missing closing quote",
-			    *name);
-			return -1;
-		}
-		if (*p == '"')
-			break;
-		if (*p == '\\') {
-			if (p[1] != '"' && p[1] != '\\') {
-				config_error(err, errlen, "%s: unknown escape "
-				    "in quoted value (only \\\" and \\\\ are "
-				    "allowed)", *name);
-				return -1;
-			}
-			p++;
-		}
-		*out++ = *p++;
-	}
-	*out = '\0';
-	p++;
-	while (config_is_blank(*p))
-		p++;
-	if (*p != '\0' && *p != '#') {
-		config_error(err, errlen, "%s: unexpected text after the "
-		    "closing quote", *name);
-		return -1;
-	}
-	return 1;
-}
-
-int
-config_load_file(struct config *cfg, const char *path, FILE *errf)
-{
-	FILE	*f;
-	char	 line[CONFIG_LINE_MAX + 2], why[512];
-	char	*p, *name, *value;
-	int	 bad = 0, st, saved;
-	long	 lineno = 0;
-
-	if ((f = fopen(path, "r")) == NULL) {
-		config_report(errf, "%s: cannot open: %s", path,
-		    strerror(errno));
-		return -1;
-	}
-	while ((st = config_read_line(f, line, sizeof line)) !=
-	    CONFIG_LINE_EOF) {
-		lineno++;
-		if (st == CONFIG_LINE_LONG) {
-			config_report(errf, "%s:%ld: line is longer than %d "
-			    "bytes", path, lineno, CONFIG_LINE_MAX);
-			bad++;
-			continue;
-		}
-		if (st == CONFIG_LINE_NUL) {
-			config_report(errf, "%s:%ld: line holds a NUL byte",
-			    path, lineno);
-			bad++;
-			continue;
-		}
-		p = line;
-		if (lineno == 1 && strncmp(p, "\xef\xbb\xbf", 3) == 0)
-			p += 3;		/* A UTF-8 byte order mark. */
-
-		st = config_split_line(p, &name, &value, why, sizeof why);
-		if (st == 0)
-			continue;
-		if (st > 0)
-			st = config_set(cfg, name, value, why, sizeof why);
-		if (st < 0) {
-			config_report(errf, "%s:%ld: %s", path, lineno, why);
-			bad++;
-		}
-	}
-	if (ferror(f)) {
-		saved = errno;
-		config_report(errf, "%s: cannot read: %s", path,
-		    strerror(saved));
-		fclose(f);
-		return -1;
-	}
-	fclose(f);
-	return bad;
-}
-
 /* Writes text wrapped to 78 columns, each line indented by indent spaces. */
 static void
 config_print_wrapped(FILE *f, const char *text, int indent)
@@ -922,159 +735,4 @@ config_print_help(FILE *f)
 	}
 	config_print_wrapped(f, "Sizes take k, m or g (KiB, MiB, GiB); "
 	    "times take ms, s, m, h or d (a bare number is seconds).", 0);
-}
-
-/* Writes the usage summary and the directive help to f. */
-static void
-config_print_usage(FILE *f)
-{
-	fprintf(f,
-	    "usage: chatrelay [-c FILE] [--test-config] [--NAME VALUE ...]\n"
-	    "\n"
-	    "  -c, --config FILE   read FILE (default %s, if it exists)\n"
-	    "  --test-config       check the configuration and exit\n"
-	    "  --version           print the version and exit\n"
-	    "  --help              print this help and exit\n"
-	    "\n"
-	    "Every directive may be given as --NAME VALUE or --NAME=VALUE; "
-	    "these override\nthe configuration file.\n\n",
-	    CONFIG_DEFAULT_PATH);
-	config_print_help(f);
-}
-
-/* A directive given on the command line, applied after the file. */
-struct config_override {
-	const struct config_directive	*d;
-	const char			*value;
-};
-
-/*
- * Loads the file, applies the overrides and runs config_check, reporting
- * every problem to errf.  Returns the number of problems found, or -1 if the
- * file could not be read.
- */
-static int
-config_load_all(struct config *cfg, const char *path,
-    const struct config_override *ov, int nov, FILE *errf)
-{
-	char	why[512];
-	int	bad = 0, i;
-
-	if (path == NULL && access(CONFIG_DEFAULT_PATH, F_OK) == 0)
-		path = CONFIG_DEFAULT_PATH;
-	if (path != NULL && (bad = config_load_file(cfg, path, errf)) < 0)
-		return -1;
-	for (i = 0; i < nov; i++) {
-		if (config_set(cfg, ov[i].d->name, ov[i].value, why,
-		    sizeof why) != 0) {
-			config_report(errf, "command line: %s", why);
-			bad++;
-		}
-	}
-	if (config_check(cfg, why, sizeof why) != 0) {
-		config_report(errf, "configuration: %s", why);
-		bad++;
-	}
-	return bad;
-}
-
-int
-config_parse_args(struct config *cfg, int argc, char **argv, FILE *outf,
-    FILE *errf)
-{
-	struct config_override		*ov;
-	const struct config_directive	*d;
-	const char			*path = NULL, *a, *name, *eq;
-	bool				 help = false, version = false;
-	bool				 test = false;
-	int				 i, nov = 0, errors = 0, bad;
-
-	config_defaults(cfg);
-	if ((ov = calloc(argc > 0 ? (size_t)argc : 1, sizeof *ov)) == NULL) {
-		config_report(errf, "chatrelay: out of memory");
-		return CONFIG_EXIT_ERR;
-	}
-
-	for (i = 1; i < argc; i++) {
-		a = argv[i];
-		if (strcmp(a, "-c") == 0 || strcmp(a, "--config") == 0 ||
-		    strncmp(a, "--config=", 9) == 0) {
-			if (path != NULL) {
-				config_report(errf, "chatrelay: -c given more "
-				    "than once");
-				errors++;
-			}
-			if (strncmp(a, "--config=", 9) == 0)
-				path = a + 9;
-			else if (i + 1 < argc)
-				path = argv[++i];
-			else {
-				config_report(errf, "chatrelay: %s needs a "
-				    "file name", a);
-				errors++;
-			}
-		} else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0)
-			help = true;
-		else if (strcmp(a, "--version") == 0)
-			version = true;
-		else if (strcmp(a, "--test-config") == 0)
-			test = true;
-		else if (strncmp(a, "--", 2) == 0 && a[2] != '\0') {
-			name = a + 2;
-			eq = strchr(name, '=');
-			d = config_find(name, eq != NULL ? (size_t)(eq - name) :
-			    strlen(name));
-			if (d == NULL) {
-				config_report(errf, "chatrelay: unknown option "
-				    "%.*s", eq != NULL ? (int)(eq - a) : 80, a);
-				errors++;
-			} else if (eq != NULL) {
-				ov[nov].d = d;
-				ov[nov++].value = eq + 1;
-			} else if (i + 1 < argc) {
-				ov[nov].d = d;
-				ov[nov++].value = argv[++i];
-			} else {
-				config_report(errf, "chatrelay: %s needs a "
-				    "value", a);
-				errors++;
-			}
-		} else {
-			config_report(errf, "chatrelay: unexpected argument "
-			    "\"%.80s\"", a);
-			errors++;
-		}
-	}
-
-	if (errors != 0) {
-		config_report(errf, "Try 'chatrelay --help'.");
-		free(ov);
-		return CONFIG_EXIT_ERR;
-	}
-	if (help) {
-		config_print_usage(outf);
-		free(ov);
-		return CONFIG_EXIT_OK;
-	}
-	if (version) {
-		fprintf(outf, "chatrelay %s (protocol %d)\n",
-		    CHATRELAY_VERSION, CHATRELAY_PROTOCOL);
-		free(ov);
-		return CONFIG_EXIT_OK;
-	}
-
-	bad = config_load_all(cfg, path, ov, nov, errf);
-	free(ov);
-	if (bad < 0)
-		return CONFIG_EXIT_ERR;
-	if (test) {
-		if (bad != 0) {
-			config_report(errf, "configuration has %d error%s",
-			    bad, bad == 1 ? "" : "s");
-			return CONFIG_EXIT_ERR;
-		}
-		fprintf(outf, "configuration OK\n");
-		return CONFIG_EXIT_OK;
-	}
-	return bad == 0 ? CONFIG_RUN : CONFIG_EXIT_ERR;
 }
