@@ -139,11 +139,11 @@ static const struct config_directive config_table[] = {
 	  .help = "Deepest nesting of JSON objects and arrays accepted in a "
 	  "client frame. A deeper frame is refused as malformed." },
 	{ .name = "rate", .type = CONFIG_INT, CONFIG_FIELD(rate, int),
-	  .def = "10", .min = 1, .max = 100000,
+	  .def = "10", .min = 1, .max = 10000000,
 	  .help = "Messages per second one connection may send with send and "
 	  "whisper, over time (the refill rate of a token bucket)." },
 	{ .name = "burst", .type = CONFIG_INT, CONFIG_FIELD(burst, int),
-	  .def = "20", .min = 1, .max = 1000000,
+	  .def = "20", .min = 1, .max = 10000000,
 	  .help = "Messages one connection may send at once before rate "
 	  "applies (the depth of the token bucket)." },
 	{ .name = "rate_strikes_max", .type = CONFIG_INT,

@@ -124,7 +124,7 @@ metrics_render(struct server *srv, struct jsonw *w)
 	    "Distinct authenticated users connected.",
 	    (uint64_t)sum_gauge(srv, offsetof(struct stats, users)));
 	metric(w, "chatrelay_channels", "gauge",
-	    "Channels with members or history.",
+	    "Channels the relay remembers (members, history, or a seq kept for channel_ttl).",
 	    (uint64_t)sum_gauge(srv, offsetof(struct stats, channels)));
 	metric(w, "chatrelay_frames_in_total", "counter",
 	    "Complete messages received from clients.", SUM(frames_in));
