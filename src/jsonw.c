@@ -133,19 +133,24 @@ jw_cstr(struct jsonw *w, const char *s)
 }
 
 void
-jw_int(struct jsonw *w, int64_t v)
+jw_uint(struct jsonw *w, uint64_t v)
 {
-	char b[24];
-	int n = snprintf(b, sizeof b, "%" PRId64, v);
+	char b[24], *p = b + sizeof b;
 
-	jw_raw(w, b, (size_t)n);
+	/* Every msg frame carries two numbers: no snprintf on the hot path. */
+	do {
+		*--p = (char)('0' + v % 10);
+		v /= 10;
+	} while (v != 0);
+	jw_raw(w, p, (size_t)(b + sizeof b - p));
 }
 
 void
-jw_uint(struct jsonw *w, uint64_t v)
+jw_int(struct jsonw *w, int64_t v)
 {
-	char b[24];
-	int n = snprintf(b, sizeof b, "%" PRIu64, v);
-
-	jw_raw(w, b, (size_t)n);
+	if (v < 0) {
+		jw_raw(w, "-", 1);
+		jw_uint(w, (uint64_t)0 - (uint64_t)v);
+	} else
+		jw_uint(w, (uint64_t)v);
 }

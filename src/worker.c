@@ -23,6 +23,8 @@
 #include "ws.h"
 
 #define INBOX_BATCH 1024	/* messages handled per wake-up before I/O gets a turn */
+#define FLUSH_DEFER_NS 200000	/* longest a flush waits for more input */
+#define FLUSH_DEFER_MIN 16	/* clients to write before waiting is worth it */
 #define TICK_MS 200
 #define SWEEP_MS 10000
 
@@ -195,6 +197,7 @@ worker_destroy(struct worker *w)
 {
 	uv_close((uv_handle_t *)&w->listen_poll, NULL);
 	uv_close((uv_handle_t *)&w->flush_check, NULL);
+	uv_close((uv_handle_t *)&w->spin, NULL);
 	uv_close((uv_handle_t *)&w->tick, NULL);
 	uv_close((uv_handle_t *)&w->inbox.async, NULL);
 	lws_context_destroy(w->ctx);
@@ -217,6 +220,7 @@ worker_dispatch(struct worker *w, struct imsg *m)
 		users_handle(w, m);
 		return;
 	case IM_DELIVER:
+		worker_input(w);
 		worker_deliver_channel(w, m->ch, m->frame);
 		break;
 	case IM_USER_DELIVER:
@@ -258,16 +262,53 @@ on_wake(uv_async_t *a)
 	uv_async_send(&w->inbox.async);	/* more to do after some I/O */
 }
 
+/* The spin handle's callback: it only exists to keep the poll from blocking. */
+static void
+on_spin(uv_idle_t *h)
+{
+}
+
 /*
  * After each loop iteration's I/O: closes clients whose queue overflowed
  * and writes every pending queue, coalesced.  Entries appended while this
  * runs (closes fan out presence) are handled in the same pass.
+ *
+ * lws reads at most rx_buffer_size bytes per readable event, so a client
+ * streaming messages is taken in about one message per loop iteration.
+ * Writing after each of them would cost every recipient one send() per
+ * message; instead, while input keeps arriving, the flush waits (the poll
+ * not blocking meanwhile) for up to FLUSH_DEFER_NS, and the frames of
+ * several messages go out in one send() per recipient.  An iteration that
+ * takes nothing in, or has only a few clients to write, flushes at once.
  */
 static void
 on_check(uv_check_t *h)
 {
 	struct worker *w = h->data;
+	uint64_t now;
 	uint32_t i;
+
+	/*
+	 * Waiting costs one more (non-blocking) poll; it pays off only when
+	 * many clients have something to write.
+	 */
+	if (w->input_seen > 0 && w->nflush >= FLUSH_DEFER_MIN &&
+	    !w->draining) {
+		now = uv_hrtime();
+		if (w->defer_since == 0) {
+			w->defer_since = now;
+			uv_idle_start(&w->spin, on_spin);
+		}
+		if (now - w->defer_since < FLUSH_DEFER_NS) {
+			w->input_seen = 0;
+			return;
+		}
+	}
+	w->input_seen = 0;
+	if (w->defer_since != 0) {
+		w->defer_since = 0;
+		uv_idle_stop(&w->spin);
+	}
 
 	for (i = 0; i < w->nflush; i++) {
 		struct client *c = w->flush[i];
@@ -359,6 +400,7 @@ worker_init(struct worker *w, struct server *srv, int idx)
 	if ((rc = uv_loop_init(&w->loop)) != 0 ||
 	    (rc = inbox_init(&w->inbox, &w->loop, on_wake, w)) != 0 ||
 	    (rc = uv_check_init(&w->loop, &w->flush_check)) != 0 ||
+	    (rc = uv_idle_init(&w->loop, &w->spin)) != 0 ||
 	    (rc = uv_timer_init(&w->loop, &w->tick)) != 0) {
 		log_err("worker %d: %s", idx, uv_strerror(rc));
 		return -1;

@@ -35,6 +35,9 @@ struct worker {
 	uv_loop_t loop;
 	uv_thread_t thread;
 	uv_check_t flush_check;
+	uv_idle_t spin;			/* makes the next poll not block (see on_check) */
+	uint32_t input_seen;		/* messages taken in since the last check */
+	uint64_t defer_since;		/* uv_hrtime() of the first deferred flush, or 0 */
 	uv_timer_t tick;
 	uv_poll_t listen_poll;
 	int listen_fd;
@@ -92,6 +95,13 @@ int64_t worker_now(struct worker *w);
 
 /* Returns the client with session id, or NULL if it is gone. */
 struct client *worker_client(struct worker *w, uint64_t id);
+
+/* Notes that this loop iteration took in a message (see on_check). */
+static inline void
+worker_input(struct worker *w)
+{
+	w->input_seen++;
+}
 
 /* Puts c on the list flushed after this loop iteration. */
 void worker_want_flush(struct worker *w, struct client *c);

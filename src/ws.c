@@ -129,6 +129,7 @@ ws_receive(struct lws *wsi, struct client *c, const char *in, size_t len)
 	c->last_rx_ms = (uint32_t)worker_now(c->w);
 	c->ping_out = false;
 	stat_add(&c->w->stats.frames_in, 1);
+	worker_input(c->w);
 	stat_add(&c->w->stats.bytes_in, mlen);
 	if (!utf8_valid(msg, mlen))
 		client_close(c, 1007, "invalid UTF-8", true, -1);
