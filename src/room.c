@@ -56,7 +56,9 @@ room_add_member(struct room *r, void *owner, struct room_set *s,
 	uint32_t cap;
 
 	if (r->n == r->cap) {
-		cap = r->cap != 0 ? r->cap * 2 : 4;
+		/* Big rooms grow by a quarter: doubling wastes a lot per member. */
+		cap = r->cap < 64 ? (r->cap != 0 ? r->cap * 2 : 4) :
+		    r->cap + r->cap / 4;
 		m = realloc(r->members, cap * sizeof *m);
 		if (m == NULL)
 			return -1;

@@ -66,7 +66,8 @@ worker_add_client(struct worker *w, struct client *c)
 		if (w->nslots == (1u << CLIENT_SLOT_BITS))
 			return -1;
 		if (w->nslots == w->slot_cap) {
-			cap = w->slot_cap ? w->slot_cap * 2 : 1024;
+			cap = w->slot_cap ? w->slot_cap + w->slot_cap / 4 :
+			    1024;
 			p = realloc(w->slots, cap * sizeof *w->slots);
 			if (p == NULL)
 				return -1;
