@@ -8,8 +8,10 @@
  * write; what the socket does not take stays in lws's buffer, and while
  * anything is there we write nothing more and wait for WRITEABLE.
  */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include <libwebsockets.h>
 
@@ -151,6 +153,33 @@ client_dequeue(struct client *c)
 	qnode_put(c->w, q);
 }
 
+/*
+ * Writes n bytes of complete frames.  On a plain TCP connection with
+ * nothing buffered in lws (the caller checked), they go straight to send():
+ * lws's write path adds nothing then.  Whatever the socket does not take is
+ * handed to lws, which buffers it and asks for POLLOUT.  Returns 0 or -1.
+ */
+static int
+client_write(struct client *c, const uint8_t *buf, size_t n)
+{
+	ssize_t sent = 0;
+
+	if (!c->w->tls) {
+		sent = send(lws_get_socket_fd(c->wsi), buf, n,
+		    MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (sent == (ssize_t)n)
+			return 0;
+		if (sent < 0) {
+			if (errno != EAGAIN && errno != EWOULDBLOCK &&
+			    errno != EINTR)
+				return -1;
+			sent = 0;
+		}
+	}
+	return lws_write(c->wsi, (unsigned char *)buf + sent, n - (size_t)sent,
+	    LWS_WRITE_HTTP) < 0 ? -1 : 0;
+}
+
 int
 client_flush(struct client *c)
 {
@@ -178,7 +207,7 @@ client_flush(struct client *c)
 			n += f->len;
 			client_dequeue(c);
 		}
-		if (lws_write(c->wsi, scratch, n, LWS_WRITE_HTTP) < 0)
+		if (client_write(c, scratch, n) < 0)
 			goto failed;
 		stat_add(&c->w->stats.bytes_out, n);
 	}

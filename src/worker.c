@@ -431,6 +431,7 @@ worker_init(struct worker *w, struct server *srv, int idx)
 	if (cfg->deflate)
 		info.extensions = deflate_exts;
 	if (cfg->tls_cert[0] != '\0') {
+		w->tls = true;
 		info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
 		info.ssl_cert_filepath = cfg->tls_cert;
 		info.ssl_private_key_filepath = cfg->tls_key;

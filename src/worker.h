@@ -67,6 +67,7 @@ struct worker {
 	uint8_t scratch[WORKER_SCRATCH];
 	struct stats stats;		/* written by this worker only */
 	bool draining;
+	bool tls;			/* connections are TLS: writes go through lws */
 	atomic_bool drained;		/* read by the main thread */
 	int64_t last_sweep_ms;
 };
