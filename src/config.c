@@ -509,6 +509,42 @@ config_set_string(struct config *cfg, const struct config_directive *d,
 	return 0;
 }
 
+/*
+ * Parses value as d's number type (int, size or duration) and checks its
+ * bounds.  Returns 0 with *v set, or -1 with the reason in err.
+ */
+static int
+config_set_number(const struct config_directive *d, const char *value,
+    int64_t *v, char *err, size_t errlen)
+{
+	const char *what;
+	int r;
+
+	switch (d->type) {
+	case CONFIG_SIZE:
+		r = config_parse_size(value, v);
+		what = "a size (use bytes, or a number followed by k, m or g)";
+		break;
+	case CONFIG_DURATION:
+		r = config_parse_duration(value, v);
+		what = "a duration (use a number followed by ms, s, m, h or d; "
+		    "a bare number is seconds)";
+		break;
+	default:
+		r = config_parse_int(value, v);
+		what = "a whole number";
+		break;
+	}
+	if (r == -1) {
+		config_error(err, errlen, "%s: \"%.40s\" is not %s", d->name,
+		    value, what);
+		return -1;
+	}
+	if (r == -2)
+		*v = INT64_MAX;	/* too big: the range check says so */
+	return config_check_range(d, *v, value, err, errlen);
+}
+
 int
 config_set(struct config *cfg, const char *name, const char *value,
     char *err, size_t errlen)
@@ -531,16 +567,16 @@ config_set(struct config *cfg, const char *name, const char *value,
 
 	switch (d->type) {
 	case CONFIG_INT:
-		if ((r = config_parse_int(value, &v)) == -1) {
-			config_error(err, errlen, "%s: \"%.40s\" is not a whole "
-			    "number", d->name, value);
+	case CONFIG_SIZE:
+	case CONFIG_DURATION:
+		if (config_set_number(d, value, &v, err, errlen) != 0)
 			return -1;
-		}
-		if (r == -2)
-			v = INT64_MAX;
-		if (config_check_range(d, v, value, err, errlen) != 0)
-			return -1;
-		*(int *)field = (int)v;
+		if (d->type == CONFIG_INT)
+			*(int *)field = (int)v;
+		else if (d->type == CONFIG_SIZE)
+			*(size_t *)field = (size_t)v;
+		else
+			*(int64_t *)field = v;
 		return 0;
 	case CONFIG_BOOL:
 		if ((r = config_parse_bool(value)) < 0) {
@@ -553,32 +589,6 @@ config_set(struct config *cfg, const char *name, const char *value,
 		return 0;
 	case CONFIG_STRING:
 		return config_set_string(cfg, d, value, err, errlen);
-	case CONFIG_SIZE:
-		if ((r = config_parse_size(value, &v)) == -1) {
-			config_error(err, errlen, "%s: \"%.40s\" is not a size "
-			    "(use bytes, or a number followed by k, m or g)",
-			    d->name, value);
-			return -1;
-		}
-		if (r == -2)
-			v = INT64_MAX;
-		if (config_check_range(d, v, value, err, errlen) != 0)
-			return -1;
-		*(size_t *)field = (size_t)v;
-		return 0;
-	case CONFIG_DURATION:
-		if ((r = config_parse_duration(value, &v)) == -1) {
-			config_error(err, errlen, "%s: \"%.40s\" is not a "
-			    "duration (use a number followed by ms, s, m, h or "
-			    "d; a bare number is seconds)", d->name, value);
-			return -1;
-		}
-		if (r == -2)
-			v = INT64_MAX;
-		if (config_check_range(d, v, value, err, errlen) != 0)
-			return -1;
-		*(int64_t *)field = v;
-		return 0;
 	case CONFIG_LOGLEVEL:
 		if ((r = log_level_parse(value)) < 0) {
 			config_error(err, errlen, "%s: \"%.40s\" is not a log "
