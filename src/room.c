@@ -10,6 +10,7 @@ void
 room_table_init(struct room_table *t)
 {
 	strmap_init(&t->rooms);
+	strmap_set_load(&t->rooms, 1);	/* looked up for every delivery */
 }
 
 /* Frees one room (a strmap_each callback). */

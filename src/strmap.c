@@ -1,5 +1,5 @@
 /*
- * strmap.c: string-keyed hash map with chaining, grown at load factor 2.
+ * strmap.c: string-keyed hash map with chaining, grown past a set load.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +24,13 @@ strmap_init(struct strmap *m)
 	m->buckets = NULL;
 	m->nbuckets = 0;
 	m->count = 0;
+	m->load = 4;
+}
+
+void
+strmap_set_load(struct strmap *m, unsigned int load)
+{
+	m->load = load > 0 ? load : 1;
 }
 
 void
@@ -39,7 +46,9 @@ strmap_free(struct strmap *m)
 		}
 	}
 	free(m->buckets);
-	strmap_init(m);
+	m->buckets = NULL;
+	m->nbuckets = 0;
+	m->count = 0;
 }
 
 static struct strmap_entry *
@@ -98,8 +107,7 @@ strmap_put(struct strmap *m, const char *key, void *value)
 		e->value = value;
 		return 0;
 	}
-	/* Two entries a bucket on average: buckets cost memory per user. */
-	if (m->count >= m->nbuckets * 2 && strmap_grow(m) != 0)
+	if (m->count >= m->nbuckets * m->load && strmap_grow(m) != 0)
 		return -1;
 	len = strlen(key);
 	e = malloc(sizeof *e + len + 1);

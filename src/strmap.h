@@ -22,12 +22,16 @@ struct strmap {
 	struct strmap_entry **buckets;
 	size_t nbuckets;	/* a power of two */
 	size_t count;
+	unsigned int load;	/* entries per bucket before it grows */
 };
 
 /* Returns the FNV-1a hash of s; every module hashes names this way. */
 uint32_t strmap_hash(const char *s);
 
+/* Starts an empty map that allows 4 entries a bucket (memory first). */
 void strmap_init(struct strmap *m);
+/* Sets the entries a bucket allowed before growing: 1 for maps on the per-message path. */
+void strmap_set_load(struct strmap *m, unsigned int load);
 /* Frees the entries (not the values). */
 void strmap_free(struct strmap *m);
 

@@ -395,6 +395,7 @@ worker_init(struct worker *w, struct server *srv, int idx)
 	room_table_init(&w->rooms);
 	strmap_init(&w->local_users);
 	strmap_init(&w->channels);
+	strmap_set_load(&w->channels, 1);	/* looked up for every message */
 	strmap_init(&w->users);
 	atomic_init(&w->drained, false);
 
