@@ -7,6 +7,7 @@
 #include <uv.h>
 
 #include "bus.h"
+#include "bus-int.h"
 #include "config.h"
 #include "frame.h"
 #include "history.h"
@@ -18,24 +19,9 @@
 #include "strmap.h"
 #include "worker.h"
 
-/* A user in a channel, with how many of its connections are in it. */
-struct cmember {
-	uint32_t conns;
-	char name[];		/* sized to the name: one per member per channel */
-};
-
-struct channel {
-	char name[CHAN_NAME_MAX + 1];
-	uint64_t seq;			/* last seq given */
-	int64_t active_ms;		/* last join, leave or message */
-	struct history hist;
-	struct strmap members;		/* user id -> struct cmember * */
-	uint32_t wcount[];		/* memberships per worker */
-};
-
 /* Returns the channel named ch, creating it if create; NULL if absent or out of memory. */
-static struct channel *
-channel_get(struct worker *w, const char *ch, bool create)
+struct channel *
+bus_channel_get(struct worker *w, const char *ch, bool create)
 {
 	struct channel *chn = strmap_get(&w->channels, ch);
 
@@ -89,8 +75,8 @@ channel_forgettable(const struct worker *w, const struct channel *chn,
 }
 
 /* Drops chn if it is forgettable. */
-static void
-channel_maybe_drop(struct worker *w, struct channel *chn)
+void
+bus_channel_maybe_drop(struct worker *w, struct channel *chn)
 {
 	if (!channel_forgettable(w, chn, proto_now_ms()))
 		return;
@@ -119,25 +105,25 @@ bus_to_client(struct worker *w, int to, uint64_t client, int action,
 }
 
 /* Sends a freshly built frame (dropping the caller's reference) to m's sender. */
-static void
-reply(struct worker *w, const struct imsg *m, int action, struct frame *f)
+void
+bus_reply(struct worker *w, const struct imsg *m, int action, struct frame *f)
 {
 	bus_to_client(w, m->worker, m->client, action, m->ch, f);
 	frame_unref(f);
 }
 
 /* Sends err to m's sender. */
-static void
-reply_err(struct worker *w, const struct imsg *m, enum errcode code,
+void
+bus_reply_err(struct worker *w, const struct imsg *m, enum errcode code,
     const char *msg)
 {
 	worker_count_err(w, code);
-	reply(w, m, ACT_NONE, proto_err_frame(m->id, code, msg, -1, -1));
+	bus_reply(w, m, ACT_NONE, proto_err_frame(m->id, code, msg, -1, -1));
 }
 
 /* Sends f to every worker with members in chn (the caller keeps its reference). */
-static void
-fanout(struct worker *w, struct channel *chn, struct frame *f)
+void
+bus_fanout(struct worker *w, struct channel *chn, struct frame *f)
 {
 	struct imsg *m;
 	int i;
@@ -181,13 +167,13 @@ presence(struct worker *w, struct channel *chn, const char *event,
 	f = jw.failed ? NULL : frame_text(jw.buf, jw.len);
 	jw_free(&jw);
 	if (f != NULL)
-		fanout(w, chn, f);
+		bus_fanout(w, chn, f);
 	frame_unref(f);
 }
 
 /* Starts a reply frame: {"op":OP,"id":ID,"ch":CH */
-static void
-reply_head(struct jsonw *jw, const char *op, const struct imsg *m)
+void
+bus_reply_head(struct jsonw *jw, const char *op, const struct imsg *m)
 {
 	jw_lit(jw, "{\"op\":\"");
 	jw_lit(jw, op);
@@ -208,8 +194,8 @@ reply_head(struct jsonw *jw, const char *op, const struct imsg *m)
  * frames after the first are history frames.  The first frame carries
  * action.
  */
-static void
-send_msgs(struct worker *w, const struct imsg *m, struct channel *chn,
+void
+bus_send_msgs(struct worker *w, const struct imsg *m, struct channel *chn,
     struct jsonw *jw, const char *tail, int first, int n, int action)
 {
 	size_t limit = (size_t)w->cfg->frame_max;
@@ -227,11 +213,11 @@ send_msgs(struct worker *w, const struct imsg *m, struct channel *chn,
 				jw_lit(jw, tail);
 			jw_lit(jw, ",\"more\":true}");
 			if (!jw->failed)
-				reply(w, m, first_frame ? action : ACT_NONE,
+				bus_reply(w, m, first_frame ? action : ACT_NONE,
 				    frame_text(jw->buf, jw->len));
 			first_frame = false;
 			jw_reset(jw);
-			reply_head(jw, "history", m);
+			bus_reply_head(jw, "history", m);
 			jw_lit(jw, ",\"msgs\":[");
 			in_frame = 0;
 		}
@@ -244,24 +230,21 @@ send_msgs(struct worker *w, const struct imsg *m, struct channel *chn,
 		jw_lit(jw, tail);
 	jw_lit(jw, ",\"more\":false}");
 	if (!jw->failed)
-		reply(w, m, first_frame ? action : ACT_NONE,
+		bus_reply(w, m, first_frame ? action : ACT_NONE,
 		    frame_text(jw->buf, jw->len));
 	else
-		reply_err(w, m, ERR_INTERNAL, "out of memory");
+		bus_reply_err(w, m, ERR_INTERNAL, "out of memory");
 }
 
 static void
 handle_join(struct worker *w, struct imsg *m)
 {
-	struct channel *chn = channel_get(w, m->ch, true);
+	struct channel *chn = bus_channel_get(w, m->ch, true);
 	int action = m->flag ? ACT_NONE : ACT_ACTIVATE;
 	struct cmember *cm;
-	struct jsonw jw;
-	int first = 0, n = 0;
-	bool complete = true;
 
 	if (chn == NULL) {
-		reply_err(w, m, ERR_INTERNAL, "out of memory");
+		bus_reply_err(w, m, ERR_INTERNAL, "out of memory");
 		return;
 	}
 	if (!m->flag) {
@@ -271,8 +254,8 @@ handle_join(struct worker *w, struct imsg *m)
 			if (cm == NULL ||
 			    strmap_put(&chn->members, m->user, cm) != 0) {
 				free(cm);
-				channel_maybe_drop(w, chn);
-				reply_err(w, m, ERR_INTERNAL, "out of memory");
+				bus_channel_maybe_drop(w, chn);
+				bus_reply_err(w, m, ERR_INTERNAL, "out of memory");
 				return;
 			}
 			strcpy(cm->name, m->name);
@@ -285,26 +268,37 @@ handle_join(struct worker *w, struct imsg *m)
 		chn->active_ms = proto_now_ms();
 	}
 
+	bus_joined_reply(w, m, chn, chn->members.count, action);
+}
+
+void
+bus_joined_reply(struct worker *w, const struct imsg *m, struct channel *chn,
+    uint64_t members, int action)
+{
+	struct jsonw jw;
+	int first = 0, n = 0;
+	bool complete = true;
+
 	history_expire(&chn->hist, proto_now_ms(), w->cfg->history_ttl_ms);
 	if (m->since >= 0 || m->count > 0)
 		n = history_select(&chn->hist, m->since, m->count,
 		    chn->hist.cap, chn->seq, &first, &complete);
 
 	jw_init(&jw);
-	reply_head(&jw, "joined", m);
+	bus_reply_head(&jw, "joined", m);
 	jw_lit(&jw, ",\"seq\":");
 	jw_uint(&jw, chn->seq);
 	jw_lit(&jw, ",\"members\":");
-	jw_uint(&jw, chn->members.count);
+	jw_uint(&jw, members);
 	if (m->since < 0 && m->count <= 0) {
 		jw_lit(&jw, "}");
 		if (!jw.failed)
-			reply(w, m, action, frame_text(jw.buf, jw.len));
+			bus_reply(w, m, action, frame_text(jw.buf, jw.len));
 		jw_free(&jw);
 		return;
 	}
 	jw_lit(&jw, ",\"msgs\":[");
-	send_msgs(w, m, chn, &jw, m->since >= 0 ? (complete ?
+	bus_send_msgs(w, m, chn, &jw, m->since >= 0 ? (complete ?
 	    ",\"recovered\":true" : ",\"recovered\":false") : "", first, n,
 	    action);
 	jw_free(&jw);
@@ -313,7 +307,7 @@ handle_join(struct worker *w, struct imsg *m)
 static void
 handle_leave(struct worker *w, struct imsg *m)
 {
-	struct channel *chn = channel_get(w, m->ch, false);
+	struct channel *chn = bus_channel_get(w, m->ch, false);
 	struct cmember *cm;
 
 	if (chn == NULL)
@@ -330,19 +324,19 @@ handle_leave(struct worker *w, struct imsg *m)
 			presence(w, chn, "leave", m->user, cm->name);
 		free(cm);
 	}
-	channel_maybe_drop(w, chn);
+	bus_channel_maybe_drop(w, chn);
 }
 
 static void
 handle_publish(struct worker *w, struct imsg *m)
 {
-	struct channel *chn = channel_get(w, m->ch, false);
+	struct channel *chn = bus_channel_get(w, m->ch, false);
 	struct frame *f;
 	struct jsonw jw;
 	int64_t ts;
 
 	if (chn == NULL) {
-		reply_err(w, m, ERR_NOT_MEMBER, "not in this channel");
+		bus_reply_err(w, m, ERR_NOT_MEMBER, "not in this channel");
 		return;
 	}
 	ts = proto_now_ms();
@@ -356,7 +350,7 @@ handle_publish(struct worker *w, struct imsg *m)
 	f = jw.failed ? NULL : frame_text(jw.buf, jw.len);
 	jw_free(&jw);
 	if (f == NULL) {
-		reply_err(w, m, ERR_INTERNAL, "out of memory");
+		bus_reply_err(w, m, ERR_INTERNAL, "out of memory");
 		return;
 	}
 	f->seq = ++chn->seq;
@@ -367,41 +361,41 @@ handle_publish(struct worker *w, struct imsg *m)
 		stats_latency(&w->stats, uv_hrtime() - m->t0);
 	history_expire(&chn->hist, ts, w->cfg->history_ttl_ms);
 	history_push(&chn->hist, f);
-	fanout(w, chn, f);
+	bus_fanout(w, chn, f);
 	frame_unref(f);
 
 	jw_init(&jw);
-	reply_head(&jw, "ok", m);
+	bus_reply_head(&jw, "ok", m);
 	jw_lit(&jw, ",\"seq\":");
 	jw_uint(&jw, chn->seq);
 	jw_lit(&jw, ",\"ts\":");
 	jw_int(&jw, ts);
 	jw_lit(&jw, "}");
 	if (!jw.failed)
-		reply(w, m, ACT_NONE, frame_text(jw.buf, jw.len));
+		bus_reply(w, m, ACT_NONE, frame_text(jw.buf, jw.len));
 	jw_free(&jw);
 }
 
 static void
 handle_history(struct worker *w, struct imsg *m)
 {
-	struct channel *chn = channel_get(w, m->ch, false);
+	struct channel *chn = bus_channel_get(w, m->ch, false);
 	struct jsonw jw;
 	int first, n;
 
 	if (chn == NULL) {
-		reply_err(w, m, ERR_NO_SUCH_CHANNEL, "no such channel");
+		bus_reply_err(w, m, ERR_NO_SUCH_CHANNEL, "no such channel");
 		return;
 	}
 	history_expire(&chn->hist, proto_now_ms(), w->cfg->history_ttl_ms);
 	n = history_select(&chn->hist, m->since, m->count, m->count, chn->seq,
 	    &first, NULL);
 	jw_init(&jw);
-	reply_head(&jw, "history", m);
+	bus_reply_head(&jw, "history", m);
 	jw_lit(&jw, ",\"msgs\":[");
-	send_msgs(w, m, chn, &jw, "", first, n, ACT_NONE);
+	bus_send_msgs(w, m, chn, &jw, "", first, n, ACT_NONE);
 	jw_free(&jw);
-	channel_maybe_drop(w, chn);
+	bus_channel_maybe_drop(w, chn);
 }
 
 /* State for listing members into a who reply. */
@@ -438,16 +432,16 @@ who_add(const char *uid, void *value, void *arg)
 static void
 handle_who(struct worker *w, struct imsg *m)
 {
-	struct channel *chn = channel_get(w, m->ch, false);
+	struct channel *chn = bus_channel_get(w, m->ch, false);
 	struct who_ctx wc;
 	struct jsonw jw;
 
 	if (chn == NULL) {
-		reply_err(w, m, ERR_NO_SUCH_CHANNEL, "no such channel");
+		bus_reply_err(w, m, ERR_NO_SUCH_CHANNEL, "no such channel");
 		return;
 	}
 	jw_init(&jw);
-	reply_head(&jw, "who", m);
+	bus_reply_head(&jw, "who", m);
 	jw_lit(&jw, ",\"members\":[");
 	wc.jw = &jw;
 	wc.limit = (size_t)w->cfg->frame_max - 48;
@@ -457,7 +451,7 @@ handle_who(struct worker *w, struct imsg *m)
 	jw_uint(&jw, chn->members.count);
 	jw_lit(&jw, "}");
 	if (!jw.failed)
-		reply(w, m, ACT_NONE, frame_text(jw.buf, jw.len));
+		bus_reply(w, m, ACT_NONE, frame_text(jw.buf, jw.len));
 	jw_free(&jw);
 }
 
