@@ -30,12 +30,23 @@ struct channel {
 	uint64_t seq;			/* last seq given */
 	int64_t active_ms;		/* last join, leave or message */
 	struct history hist;
-	struct strmap members;		/* user id -> struct cmember * */
+	struct strmap members;		/* user id -> struct cmember * (local ones, with Redis) */
+	/* With Redis: */
+	uint32_t nlocal;		/* this instance's memberships */
+	bool subscribed;		/* SUBSCRIBE sent (and kept while nlocal > 0) */
+	bool synced;			/* hist and seq caught up with Redis */
+	bool syncing;			/* a history read is under way */
+	struct imsg *pending;		/* joins waiting for the sync, oldest first */
+	struct frame **early;		/* what the subscription brought before the sync */
+	uint32_t nearly, capearly;
 	uint32_t wcount[];		/* memberships per worker */
 };
 
 /* Returns the channel named ch, creating it if create; NULL if absent or out of memory. */
 struct channel *bus_channel_get(struct worker *w, const char *ch, bool create);
+
+/* Frees a channel that is already out of the worker's map. */
+void bus_channel_free(struct channel *chn);
 
 /* Drops chn if nobody is in it and it has nothing left to remember. */
 void bus_channel_maybe_drop(struct worker *w, struct channel *chn);
@@ -60,6 +71,10 @@ void bus_reply_head(struct jsonw *jw, const char *op, const struct imsg *m);
  */
 void bus_send_msgs(struct worker *w, const struct imsg *m, struct channel *chn,
     struct jsonw *jw, const char *tail, int first, int n, int action);
+
+/* Answers a history request of m from chn's history ring. */
+void bus_history_reply(struct worker *w, const struct imsg *m,
+    struct channel *chn);
 
 /*
  * Answers a join of m from chn's history ring: {"op":"joined",...} with

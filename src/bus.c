@@ -50,10 +50,21 @@ member_free_cb(const char *key, void *value, void *arg)
 	free(value);
 }
 
-/* Frees a channel that is already out of the map. */
-static void
-channel_free(struct channel *chn)
+void
+bus_channel_free(struct channel *chn)
 {
+	uint32_t i;
+
+	while (chn->pending != NULL) {
+		struct imsg *m = chn->pending;
+
+		chn->pending = atomic_load_explicit(&m->next,
+		    memory_order_relaxed);
+		imsg_free(m);
+	}
+	for (i = 0; i < chn->nearly; i++)
+		frame_unref(chn->early[i]);
+	free(chn->early);
 	history_free(&chn->hist);
 	strmap_each(&chn->members, member_free_cb, NULL);
 	strmap_free(&chn->members);
@@ -65,6 +76,10 @@ static bool
 channel_forgettable(const struct worker *w, const struct channel *chn,
     int64_t now_ms)
 {
+	/* With Redis the seq lives there: only local state is dropped. */
+	if (w->redis != NULL)
+		return chn->nlocal == 0 && !chn->subscribed &&
+		    chn->pending == NULL;
 	/*
 	 * The seq must not start again at 1 while clients may still hold a
 	 * `since` from the old numbering: it is kept channel_ttl after the
@@ -81,7 +96,7 @@ bus_channel_maybe_drop(struct worker *w, struct channel *chn)
 	if (!channel_forgettable(w, chn, proto_now_ms()))
 		return;
 	strmap_del(&w->channels, chn->name);
-	channel_free(chn);
+	bus_channel_free(chn);
 	stat_set(&w->stats.channels, (int64_t)w->channels.count);
 }
 
@@ -380,13 +395,22 @@ static void
 handle_history(struct worker *w, struct imsg *m)
 {
 	struct channel *chn = bus_channel_get(w, m->ch, false);
-	struct jsonw jw;
-	int first, n;
 
 	if (chn == NULL) {
 		bus_reply_err(w, m, ERR_NO_SUCH_CHANNEL, "no such channel");
 		return;
 	}
+	bus_history_reply(w, m, chn);
+	bus_channel_maybe_drop(w, chn);
+}
+
+void
+bus_history_reply(struct worker *w, const struct imsg *m,
+    struct channel *chn)
+{
+	struct jsonw jw;
+	int first, n;
+
 	history_expire(&chn->hist, proto_now_ms(), w->cfg->history_ttl_ms);
 	n = history_select(&chn->hist, m->since, m->count, m->count, chn->seq,
 	    &first, NULL);
@@ -395,7 +419,6 @@ handle_history(struct worker *w, struct imsg *m)
 	jw_lit(&jw, ",\"msgs\":[");
 	bus_send_msgs(w, m, chn, &jw, "", first, n, ACT_NONE);
 	jw_free(&jw);
-	bus_channel_maybe_drop(w, chn);
 }
 
 /* State for listing members into a who reply. */
@@ -516,7 +539,7 @@ bus_sweep(struct worker *w, int64_t now_ms)
 	strmap_each(&w->channels, sweep_one, &sc);
 	for (i = 0; i < sc.ndrop; i++) {
 		strmap_del(&w->channels, sc.drop[i]->name);
-		channel_free(sc.drop[i]);
+		bus_channel_free(sc.drop[i]);
 	}
 	stat_set(&w->stats.channels, (int64_t)w->channels.count);
 	free(sc.drop);
@@ -526,7 +549,7 @@ bus_sweep(struct worker *w, int64_t now_ms)
 static void
 channel_free_cb(const char *key, void *value, void *arg)
 {
-	channel_free(value);
+	bus_channel_free(value);
 }
 
 void

@@ -105,6 +105,23 @@ static const struct config_directive config_table[] = {
 	  "share a bus: up to 64 characters of A-Z, a-z, 0-9, '_', '.' and "
 	  "'-'. Empty generates one at start." },
 
+	/* Cluster. */
+	{ .name = "redis", .type = CONFIG_STRING, CONFIG_STRFIELD(redis),
+	  .def = "", .min = 0, .max = CONFIG_STR_MAX - 1,
+	  .help = "Redis that joins several relay instances: "
+	  "redis://[:password@]host[:port][/db] or unix:/path. Empty keeps "
+	  "the in-process bus of a single instance." },
+	{ .name = "redis_connect_timeout", .type = CONFIG_DURATION,
+	  CONFIG_FIELD(redis_connect_timeout_ms, int64_t),
+	  .def = "2s", .min = 100, .max = 60 * SEC,
+	  .help = "How long a connection to Redis may take before it counts "
+	  "as failed and is retried." },
+	{ .name = "presence_ttl", .type = CONFIG_DURATION,
+	  CONFIG_FIELD(presence_ttl_ms, int64_t),
+	  .def = "15s", .min = SEC, .max = 3600 * SEC,
+	  .help = "How soon the other instances remove the members of an "
+	  "instance that stopped (they beat every third of this)." },
+
 	/* Files and logging. */
 	{ .name = "web_root", .type = CONFIG_STRING, CONFIG_STRFIELD(web_root),
 	  .def = "web", .min = 1, .max = CONFIG_STR_MAX - 1,

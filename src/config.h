@@ -28,6 +28,11 @@ struct config {
 	char secret[CONFIG_STR_MAX];	/* "" = open mode */
 	char node[65];			/* "" = generated at start */
 
+	/* Cluster. */
+	char redis[CONFIG_STR_MAX];	/* "" = in-process bus */
+	int64_t redis_connect_timeout_ms;	/* 2 s */
+	int64_t presence_ttl_ms;	/* 15 s */
+
 	/* Files and logging. */
 	char web_root[CONFIG_STR_MAX];	/* "web" */
 	int log_level;			/* enum log_level, "notice" */

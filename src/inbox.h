@@ -37,6 +37,7 @@ enum imsg_action {
 	ACT_ACTIVATE,		/* activate the pending membership of ch, then deliver */
 	ACT_AUTH_OK,		/* the user's owner admitted the connection */
 	ACT_AUTH_REFUSE,	/* too many connections for the user */
+	ACT_JOIN_FAIL,		/* drop the pending membership of ch, then deliver */
 };
 
 struct imsg {

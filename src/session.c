@@ -553,13 +553,15 @@ session_reply(struct worker *w, struct imsg *m)
 
 	if (c == NULL || c->closing) {
 		/* Admitted after it went: give the count back. */
-		if (m->action == ACT_AUTH_OK)
+		if (m->action == ACT_AUTH_OK && m->flag)
 			post_detach(w, m->user);
 		return;
 	}
 	switch (m->action) {
 	case ACT_AUTH_OK:
 		c->attached = true;
+		/* Admitted while Redis was unreachable: nobody counted it. */
+		c->uncounted = m->flag == 0;
 		c->state = CS_READY;
 		if (users_local_add(w, c) != 0) {
 			refuse_auth(c, m->id, ERR_INTERNAL, "out of memory");
@@ -579,6 +581,10 @@ session_reply(struct worker *w, struct imsg *m)
 	case ACT_ACTIVATE:
 		if (room_activate(&w->rooms, &c->rooms, c, m->ch) != 0)
 			return;	/* left again before the owner answered */
+		client_send(c, m->frame);
+		break;
+	case ACT_JOIN_FAIL:
+		room_leave(&w->rooms, &c->rooms, m->ch);
 		client_send(c, m->frame);
 		break;
 	default:
@@ -602,7 +608,8 @@ session_detach(struct client *c)
 	room_leave_all(&w->rooms, &c->rooms, detach_channel, c);
 	if (c->attached) {
 		users_local_remove(w, c);
-		post_detach(w, c->uid);
+		if (!c->uncounted)
+			post_detach(w, c->uid);
 		c->attached = false;
 	}
 }

@@ -46,6 +46,7 @@ struct worker {
 	struct lws_vhost *vh;
 	struct inbox inbox;
 	struct lws_protocols *protocols;	/* 2 entries, for the lws context */
+	struct bus_redis *redis;	/* the Redis bus, or NULL for in-process */
 
 	struct room_table rooms;	/* channel -> local members */
 	struct strmap local_users;	/* user id -> struct luser * */

@@ -23,7 +23,7 @@
 /* Every directive, exactly: other tools and the tests rely on these names. */
 static const char *const directive_names[] = {
 	"bind", "port", "workers", "tls_cert", "tls_key", "deflate", "secret",
-	"node", "web_root", "log_level", "frame_max", "message_max",
+	"node", "redis", "redis_connect_timeout", "presence_ttl", "web_root", "log_level", "frame_max", "message_max",
 	"text_max", "json_depth_max", "rate", "burst", "rate_strikes_max",
 	"channels_max", "user_connections_max", "auth_timeout",
 	"idle_timeout", "client_queue_max", "connections_max", "history_size",
@@ -51,6 +51,11 @@ static const struct setting {
 	S_INT(deflate, "yes", 1),
 	S_STR(secret, "s3cret with spaces", "s3cret with spaces"),
 	S_STR(node, "relay-1.eu_west", "relay-1.eu_west"),
+	S_STR(redis, "redis://127.0.0.1:6380/2", "redis://127.0.0.1:6380/2"),
+	{ "redis_connect_timeout", "500ms", K_I64,
+	    offsetof(struct config, redis_connect_timeout_ms), 500, NULL },
+	{ "presence_ttl", "30s", K_I64,
+	    offsetof(struct config, presence_ttl_ms), 30000, NULL },
 	S_STR(web_root, "/srv/web", "/srv/web"),
 	S_INT(log_level, "debug", LOG_DEBUG),
 	S_INT(frame_max, "8192", 8192),
