@@ -62,6 +62,10 @@ void bus_reply_err(struct worker *w, const struct imsg *m, enum errcode code,
 /* Sends f to every worker with members in chn (the caller keeps its reference). */
 void bus_fanout(struct worker *w, struct channel *chn, struct frame *f);
 
+/* The same, leaving out the connections of user `except` (NULL: nobody). */
+void bus_fanout_except(struct worker *w, struct channel *chn, struct frame *f,
+    const char *except);
+
 /* Starts a reply frame: {"op":OP,"id":ID,"ch":CH */
 void bus_reply_head(struct jsonw *jw, const char *op, const struct imsg *m);
 

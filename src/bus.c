@@ -140,6 +140,13 @@ bus_reply_err(struct worker *w, const struct imsg *m, enum errcode code,
 void
 bus_fanout(struct worker *w, struct channel *chn, struct frame *f)
 {
+	bus_fanout_except(w, chn, f, NULL);
+}
+
+void
+bus_fanout_except(struct worker *w, struct channel *chn, struct frame *f,
+    const char *except)
+{
 	struct imsg *m;
 	int i;
 
@@ -147,7 +154,7 @@ bus_fanout(struct worker *w, struct channel *chn, struct frame *f)
 		if (chn->wcount[i] == 0)
 			continue;
 		if (i == w->idx) {
-			worker_deliver_channel(w, chn->name, f);
+			worker_deliver_channel(w, chn->name, f, except);
 			continue;
 		}
 		m = imsg_new(IM_DELIVER);
@@ -156,6 +163,8 @@ bus_fanout(struct worker *w, struct channel *chn, struct frame *f)
 			continue;
 		}
 		strcpy(m->ch, chn->name);
+		if (except != NULL)
+			snprintf(m->user, sizeof m->user, "%s", except);
 		m->frame = frame_ref(f);
 		worker_post(w, i, m);
 	}
@@ -182,7 +191,7 @@ presence(struct worker *w, struct channel *chn, const char *event,
 	f = jw.failed ? NULL : frame_text(jw.buf, jw.len);
 	jw_free(&jw);
 	if (f != NULL)
-		bus_fanout(w, chn, f);
+		bus_fanout_except(w, chn, f, uid);
 	frame_unref(f);
 }
 

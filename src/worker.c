@@ -131,17 +131,27 @@ worker_want_flush(struct worker *w, struct client *c)
 }
 
 void
-worker_deliver_channel(struct worker *w, const char *ch, struct frame *f)
+worker_deliver_channel(struct worker *w, const char *ch, struct frame *f,
+    const char *except)
 {
 	struct room *r = room_find(&w->rooms, ch);
+	struct client *c;
 	uint32_t i;
 
 	if (r == NULL)
 		return;
 	/* client_send never changes the room: overflowing clients close later. */
-	for (i = 0; i < r->n; i++)
-		client_send(r->members[i].owner, f);
-	stat_add(&w->stats.delivered, r->n);
+	if (except == NULL) {
+		for (i = 0; i < r->n; i++)
+			client_send(r->members[i].owner, f);
+		stat_add(&w->stats.delivered, r->n);
+		return;
+	}
+	for (i = 0; i < r->n; i++) {
+		c = r->members[i].owner;
+		if (strcmp(c->uid, except) != 0)
+			client_send(c, f);
+	}
 }
 
 void
@@ -222,7 +232,8 @@ worker_dispatch(struct worker *w, struct imsg *m)
 		return;
 	case IM_DELIVER:
 		worker_input(w);
-		worker_deliver_channel(w, m->ch, m->frame);
+		worker_deliver_channel(w, m->ch, m->frame,
+		    m->user[0] != '\0' ? m->user : NULL);
 		break;
 	case IM_USER_DELIVER:
 		worker_deliver_user(w, m->user, m->frame);

@@ -132,8 +132,13 @@ worker_count_err(struct worker *w, enum errcode code)
 	stat_add(&w->stats.errors[code], 1);
 }
 
-/* Delivers f to every active local member of channel ch. */
-void worker_deliver_channel(struct worker *w, const char *ch, struct frame *f);
+/*
+ * Delivers f to every active local member of channel ch, except the
+ * connections of user `except` (NULL: everyone; presence is never sent to
+ * the user it is about).
+ */
+void worker_deliver_channel(struct worker *w, const char *ch, struct frame *f,
+    const char *except);
 
 /* Delivers f to every local connection of user uid. */
 void worker_deliver_user(struct worker *w, const char *uid, struct frame *f);
