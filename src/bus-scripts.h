@@ -1,0 +1,65 @@
+/*
+ * bus-scripts.h: the Lua scripts the Redis bus runs.  Each is atomic in
+ * Redis, which is what makes seq gap-free cluster-wide and presence and
+ * connection counts exact.  Key names: see bus-scripts.c.
+ */
+#ifndef CHATRELAY_BUS_SCRIPTS_H
+#define CHATRELAY_BUS_SCRIPTS_H
+
+/*
+ * publish: KEYS seq, hist; ARGV ts, body (the msg object after its seq and
+ * ts), history_size, history_ttl_ms, pub/sub channel, channel_ttl_ms.
+ * Gives the message the next seq, keeps it in the capped history, publishes
+ * it; returns the seq.
+ */
+extern const char bus_script_publish[];
+
+/*
+ * join: KEYS memc, memn, nodemem, seq; ARGV uid, name, field (ch "\n" uid),
+ * presence_events_max, pub/sub channel, ch.  Counts one more connection of
+ * uid in the channel (cluster-wide and for this node); the user's first one
+ * publishes a presence join.  Returns {members, seq}.
+ */
+extern const char bus_script_join[];
+
+/* leave: as join, one connection less; the user's last publishes a presence leave.  Returns members. */
+extern const char bus_script_leave[];
+
+/* history: KEYS seq, hist.  Returns {seq, {payload...}} (oldest first). */
+extern const char bus_script_history[];
+
+/* who: KEYS memn.  Returns {count, {uid, name, ...}}. */
+extern const char bus_script_who[];
+
+/*
+ * attach: KEYS user, nodeusers; ARGV node, user_connections_max, uid.
+ * Returns 1 and counts the connection, or 0 if the user has too many.
+ */
+extern const char bus_script_attach[];
+
+/* detach: KEYS user, nodeusers; ARGV node, uid.  One connection less. */
+extern const char bus_script_detach[];
+
+/*
+ * whisper: KEYS user; ARGV prefix, payload.  Publishes payload to the node
+ * channel of every node where the user is connected; returns how many.
+ */
+extern const char bus_script_whisper[];
+
+/*
+ * heartbeat: KEYS nodes; ARGV node, now_ms.  Records that node is alive.
+ */
+extern const char bus_script_heartbeat[];
+
+/*
+ * reap: KEYS nodes; ARGV prefix, node, presence_events_max.  Removes every
+ * membership and connection a node recorded (publishing presence leaves),
+ * and the node.  Idempotent; used for dead nodes and, at start, for this
+ * node's previous life.
+ */
+extern const char bus_script_reap[];
+
+/* seqfloor: KEYS seq; ARGV n.  Raises the seq to at least n (after Redis lost data). */
+extern const char bus_script_seqfloor[];
+
+#endif

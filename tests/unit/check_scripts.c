@@ -1,0 +1,359 @@
+/*
+ * check_scripts.c: the Redis bus's Lua scripts, run in a real redis-server
+ * (started on a free loopback port, persistence off) with hiredis's
+ * synchronous API, so their logic is checked apart from the relay.
+ */
+#include <check.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <unistd.h>
+
+#include <hiredis/hiredis.h>
+
+#include "bus-scripts.h"
+
+static pid_t server_pid;
+static int server_port;
+static redisContext *rc;
+
+/* Returns a free loopback TCP port. */
+static int
+free_port(void)
+{
+	struct sockaddr_in a;
+	socklen_t len = sizeof a;
+	int fd = socket(AF_INET, SOCK_STREAM, 0), port;
+
+	memset(&a, 0, sizeof a);
+	a.sin_family = AF_INET;
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
+	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+	port = ntohs(a.sin_port);
+	close(fd);
+	return port;
+}
+
+/* Starts redis-server and connects to it (a fresh, empty one per test). */
+static void
+setup(void)
+{
+	char port[16];
+	int i;
+
+	server_port = free_port();
+	snprintf(port, sizeof port, "%d", server_port);
+	server_pid = fork();
+	if (server_pid == 0) {
+		execlp("redis-server", "redis-server", "--port", port, "--bind",
+		    "127.0.0.1", "--save", "", "--appendonly", "no",
+		    "--daemonize", "no", "--loglevel", "warning", (char *)NULL);
+		_exit(127);
+	}
+	for (i = 0; i < 100; i++) {
+		rc = redisConnect("127.0.0.1", server_port);
+		if (rc != NULL && rc->err == 0)
+			return;
+		if (rc != NULL)
+			redisFree(rc);
+		rc = NULL;
+		usleep(50000);
+	}
+	ck_abort_msg("redis-server did not start (is it installed?)");
+}
+
+static void
+teardown(void)
+{
+	if (rc != NULL)
+		redisFree(rc);
+	rc = NULL;
+	kill(server_pid, SIGKILL);
+	waitpid(server_pid, NULL, 0);
+}
+
+/* Runs a script with the given keys and args (NULL-terminated lists). */
+static redisReply *
+eval(const char *src, const char *const *keys, const char *const *args)
+{
+	const char *argv[32];
+	char nk[16];
+	int argc = 0, n = 0;
+
+	argv[argc++] = "EVAL";
+	argv[argc++] = src;
+	while (keys[n] != NULL)
+		n++;
+	snprintf(nk, sizeof nk, "%d", n);
+	argv[argc++] = nk;
+	for (n = 0; keys[n] != NULL; n++)
+		argv[argc++] = keys[n];
+	for (n = 0; args[n] != NULL; n++)
+		argv[argc++] = args[n];
+	return redisCommandArgv(rc, argc, argv, NULL);
+}
+
+/* Runs a plain command; returns the reply. */
+static redisReply *
+cmd(const char *a0, const char *a1, const char *a2)
+{
+	const char *argv[3] = { a0, a1, a2 };
+	int argc = a2 != NULL ? 3 : a1 != NULL ? 2 : 1;
+
+	return redisCommandArgv(rc, argc, argv, NULL);
+}
+
+/* Publishes body to channel g; returns the seq. */
+static long long
+publish(const char *ts, const char *body, const char *size)
+{
+	const char *keys[] = { "chatrelay:seq:g", "chatrelay:hist:g", NULL };
+	const char *args[] = { ts, body, size, "3600000", "chatrelay:ch:g",
+	    "86400000", NULL };
+	redisReply *r = eval(bus_script_publish, keys, args);
+	long long seq;
+
+	ck_assert_ptr_nonnull(r);
+	ck_assert_msg(r->type == REDIS_REPLY_INTEGER, "publish: %s",
+	    r->type == REDIS_REPLY_ERROR ? r->str : "not an integer");
+	seq = r->integer;
+	freeReplyObject(r);
+	return seq;
+}
+
+START_TEST(test_publish_seq_and_history)
+{
+	const char *keys[] = { "chatrelay:seq:g", "chatrelay:hist:g", NULL };
+	const char *none[] = { NULL };
+	redisReply *r;
+	int i;
+
+	for (i = 1; i <= 7; i++)
+		ck_assert_int_eq(publish("1700000000000",
+		    "\"ch\":\"g\",\"text\":\"x\"}", "5"), i);
+	r = eval(bus_script_history, keys, none);
+	ck_assert_int_eq(r->type, REDIS_REPLY_ARRAY);
+	ck_assert_int_eq(r->element[0]->integer, 7);
+	/* Capped at history_size 5: seq 3 to 7, oldest first. */
+	ck_assert_int_eq((int)r->element[1]->elements, 5);
+	ck_assert_str_eq(r->element[1]->element[0]->str,
+	    "{\"op\":\"msg\",\"seq\":3,\"ts\":1700000000000,\"ch\":\"g\","
+	    "\"text\":\"x\"}");
+	ck_assert_ptr_nonnull(strstr(r->element[1]->element[4]->str,
+	    "\"seq\":7,"));
+	freeReplyObject(r);
+	/* history_size 0 keeps nothing but still counts. */
+	ck_assert_int_eq(publish("1", "\"ch\":\"g\",\"text\":\"y\"}", "0"), 8);
+}
+END_TEST
+
+/* Runs join or leave for (uid, name) in channel g on node n1. */
+static redisReply *
+member(const char *src, const char *uid, const char *name, const char *max)
+{
+	const char *keys[] = { "chatrelay:memc:g", "chatrelay:memn:g",
+	    "chatrelay:nodemem:n1", "chatrelay:seq:g", NULL };
+	char field[128];
+	const char *args[] = { uid, name, field, max, "chatrelay:ch:g", "g",
+	    NULL };
+
+	snprintf(field, sizeof field, "g\n%s", uid);
+	return eval(src, keys, args);
+}
+
+START_TEST(test_join_leave_counts_users)
+{
+	redisReply *r, *who;
+	const char *keys[] = { "chatrelay:memn:g", NULL };
+	const char *none[] = { NULL };
+
+	r = member(bus_script_join, "u1", "Ann \"A\"", "100");
+	ck_assert_int_eq(r->type, REDIS_REPLY_ARRAY);
+	ck_assert_int_eq(r->element[0]->integer, 1);
+	freeReplyObject(r);
+	/* A second connection of the same user: still one member. */
+	r = member(bus_script_join, "u1", "Ann \"A\"", "100");
+	ck_assert_int_eq(r->element[0]->integer, 1);
+	freeReplyObject(r);
+	r = member(bus_script_join, "u2", "Bo", "100");
+	ck_assert_int_eq(r->element[0]->integer, 2);
+	freeReplyObject(r);
+	who = eval(bus_script_who, keys, none);
+	ck_assert_int_eq(who->element[0]->integer, 2);
+	ck_assert_int_eq((int)who->element[1]->elements, 4);
+	freeReplyObject(who);
+	/* One of u1's two connections leaves: u1 stays. */
+	r = member(bus_script_leave, "u1", "Ann \"A\"", "100");
+	ck_assert_int_eq(r->integer, 2);
+	freeReplyObject(r);
+	r = member(bus_script_leave, "u1", "Ann \"A\"", "100");
+	ck_assert_int_eq(r->integer, 1);
+	freeReplyObject(r);
+	/* A leave this node never counted changes nothing. */
+	r = member(bus_script_leave, "u1", "Ann \"A\"", "100");
+	ck_assert_int_eq(r->integer, 1);
+	freeReplyObject(r);
+}
+END_TEST
+
+START_TEST(test_presence_is_valid_json)
+{
+	redisContext *sub = redisConnect("127.0.0.1", server_port);
+	redisReply *r;
+
+	ck_assert_ptr_nonnull(sub);
+	r = redisCommand(sub, "SUBSCRIBE chatrelay:ch:g");
+	freeReplyObject(r);
+	r = member(bus_script_join, "u/1", "N\xc3\xa4m\"e\\", "100");
+	freeReplyObject(r);
+	ck_assert_int_eq(redisGetReply(sub, (void **)&r), REDIS_OK);
+	ck_assert_int_eq(r->type, REDIS_REPLY_ARRAY);
+	ck_assert_str_eq(r->element[2]->str,
+	    "{\"op\":\"presence\",\"ch\":\"g\",\"event\":\"join\",\"user\":"
+	    "{\"id\":\"u\\/1\",\"name\":\"N\xc3\xa4m\\\"e\\\\\"}}");
+	freeReplyObject(r);
+	/* Above presence_events_max: no event. */
+	r = member(bus_script_join, "u2", "B", "1");
+	freeReplyObject(r);
+	r = member(bus_script_leave, "u/1", "x", "100");
+	freeReplyObject(r);
+	ck_assert_int_eq(redisGetReply(sub, (void **)&r), REDIS_OK);
+	ck_assert_ptr_nonnull(strstr(r->element[2]->str, "\"event\":\"leave\""));
+	ck_assert_ptr_nonnull(strstr(r->element[2]->str, "\"id\":\"u\\/1\""));
+	freeReplyObject(r);
+	redisFree(sub);
+}
+END_TEST
+
+/* Runs attach or detach of uid on node. */
+static long long
+user(const char *src, const char *node, const char *uid, bool attach)
+{
+	char k1[64], k2[64];
+	const char *keys[] = { k1, k2, NULL };
+	const char *aargs[] = { node, "2", uid, NULL };
+	const char *dargs[] = { node, uid, NULL };
+	redisReply *r;
+	long long v;
+
+	snprintf(k1, sizeof k1, "chatrelay:user:%s", uid);
+	snprintf(k2, sizeof k2, "chatrelay:nodeusers:%s", node);
+	r = eval(src, keys, attach ? aargs : dargs);
+	ck_assert_int_eq(r->type, REDIS_REPLY_INTEGER);
+	v = r->integer;
+	freeReplyObject(r);
+	return v;
+}
+
+START_TEST(test_attach_limit_is_cluster_wide)
+{
+	ck_assert_int_eq(user(bus_script_attach, "n1", "u1", true), 1);
+	ck_assert_int_eq(user(bus_script_attach, "n2", "u1", true), 1);
+	/* user_connections_max 2, whichever node asks. */
+	ck_assert_int_eq(user(bus_script_attach, "n1", "u1", true), 0);
+	ck_assert_int_eq(user(bus_script_attach, "n2", "u1", true), 0);
+	user(bus_script_detach, "n2", "u1", false);
+	ck_assert_int_eq(user(bus_script_attach, "n1", "u1", true), 1);
+}
+END_TEST
+
+START_TEST(test_whisper_reaches_the_user_s_nodes)
+{
+	const char *keys[] = { "chatrelay:user:u1", NULL };
+	const char *args[] = { "chatrelay:", "u1\n{}", NULL };
+	redisReply *r;
+
+	r = eval(bus_script_whisper, keys, args);
+	ck_assert_int_eq(r->integer, 0);	/* offline */
+	freeReplyObject(r);
+	user(bus_script_attach, "n1", "u1", true);
+	user(bus_script_attach, "n2", "u1", true);
+	r = eval(bus_script_whisper, keys, args);
+	ck_assert_int_eq(r->integer, 2);
+	freeReplyObject(r);
+}
+END_TEST
+
+START_TEST(test_reap_removes_a_node)
+{
+	const char *nkeys[] = { "chatrelay:nodes", NULL };
+	const char *beat[] = { "n1", "1000", NULL };
+	const char *reap[] = { "chatrelay:", "n1", "100", NULL };
+	redisReply *r;
+
+	r = eval(bus_script_heartbeat, nkeys, beat);
+	freeReplyObject(r);
+	freeReplyObject(member(bus_script_join, "u1", "A", "100"));
+	freeReplyObject(member(bus_script_join, "u1", "A", "100"));
+	user(bus_script_attach, "n1", "u1", true);
+	r = eval(bus_script_reap, nkeys, reap);
+	ck_assert_int_eq(r->integer, 1);
+	freeReplyObject(r);
+	r = cmd("HLEN", "chatrelay:memc:g", NULL);
+	ck_assert_int_eq(r->integer, 0);
+	freeReplyObject(r);
+	r = cmd("HLEN", "chatrelay:user:u1", NULL);
+	ck_assert_int_eq(r->integer, 0);
+	freeReplyObject(r);
+	r = cmd("ZSCORE", "chatrelay:nodes", "n1");
+	ck_assert_int_eq(r->type, REDIS_REPLY_NIL);
+	freeReplyObject(r);
+	/* Idempotent. */
+	r = eval(bus_script_reap, nkeys, reap);
+	ck_assert_int_eq(r->integer, 0);
+	freeReplyObject(r);
+}
+END_TEST
+
+START_TEST(test_seqfloor_only_raises)
+{
+	const char *keys[] = { "chatrelay:seq:g", NULL };
+	const char *fifty[] = { "50", NULL }, *ten[] = { "10", NULL };
+	redisReply *r;
+
+	freeReplyObject(eval(bus_script_seqfloor, keys, fifty));
+	freeReplyObject(eval(bus_script_seqfloor, keys, ten));
+	r = cmd("GET", "chatrelay:seq:g", NULL);
+	ck_assert_str_eq(r->str, "50");
+	freeReplyObject(r);
+	ck_assert_int_eq(publish("1", "\"ch\":\"g\",\"text\":\"z\"}", "5"), 51);
+}
+END_TEST
+
+static Suite *
+scripts_suite(void)
+{
+	Suite *s = suite_create("scripts");
+	TCase *tc = tcase_create("redis");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 20);
+	tcase_add_test(tc, test_publish_seq_and_history);
+	tcase_add_test(tc, test_join_leave_counts_users);
+	tcase_add_test(tc, test_presence_is_valid_json);
+	tcase_add_test(tc, test_attach_limit_is_cluster_wide);
+	tcase_add_test(tc, test_whisper_reaches_the_user_s_nodes);
+	tcase_add_test(tc, test_reap_removes_a_node);
+	tcase_add_test(tc, test_seqfloor_only_raises);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *sr = srunner_create(scripts_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
