@@ -9,11 +9,15 @@
  *   mintToken(...)          HS256 JWTs made with node:crypto (and bad ones)
  *   httpGet(port, path)     a plain HTTP request, path sent verbatim
  *   rawConnect(port, path)  a hand-made WebSocket handshake on a net socket
+ *   startRedis({port})      a real redis-server (persistence off) on a free
+ *                           loopback port, or on port (to restart one)
+ *   startCluster(n, dirs)   one redis-server and n relays (nodes n1..nN) on it
  *
  * Every relay and client started through this module is stopped by a root
  * `after` hook (and killed on process exit), so nothing outlives the file.
  * The after hook also stops each relay with SIGTERM and fails the file if a
  * relay does not exit with status 0 (a crash, a sanitizer report, a hang).
+ * redis-servers are killed (SIGKILL) after the relays have been stopped.
  */
 
 const { spawn } = require('node:child_process');
@@ -34,6 +38,7 @@ const LOG_KEEP = 1 << 20;	/* bytes of relay output kept in memory */
 
 const relays = new Set();	/* every relay started, until it has exited and been reaped */
 const clients = new Set();	/* every client still open */
+const redises = new Set();	/* every redis-server started, until the after hook killed it */
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -195,6 +200,44 @@ class Relay {
 		return c;
 	}
 
+	/*
+	 * GET /healthz: resolves {status, body} where body is the parsed JSON
+	 * (null if it is not JSON) and raw the text.
+	 */
+	async health() {
+		const r = await httpGet(this.port, '/healthz');
+		let body = null;
+		try { body = JSON.parse(r.body); } catch { /* not JSON */ }
+		return { status: r.status, body, raw: r.body };
+	}
+
+	/*
+	 * Polls /healthz until its "bus" is bus ("redis", "down", "local");
+	 * resolves with the last health().  Throws after timeoutMs, saying what
+	 * /healthz said last.
+	 */
+	async waitBus(bus, timeoutMs = 15000) {
+		const deadline = Date.now() + timeoutMs;
+		let last = null;
+		for (;;) {
+			if (!this.alive) {
+				throw new Error(`${this.describeExit()} while waiting for /healthz bus "${bus}"; output:\n` +
+				    tail(this.output));
+			}
+			try {
+				last = await this.health();
+				if (last.body && last.body.bus === bus) return last;
+			} catch (e) {
+				last = { error: e.message };
+			}
+			if (Date.now() > deadline) {
+				throw new Error(`relay on port ${this.port}: /healthz did not report bus "${bus}" within ` +
+				    `${timeoutMs} ms; last answer: ${JSON.stringify(last)}`);
+			}
+			await sleep(100);
+		}
+	}
+
 	describeExit() {
 		if (!this.exitInfo) return `relay pid ${this.pid} is running`;
 		return `relay pid ${this.pid} exited (code ${this.exitInfo.code}, signal ${this.exitInfo.signal})`;
@@ -205,7 +248,7 @@ class Relay {
  * Kills the relay if this process dies without running its exit handlers
  * (a crash of the test runner itself): a detached shell polls both pids.
  */
-function watchdog(relayPid) {
+function watchdog(relayPid) {	/* also used for redis-server */
 	try {
 		const w = spawn('/bin/sh', ['-c',
 		    'while kill -0 "$1" 2>/dev/null && kill -0 "$2" 2>/dev/null; do sleep 1; done; kill -9 "$2" 2>/dev/null',
@@ -283,7 +326,223 @@ function unexpectedDeaths() {
 			out.push(`${r.describeExit()}; output:\n${tail(r.output, 2000)}`);
 		}
 	}
+	for (const r of redises) {
+		if (!r.alive && !r.expectedExit) {
+			out.push(`${r.describeExit()}; output:\n${tail(r.output, 2000)}`);
+		}
+	}
 	return out.length ? '\n' + out.join('\n') : '';
+}
+
+/* ------------------------------------------------------------------ redis */
+
+/*
+ * The cluster tests run a real redis-server: REDIS_SERVER if set, else the
+ * first redis-server on PATH (or in the usual sbin directories).  There is
+ * no skipping: without it the tests fail, saying what to install.
+ */
+function findRedisServer() {
+	const explicit = process.env.REDIS_SERVER;
+	const usable = (p) => {
+		try {
+			fs.accessSync(p, fs.constants.X_OK);
+			return fs.statSync(p).isFile();
+		} catch {
+			return false;
+		}
+	};
+	if (explicit) {
+		if (usable(explicit)) return explicit;
+		throw new Error(`REDIS_SERVER=${explicit} is not an executable file; the cluster tests need ` +
+		    'redis-server: install the redis-server package (e.g. apt-get install redis-server)');
+	}
+	const dirs = (process.env.PATH || '').split(':').filter(Boolean)
+	    .concat(['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin']);
+	for (const d of dirs) {
+		const p = path.join(d, 'redis-server');
+		if (usable(p)) return p;
+	}
+	throw new Error('redis-server is not installed (not found on PATH): the cluster tests need a real ' +
+	    'Redis; install the redis-server package (e.g. apt-get install redis-server, or your ' +
+	    'system\'s equivalent) or set REDIS_SERVER to the path of a redis-server binary');
+}
+
+/* Resolves true if a Redis on port answers PING with +PONG. */
+function redisPing(port, timeoutMs = 1000) {
+	return new Promise((resolve) => {
+		let buf = '';
+		let done = false;
+		const s = net.connect({ host: '127.0.0.1', port });
+		const finish = (v) => {
+			if (done) return;
+			done = true;
+			clearTimeout(timer);
+			s.destroy();
+			resolve(v);
+		};
+		const timer = setTimeout(() => finish(false), timeoutMs);
+		s.on('connect', () => s.write('PING\r\n'));
+		s.on('data', (d) => {
+			buf += d.toString('latin1');
+			if (buf.includes('\r\n')) finish(buf.startsWith('+PONG'));
+		});
+		s.on('error', () => finish(false));
+		s.on('close', () => finish(false));
+	});
+}
+
+class Redis {
+	constructor(proc, port, dir) {
+		this.proc = proc;
+		this.pid = proc.pid;
+		this.port = port;
+		this.url = `redis://127.0.0.1:${port}`;
+		this.dir = dir;
+		this.output = '';
+		this.exitInfo = null;
+		this.expectedExit = false;
+		const keep = (chunk) => {
+			this.output += chunk.toString('utf8');
+			if (this.output.length > 2 * LOG_KEEP) this.output = this.output.slice(-LOG_KEEP);
+			if (VERBOSE) process.stderr.write(chunk);
+		};
+		proc.stdout.on('data', keep);
+		proc.stderr.on('data', keep);
+		this.exited = new Promise((resolve) => {
+			proc.on('exit', (code, signal) => {
+				this.exitInfo = { code, signal };
+				resolve(this.exitInfo);
+			});
+		});
+	}
+
+	get alive() { return this.exitInfo === null; }
+
+	/* redis-server's output so far. */
+	log() { return this.output; }
+
+	/* Resolves true if it answers PING. */
+	ping(timeoutMs = 1000) { return redisPing(this.port, timeoutMs); }
+
+	/* Sends signal (SIGKILL: a crash) and resolves with {code, signal} once it has exited. */
+	kill(signal = 'SIGKILL') {
+		this.expectedExit = true;
+		if (this.alive) {
+			try { this.proc.kill(signal); } catch { /* already gone */ }
+		}
+		return this.exited;
+	}
+
+	/* SIGTERM, SIGKILL if it has not exited within timeoutMs; resolves with {code, signal}. */
+	async stop(timeoutMs = 5000) {
+		this.expectedExit = true;
+		if (this.alive) {
+			try { this.proc.kill('SIGTERM'); } catch { /* already gone */ }
+			const r = await withTimeout(this.exited, timeoutMs, null);
+			if (r === null) await this.kill('SIGKILL');
+		}
+		return this.exitInfo;
+	}
+
+	/*
+	 * Kills this redis-server if it still runs (SIGKILL) and starts a new,
+	 * empty one on the same port (persistence is off, so it has no data):
+	 * resolves with the new handle once it answers PING.
+	 */
+	async restart() {
+		await this.kill('SIGKILL');
+		return startRedis({ port: this.port });
+	}
+
+	describeExit() {
+		if (!this.exitInfo) return `redis-server pid ${this.pid} (port ${this.port}) is running`;
+		return `redis-server pid ${this.pid} (port ${this.port}) exited (code ${this.exitInfo.code}, ` +
+		    `signal ${this.exitInfo.signal})`;
+	}
+}
+
+async function startRedisOnce(bin, port) {
+	const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'chatrelay-redis-'));
+	const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no',
+	    '--daemonize', 'no', '--protected-mode', 'yes'];
+	const proc = spawn(bin, args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+	const redis = new Redis(proc, port, dir);
+	redises.add(redis);
+	if (proc.pid) watchdog(proc.pid);
+	let spawnError = null;
+	proc.once('error', (e) => { spawnError = e; });
+
+	const deadline = Date.now() + 10000;
+	for (;;) {
+		await sleep(20);
+		if (spawnError) {
+			redis.expectedExit = true;
+			throw new Error(`cannot run ${bin}: ${spawnError.message}` +
+			    (spawnError.code === 'ENOENT' ? '; install the redis-server package' : ''));
+		}
+		if (!redis.alive) {
+			redis.expectedExit = true;
+			const e = new Error(`redis-server exited during start on port ${port} (code ` +
+			    `${redis.exitInfo.code}, signal ${redis.exitInfo.signal}); output:\n${tail(redis.output)}`);
+			e.retryable = /address already in use|bind|listening socket/i.test(redis.output);
+			throw e;
+		}
+		if (await redisPing(port, 500)) return redis;
+		if (Date.now() > deadline) {
+			await redis.kill();
+			throw new Error(`redis-server did not answer PING on port ${port} within 10 s; output:\n` +
+			    tail(redis.output));
+		}
+	}
+}
+
+/*
+ * Starts redis-server on 127.0.0.1 with persistence off, on a free port (or
+ * on port, to restart one where it was).  Resolves once it answers PING with
+ * {port, url, pid, kill(signal = 'SIGKILL') -> promise of {code, signal},
+ * stop(), restart() -> promise of a new handle on the same port, ping(),
+ * alive, log()}.  Every redis-server started here is killed by the root after
+ * hook (after the relays have been stopped) and on process exit.
+ */
+async function startRedis({ port } = {}) {
+	const bin = findRedisServer();
+	for (let attempt = 1; ; attempt++) {
+		const p = port ?? await freePort();
+		try {
+			return await startRedisOnce(bin, p);
+		} catch (e) {
+			/* a free port can be taken meanwhile; a fixed one may still be held for a moment */
+			if (!e.retryable || attempt >= 5) throw e;
+			if (port !== undefined) await sleep(200 * attempt);
+		}
+	}
+}
+
+/*
+ * Starts one redis-server and n relays on it: node ids "n1".."nN", 2 workers
+ * and presence_ttl 2s each, then directives (an object for every relay, or a
+ * function (i) => object, i = 1..n, for per-relay ones).  Unless
+ * opts.waitBus is false it waits until every relay's /healthz says bus
+ * "redis".  Resolves {redis, relays}.
+ */
+async function startCluster(n = 2, directives = {}, opts = {}) {
+	const { waitBus = true, timeoutMs = 15000 } = opts;
+	const redis = await startRedis();
+	const relays = [];
+	for (let i = 1; i <= n; i++) {
+		const extra = typeof directives === 'function' ? directives(i) : directives;
+		relays.push(await startRelay({
+			redis: redis.url,
+			node: `n${i}`,
+			workers: 2,
+			presence_ttl: '2s',
+			...extra,
+		}));
+	}
+	if (waitBus) {
+		for (const r of relays) await r.waitBus('redis', timeoutMs);
+	}
+	return { redis, relays };
 }
 
 /* ----------------------------------------------------------------- client */
@@ -808,7 +1067,26 @@ function rawConnect(port, p = '/ws', timeoutMs = 5000) {
 
 /* ----------------------------------------------------------------- cleanup */
 
+/* Kills every redis-server started here (after the relays, which may use them). */
+async function cleanupRedis() {
+	for (const r of [...redises]) {
+		try {
+			await withTimeout(r.kill('SIGKILL'), 5000, null);
+		} catch { /* ignore */ }
+		redises.delete(r);
+		try { fs.rmSync(r.dir, { recursive: true, force: true }); } catch { /* ignore */ }
+	}
+}
+
 async function cleanupAll() {
+	try {
+		await cleanupRelaysAndClients();
+	} finally {
+		await cleanupRedis();
+	}
+}
+
+async function cleanupRelaysAndClients() {
 	const problems = [];
 	for (const c of [...clients]) {
 		try { c.terminate(); } catch { /* ignore */ }
@@ -838,7 +1116,7 @@ async function cleanupAll() {
 after(cleanupAll);
 
 process.on('exit', () => {
-	for (const r of relays) {
+	for (const r of [...relays, ...redises]) {
 		if (r.alive) {
 			try { r.proc.kill('SIGKILL'); } catch { /* ignore */ }
 		}
@@ -846,7 +1124,7 @@ process.on('exit', () => {
 });
 for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
 	process.once(sig, () => {
-		for (const r of relays) {
+		for (const r of [...relays, ...redises]) {
 			if (r.alive) {
 				try { r.proc.kill('SIGKILL'); } catch { /* ignore */ }
 			}
@@ -862,6 +1140,9 @@ module.exports = {
 	withTimeout,
 	uniq,
 	startRelay,
+	startRedis,
+	startCluster,
+	redisPing,
 	connect,
 	mintToken,
 	nowSecs,
@@ -873,4 +1154,5 @@ module.exports = {
 	treeRssKb,
 	Client,
 	Relay,
+	Redis,
 };
