@@ -39,6 +39,7 @@ const char bus_script_publish[] =
 
 const char bus_script_join[] =
     PRESENCE_FN
+    "redis.call('ZADD', KEYS[5], 'NX', ARGV[8], ARGV[7])\n"
     "local n = redis.call('HINCRBY', KEYS[1], ARGV[1], 1)\n"
     "redis.call('HINCRBY', KEYS[3], ARGV[3], 1)\n"
     "local members = redis.call('HLEN', KEYS[1])\n"
@@ -82,6 +83,7 @@ const char bus_script_attach[] =
     "  total = total + tonumber(v)\n"
     "end\n"
     "if total >= tonumber(ARGV[2]) then return 0 end\n"
+    "redis.call('ZADD', KEYS[3], 'NX', ARGV[4], ARGV[1])\n"
     "redis.call('HINCRBY', KEYS[1], ARGV[1], 1)\n"
     "redis.call('HINCRBY', KEYS[2], ARGV[3], 1)\n"
     "return 1\n";
@@ -136,7 +138,13 @@ const char bus_script_reap[] =
     "redis.call('ZREM', KEYS[1], node)\n"
     "return #f / 2\n";
 
-const char bus_script_seqfloor[] =
+const char bus_script_restore[] =
     "local cur = tonumber(redis.call('GET', KEYS[1]) or '0')\n"
-    "if cur < tonumber(ARGV[1]) then redis.call('SET', KEYS[1], ARGV[1]) end\n"
-    "return 1\n";
+    "if cur >= tonumber(ARGV[1]) then return cur end\n"
+    "redis.call('SET', KEYS[1], ARGV[1])\n"
+    "redis.call('PEXPIRE', KEYS[1], ARGV[2])\n"
+    "if redis.call('LLEN', KEYS[2]) == 0 and #ARGV > 3 then\n"
+    "  for i = 4, #ARGV do redis.call('RPUSH', KEYS[2], ARGV[i]) end\n"
+    "  redis.call('PEXPIRE', KEYS[2], ARGV[3])\n"
+    "end\n"
+    "return cur\n";

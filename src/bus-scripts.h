@@ -15,10 +15,12 @@
 extern const char bus_script_publish[];
 
 /*
- * join: KEYS memc, memn, nodemem, seq; ARGV uid, name, field (ch "\n" uid),
- * presence_events_max, pub/sub channel, ch.  Counts one more connection of
- * uid in the channel (cluster-wide and for this node); the user's first one
- * publishes a presence join.  Returns {members, seq}.
+ * join: KEYS memc, memn, nodemem, seq, nodes; ARGV uid, name, field
+ * (ch "\n" uid), presence_events_max, pub/sub channel, ch, node, now_ms.
+ * Counts one more connection of uid in the channel (cluster-wide and for
+ * this node); the user's first one publishes a presence join.  A node that
+ * registers anything is entered among the nodes (so it is reaped if it
+ * dies before its first heartbeat).  Returns {members, seq}.
  */
 extern const char bus_script_join[];
 
@@ -32,7 +34,8 @@ extern const char bus_script_history[];
 extern const char bus_script_who[];
 
 /*
- * attach: KEYS user, nodeusers; ARGV node, user_connections_max, uid.
+ * attach: KEYS user, nodeusers, nodes; ARGV node, user_connections_max,
+ * uid, now_ms.
  * Returns 1 and counts the connection, or 0 if the user has too many.
  */
 extern const char bus_script_attach[];
@@ -59,7 +62,13 @@ extern const char bus_script_heartbeat[];
  */
 extern const char bus_script_reap[];
 
-/* seqfloor: KEYS seq; ARGV n.  Raises the seq to at least n (after Redis lost data). */
-extern const char bus_script_seqfloor[];
+/*
+ * restore: KEYS seq, hist; ARGV n, channel_ttl_ms, history_ttl_ms, then the
+ * messages an instance still holds.  After Redis lost its data: raises the
+ * seq back to n (so it never repeats) and, if the history is empty, puts
+ * those messages back.  Does nothing where Redis is already at n or past
+ * it; returns the seq Redis had.
+ */
+extern const char bus_script_restore[];
 
 #endif

@@ -8,6 +8,7 @@
 
 #include "bus.h"
 #include "bus-int.h"
+#include "bus-redis.h"
 #include "config.h"
 #include "frame.h"
 #include "history.h"
@@ -490,6 +491,10 @@ handle_who(struct worker *w, struct imsg *m)
 void
 bus_handle(struct worker *w, struct imsg *m)
 {
+	if (w->redis != NULL && m->type != IM_PUBLISH) {
+		bus_redis_channel(w, m);	/* takes m */
+		return;
+	}
 	switch (m->type) {
 	case IM_JOIN:
 		handle_join(w, m);

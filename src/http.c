@@ -12,6 +12,7 @@
 #include <libwebsockets.h>
 
 #include "config.h"
+#include "bus-redis.h"
 #include "http.h"
 #include "jsonw.h"
 #include "metrics.h"
@@ -123,8 +124,9 @@ http_request(struct worker *w, struct lws *wsi, const char *path,
 
 	if (strcmp(path, "/healthz") == 0) {
 		snprintf(body, sizeof body,
-		    "{\"status\":\"%s\",\"node\":\"%s\",\"bus\":\"local\"}\n",
-		    w->draining ? "draining" : "ok", w->srv->node);
+		    "{\"status\":\"%s\",\"node\":\"%s\",\"bus\":\"%s\"}\n",
+		    w->draining ? "draining" : "ok", w->srv->node,
+		    w->redis != NULL ? bus_redis_health(w->srv) : "local");
 		return http_reply(wsi, w->draining ? 503 : 200,
 		    "application/json", body);
 	}

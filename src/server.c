@@ -19,6 +19,7 @@
 #include <openssl/ssl.h>
 #include <uv.h>
 
+#include "bus-redis.h"
 #include "inbox.h"
 #include "log.h"
 #include "server.h"
@@ -110,10 +111,6 @@ server_node_id(struct server *srv)
 	unsigned int r;
 	FILE *f;
 
-	if (srv->cfg.node[0] != '\0') {
-		snprintf(srv->node, sizeof srv->node, "%s", srv->cfg.node);
-		return;
-	}
 	r = (unsigned int)time(NULL) ^ ((unsigned int)getpid() << 16);
 	f = fopen("/dev/urandom", "rb");
 	if (f != NULL) {
@@ -121,8 +118,13 @@ server_node_id(struct server *srv)
 			r ^= (unsigned int)clock();
 		fclose(f);
 	}
-	snprintf(srv->node, sizeof srv->node, "node-%08x", r);
 	srand(r);
+	if (srv->cfg.node[0] != '\0')
+		snprintf(srv->node, sizeof srv->node, "%s", srv->cfg.node);
+	else
+		snprintf(srv->node, sizeof srv->node, "node-%08x", r);
+	snprintf(srv->node_key, sizeof srv->node_key, "%s/%08x", srv->node,
+	    (unsigned int)rand());
 }
 
 int
@@ -157,6 +159,8 @@ server_run(struct server *srv)
 		if (srv->tls_client_ctx == NULL)
 			fatal("cannot create an SSL_CTX");
 	}
+	if (srv->cfg.redis[0] != '\0')
+		bus_redis_global_init();
 	srv->workers = calloc((size_t)srv->nworkers, sizeof *srv->workers);
 	if (srv->workers == NULL)
 		fatal("out of memory");

@@ -16,6 +16,12 @@ struct worker;
 struct server {
 	struct config cfg;		/* read-only once workers run */
 	char node[65];
+	/*
+	 * The node's name in Redis: node + "/" + a random boot id, so that
+	 * what a previous life of this node left there is reaped like any
+	 * dead node's, never mistaken for this one's.
+	 */
+	char node_key[80];
 	int nworkers;
 	struct worker *workers;
 	atomic_bool no_post;		/* shutting down: workers stop posting */

@@ -13,6 +13,7 @@
 #include <uv.h>
 
 #include "bus.h"
+#include "bus-redis.h"
 #include "client.h"
 #include "config.h"
 #include "frame.h"
@@ -363,6 +364,13 @@ op_send(struct client *c, const struct request *req)
 		jw_free(&jw);
 		reply_err(c, req->id, ERR_TOO_LONG,
 		    "message too large once serialized");
+		return;
+	}
+	if (c->w->redis != NULL) {
+		/* Redis sequences it; the owner worker fans it out from there. */
+		bus_redis_publish(c->w, c->id, req->ch, jw.buf, jw.len,
+		    req->id);
+		jw_free(&jw);
 		return;
 	}
 	m = channel_msg(c, IM_PUBLISH, req);

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "bus.h"
+#include "bus-redis.h"
 #include "client.h"
 #include "config.h"
 #include "frame.h"
@@ -115,6 +116,10 @@ handle_whisper(struct worker *w, struct imsg *m)
 void
 users_handle(struct worker *w, struct imsg *m)
 {
+	if (w->redis != NULL) {
+		bus_redis_user(w, m);		/* takes m */
+		return;
+	}
 	switch (m->type) {
 	case IM_USER_ATTACH:
 		handle_attach(w, m);

@@ -10,6 +10,7 @@
 #include <libwebsockets.h>
 
 #include "bus.h"
+#include "bus-redis.h"
 #include "client.h"
 #include "config.h"
 #include "frame.h"
@@ -211,6 +212,7 @@ worker_destroy(struct worker *w)
 	uv_close((uv_handle_t *)&w->spin, NULL);
 	uv_close((uv_handle_t *)&w->tick, NULL);
 	uv_close((uv_handle_t *)&w->inbox.async, NULL);
+	bus_redis_free(w);
 	lws_context_destroy(w->ctx);
 }
 
@@ -346,6 +348,8 @@ on_tick(uv_timer_t *t)
 	int64_t now = worker_now(w);
 
 	session_sweep(w, now);
+	if (w->redis != NULL)
+		bus_redis_tick(w, proto_now_ms());
 	if (now - w->last_sweep_ms >= SWEEP_MS) {
 		w->last_sweep_ms = now;
 		bus_sweep(w, proto_now_ms());
@@ -459,6 +463,9 @@ worker_init(struct worker *w, struct server *srv, int idx)
 		log_err("worker %d: lws vhost creation failed", idx);
 		return -1;
 	}
+
+	if (cfg->redis[0] != '\0' && bus_redis_init(w) != 0)
+		return -1;
 
 	w->listen_fd = listen_open(cfg->bind, cfg->port);
 	if (w->listen_fd < 0)

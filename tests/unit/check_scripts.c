@@ -159,10 +159,10 @@ static redisReply *
 member(const char *src, const char *uid, const char *name, const char *max)
 {
 	const char *keys[] = { "chatrelay:memc:g", "chatrelay:memn:g",
-	    "chatrelay:nodemem:n1", "chatrelay:seq:g", NULL };
+	    "chatrelay:nodemem:n1", "chatrelay:seq:g", "chatrelay:nodes", NULL };
 	char field[128];
 	const char *args[] = { uid, name, field, max, "chatrelay:ch:g", "g",
-	    NULL };
+	    "n1", "5000", NULL };
 
 	snprintf(field, sizeof field, "g\n%s", uid);
 	return eval(src, keys, args);
@@ -237,15 +237,16 @@ static long long
 user(const char *src, const char *node, const char *uid, bool attach)
 {
 	char k1[64], k2[64];
+	const char *keys3[] = { k1, k2, "chatrelay:nodes", NULL };
 	const char *keys[] = { k1, k2, NULL };
-	const char *aargs[] = { node, "2", uid, NULL };
+	const char *aargs[] = { node, "2", uid, "5000", NULL };
 	const char *dargs[] = { node, uid, NULL };
 	redisReply *r;
 	long long v;
 
 	snprintf(k1, sizeof k1, "chatrelay:user:%s", uid);
 	snprintf(k2, sizeof k2, "chatrelay:nodeusers:%s", node);
-	r = eval(src, keys, attach ? aargs : dargs);
+	r = eval(src, attach ? keys3 : keys, attach ? aargs : dargs);
 	ck_assert_int_eq(r->type, REDIS_REPLY_INTEGER);
 	v = r->integer;
 	freeReplyObject(r);
@@ -293,6 +294,9 @@ START_TEST(test_reap_removes_a_node)
 	freeReplyObject(member(bus_script_join, "u1", "A", "100"));
 	freeReplyObject(member(bus_script_join, "u1", "A", "100"));
 	user(bus_script_attach, "n1", "u1", true);
+	r = cmd("ZSCORE", "chatrelay:nodes", "n1");
+	ck_assert_str_eq(r->str, "1000");	/* NX: the heartbeat stands */
+	freeReplyObject(r);
 	r = eval(bus_script_reap, nkeys, reap);
 	ck_assert_int_eq(r->integer, 1);
 	freeReplyObject(r);
@@ -312,16 +316,25 @@ START_TEST(test_reap_removes_a_node)
 }
 END_TEST
 
-START_TEST(test_seqfloor_only_raises)
+START_TEST(test_restore_only_raises)
 {
-	const char *keys[] = { "chatrelay:seq:g", NULL };
-	const char *fifty[] = { "50", NULL }, *ten[] = { "10", NULL };
+	const char *keys[] = { "chatrelay:seq:g", "chatrelay:hist:g", NULL };
+	const char *fifty[] = { "50", "86400000", "3600000",
+	    "{\"op\":\"msg\",\"seq\":49}", "{\"op\":\"msg\",\"seq\":50}", NULL };
+	const char *ten[] = { "10", "86400000", "3600000", "{}", NULL };
 	redisReply *r;
 
-	freeReplyObject(eval(bus_script_seqfloor, keys, fifty));
-	freeReplyObject(eval(bus_script_seqfloor, keys, ten));
+	r = eval(bus_script_restore, keys, fifty);
+	ck_assert_int_eq(r->integer, 0);	/* Redis had lost it all */
+	freeReplyObject(r);
+	r = eval(bus_script_restore, keys, ten);
+	ck_assert_int_eq(r->integer, 50);	/* nothing lowered */
+	freeReplyObject(r);
 	r = cmd("GET", "chatrelay:seq:g", NULL);
 	ck_assert_str_eq(r->str, "50");
+	freeReplyObject(r);
+	r = cmd("LLEN", "chatrelay:hist:g", NULL);
+	ck_assert_int_eq(r->integer, 2);
 	freeReplyObject(r);
 	ck_assert_int_eq(publish("1", "\"ch\":\"g\",\"text\":\"z\"}", "5"), 51);
 }
@@ -341,7 +354,7 @@ scripts_suite(void)
 	tcase_add_test(tc, test_attach_limit_is_cluster_wide);
 	tcase_add_test(tc, test_whisper_reaches_the_user_s_nodes);
 	tcase_add_test(tc, test_reap_removes_a_node);
-	tcase_add_test(tc, test_seqfloor_only_raises);
+	tcase_add_test(tc, test_restore_only_raises);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -1,0 +1,1465 @@
+/*
+ * check_redis.c: unit tests for redis.c, the kept-up hiredis connection,
+ * against real redis-server processes on free loopback ports.
+ *
+ * Each test runs its own libuv loop until a condition holds or a deadline
+ * passes, so a hang fails the test instead of stalling it.  Servers are
+ * started with fork+exec and killed (SIGKILL) when the test ends; they also
+ * die with the test process (PR_SET_PDEATHSIG).  Skipped (exit 77) when
+ * redis-server is not installed.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <check.h>
+#include <hiredis/hiredis.h>
+#include <uv.h>
+
+#include "log.h"
+#include "redis.h"
+
+/*
+ * Like ck_assert_msg, but silent when it holds: a passing ck_assert records
+ * its location (a write to Check's pipe), too costly in the hot loops.
+ */
+#define REQUIRE(cond, ...) do {						\
+	if (!(cond))							\
+		ck_abort_msg(__VA_ARGS__);				\
+} while (0)
+
+#define REDIS_BIN "redis-server"
+#define WAIT_MS 10000		/* bound on things expected to happen */
+
+/* ---- redis-server processes. ---- */
+
+struct server {
+	pid_t	 pid;
+	int	 port;
+	char	 pass[64];	/* --requirepass, or "" */
+	char	 sock[108];	/* --unixsocket, or "" */
+};
+
+#define MAX_SERVERS 8
+static pid_t		 server_pids[MAX_SERVERS];	/* killed at teardown */
+
+/* Returns a loopback TCP port that nothing listens on just now. */
+static int
+free_port(void)
+{
+	struct sockaddr_in	 sa;
+	socklen_t		 len = sizeof sa;
+	int			 fd, port;
+
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	ck_assert_int_ge(fd, 0);
+	memset(&sa, 0, sizeof sa);
+	sa.sin_family = AF_INET;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
+	port = ntohs(sa.sin_port);
+	close(fd);
+	return port;
+}
+
+/* Returns true if the server answers PING (PONG, or NOAUTH when it wants a password). */
+static bool
+server_answers(const struct server *s)
+{
+	struct sockaddr_in	 sin;
+	struct sockaddr_un	 sun;
+	struct pollfd		 pfd;
+	char			 buf[64];
+	ssize_t			 n;
+	int			 fd, rv;
+
+	if (s->sock[0] != '\0') {
+		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		memset(&sun, 0, sizeof sun);
+		sun.sun_family = AF_UNIX;
+		snprintf(sun.sun_path, sizeof sun.sun_path, "%s", s->sock);
+		rv = connect(fd, (struct sockaddr *)&sun, sizeof sun);
+	} else {
+		fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		memset(&sin, 0, sizeof sin);
+		sin.sin_family = AF_INET;
+		sin.sin_port = htons((uint16_t)s->port);
+		sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		rv = connect(fd, (struct sockaddr *)&sin, sizeof sin);
+	}
+	if (rv != 0 || write(fd, "PING\r\n", 6) != 6) {
+		close(fd);
+		return false;
+	}
+	pfd.fd = fd;
+	pfd.events = POLLIN;
+	n = poll(&pfd, 1, 500) == 1 ? read(fd, buf, sizeof buf - 1) : -1;
+	close(fd);
+	if (n <= 0)
+		return false;
+	buf[n] = '\0';
+	return strncmp(buf, "+PONG", 5) == 0 || strncmp(buf, "-NOAUTH", 7) == 0;
+}
+
+/* Starts redis-server as s says and waits until it answers. */
+static void
+server_start(struct server *s)
+{
+	char		 port[16];
+	const char	*argv[24];
+	int		 argc = 0, i, devnull;
+	pid_t		 pid;
+
+	snprintf(port, sizeof port, "%d", s->port);
+	argv[argc++] = REDIS_BIN;
+	argv[argc++] = "--port";
+	argv[argc++] = port;
+	argv[argc++] = "--bind";
+	argv[argc++] = "127.0.0.1";
+	argv[argc++] = "--save";
+	argv[argc++] = "";
+	argv[argc++] = "--appendonly";
+	argv[argc++] = "no";
+	argv[argc++] = "--daemonize";
+	argv[argc++] = "no";
+	argv[argc++] = "--loglevel";
+	argv[argc++] = "warning";
+	if (s->pass[0] != '\0') {
+		argv[argc++] = "--requirepass";
+		argv[argc++] = s->pass;
+	}
+	if (s->sock[0] != '\0') {
+		argv[argc++] = "--unixsocket";
+		argv[argc++] = s->sock;
+		argv[argc++] = "--unixsocketperm";
+		argv[argc++] = "700";
+	}
+	argv[argc] = NULL;
+	devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+	ck_assert_int_ge(devnull, 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		(void)prctl(PR_SET_PDEATHSIG, SIGKILL);
+		(void)dup2(devnull, 1);
+		(void)dup2(devnull, 2);
+		execvp(REDIS_BIN, (char *const *)argv);
+		_exit(127);
+	}
+	close(devnull);
+	s->pid = pid;
+	for (i = 0; i < MAX_SERVERS; i++) {
+		if (server_pids[i] == 0) {
+			server_pids[i] = pid;
+			break;
+		}
+	}
+	for (i = 0; i < 1000 && !server_answers(s); i++)
+		usleep(10000);
+	ck_assert_msg(i < 1000, "redis-server did not start on port %d",
+	    s->port);
+}
+
+/* Kills process pid with SIGKILL, reaps it and forgets it. */
+static void
+pid_kill(pid_t pid)
+{
+	int	 i;
+
+	kill(pid, SIGKILL);
+	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+		;
+	for (i = 0; i < MAX_SERVERS; i++) {
+		if (server_pids[i] == pid)
+			server_pids[i] = 0;
+	}
+}
+
+/* Kills the server. */
+static void
+server_kill(struct server *s)
+{
+	if (s->pid > 0)
+		pid_kill(s->pid);
+	s->pid = 0;
+}
+
+/* Sets s up for a new server on a free port (not started). */
+static void
+server_init(struct server *s, const char *pass)
+{
+	memset(s, 0, sizeof *s);
+	s->port = free_port();
+	if (pass != NULL)
+		snprintf(s->pass, sizeof s->pass, "%s", pass);
+}
+
+/* ---- The loop, and running it until something happens. ---- */
+
+static uv_loop_t	 loop;
+static uv_timer_t	 deadline;
+static bool		 expired;
+
+static void
+on_deadline(uv_timer_t *t)
+{
+	expired = true;
+}
+
+/* Runs the loop until cond holds or ms pass; is cond's final value. */
+#define RUN_UNTIL(cond, ms) __extension__ ({				\
+	expired = false;						\
+	uv_timer_start(&deadline, on_deadline, (ms), 0);		\
+	while (!(cond) && !expired)					\
+		uv_run(&loop, UV_RUN_ONCE);				\
+	uv_timer_stop(&deadline);					\
+	(cond) ? true : false;						\
+})
+
+/* Runs the loop for ms. */
+static void
+run_for(int ms)
+{
+	(void)RUN_UNTIL(false, ms);
+}
+
+static void
+setup(void)
+{
+	log_set_level(getenv("CHECK_REDIS_LOG") != NULL ? LOG_DEBUG : LOG_ERR);
+	ck_assert_int_eq(uv_loop_init(&loop), 0);
+	ck_assert_int_eq(uv_timer_init(&loop, &deadline), 0);
+}
+
+/* Kills what is left, lets every handle close, and requires a clean loop. */
+static void
+teardown(void)
+{
+	int	 i;
+
+	for (i = 0; i < MAX_SERVERS; i++) {
+		if (server_pids[i] != 0)
+			pid_kill(server_pids[i]);
+	}
+	uv_close((uv_handle_t *)&deadline, NULL);
+	/* A lookup on the thread pool may take a moment to come back. */
+	for (i = 0; i < 5000 && uv_loop_alive(&loop); i++) {
+		uv_run(&loop, UV_RUN_NOWAIT);
+		if (uv_loop_alive(&loop))
+			usleep(1000);
+	}
+	ck_assert_int_eq(uv_loop_close(&loop), 0);
+}
+
+/* ---- Recording what a connection reports. ---- */
+
+struct rec {
+	struct redis_conn	*rc;
+	enum redis_state	 states[256];
+	int			 nstates;
+	int			 ups, downs, connectings;
+	int			 free_on;	/* free rc on this state, or -1 */
+	int			 subscribed;	/* subscribed_cb calls */
+	int			 subscribed_at_up;
+	char			 last_sub[64];
+	int			 messages;
+	char			 last_ch[64];
+	char			 last_msg[64];
+	size_t			 last_msglen;
+	bool			 free_on_message;
+};
+
+static void
+on_state(struct redis_conn *rc, enum redis_state st, void *arg)
+{
+	struct rec	*r = arg;
+
+	ck_assert_ptr_eq(rc, r->rc);
+	if (r->nstates < 256)
+		r->states[r->nstates++] = st;
+	if (st == REDIS_UP) {
+		r->ups++;
+		r->subscribed_at_up = r->subscribed;
+	} else if (st == REDIS_DOWN) {
+		r->downs++;
+	} else {
+		r->connectings++;
+	}
+	ck_assert_int_eq(redis_conn_state(rc), st);
+	if ((int)st == r->free_on) {
+		redis_conn_free(rc);
+		r->rc = NULL;
+	}
+}
+
+static void
+on_subscribed(struct redis_conn *rc, const char *ch, size_t len, void *arg)
+{
+	struct rec	*r = arg;
+
+	r->subscribed++;
+	snprintf(r->last_sub, sizeof r->last_sub, "%.*s", (int)len, ch);
+}
+
+static void
+on_message(struct redis_conn *rc, const char *ch, size_t chlen,
+    const char *msg, size_t msglen, void *arg)
+{
+	struct rec	*r = arg;
+
+	r->messages++;
+	snprintf(r->last_ch, sizeof r->last_ch, "%.*s", (int)chlen, ch);
+	memcpy(r->last_msg, msg, msglen < 64 ? msglen : 64);
+	r->last_msglen = msglen;
+	if (r->free_on_message) {
+		redis_conn_free(rc);
+		r->rc = NULL;
+	}
+}
+
+/* Opens a connection to url recording into r (timeout 2 s, backoff 50-400 ms). */
+static struct redis_conn *
+open_conn(const char *url, struct rec *r)
+{
+	struct redis_addr	 addr;
+	char			 err[128];
+
+	memset(r, 0, sizeof *r);
+	r->free_on = -1;
+	ck_assert_msg(redis_url_parse(url, &addr, err, sizeof err) == 0,
+	    "%s", err);
+	r->rc = redis_conn_new(&loop, &addr, 2000, 50, 400, on_state, r);
+	ck_assert_ptr_nonnull(r->rc);
+	redis_conn_set_subscribed_cb(r->rc, on_subscribed, r);
+	redis_conn_set_message_cb(r->rc, on_message, r);
+	return r->rc;
+}
+
+/* Writes redis://[:pass@]127.0.0.1:port[/db] into buf. */
+static const char *
+url_of(char *buf, size_t len, const struct server *s, const char *pass,
+    int db)
+{
+	snprintf(buf, len, "redis://%s%s%s127.0.0.1:%d/%d",
+	    pass != NULL ? ":" : "", pass != NULL ? pass : "",
+	    pass != NULL ? "@" : "", s->port, db);
+	return buf;
+}
+
+/* ---- Commands and their replies. ---- */
+
+struct result {
+	bool		 done;
+	bool		 null;		/* the connection went away */
+	int		 type;
+	long long	 integer;
+	char		 str[256];
+	size_t		 len;
+	size_t		 elements;
+	char		 elem[4][64];
+	int		 order;		/* when it came, among all results */
+};
+
+static int	 result_clock;
+
+static void
+on_result(struct redis_conn *rc, struct redisReply *reply, void *priv)
+{
+	struct result	*res = priv;
+	size_t		 i;
+
+	ck_assert(!res->done);
+	res->done = true;
+	res->order = ++result_clock;
+	if (reply == NULL) {
+		res->null = true;
+		return;
+	}
+	res->type = reply->type;
+	res->integer = reply->integer;
+	if (reply->type == REDIS_REPLY_STRING ||
+	    reply->type == REDIS_REPLY_STATUS ||
+	    reply->type == REDIS_REPLY_ERROR) {
+		res->len = reply->len;
+		memcpy(res->str, reply->str, reply->len < sizeof res->str ?
+		    reply->len : sizeof res->str);
+	}
+	res->elements = reply->elements;
+	for (i = 0; reply->type == REDIS_REPLY_ARRAY && i < reply->elements &&
+	    i < 4; i++) {
+		if (reply->element[i]->type == REDIS_REPLY_STRING)
+			snprintf(res->elem[i], sizeof res->elem[i], "%s",
+			    reply->element[i]->str);
+		else if (reply->element[i]->type == REDIS_REPLY_INTEGER)
+			snprintf(res->elem[i], sizeof res->elem[i], "%lld",
+			    reply->element[i]->integer);
+	}
+}
+
+/* Ends send_cmd's argument list (a plain NULL may not be a pointer). */
+#define ARGS_END ((const char *)NULL)
+
+/* Sends the NULL-terminated list of C-string arguments; returns redis_conn_command's value. */
+static int
+send_cmd(struct redis_conn *rc, struct result *res, ...)
+{
+	const char	*argv[16];
+	size_t		 lens[16];
+	int		 argc = 0;
+	va_list		 ap;
+
+	memset(res, 0, sizeof *res);
+	va_start(ap, res);
+	while (argc < 16 && (argv[argc] = va_arg(ap, const char *)) != NULL) {
+		lens[argc] = strlen(argv[argc]);
+		argc++;
+	}
+	va_end(ap);
+	return redis_conn_command(rc, on_result, res, argc, argv, lens);
+}
+
+/* Sends a command and runs the loop until its reply. */
+#define CMD(rc, res, ...) do {						\
+	ck_assert_int_eq(send_cmd((rc), (res), __VA_ARGS__, ARGS_END), 0); \
+	ck_assert(RUN_UNTIL((res)->done, WAIT_MS));			\
+	ck_assert(!(res)->null);					\
+} while (0)
+
+/* Runs the loop until r's connection is UP. */
+#define WAIT_UP(r) ck_assert_msg(RUN_UNTIL(				\
+	(r)->rc != NULL && redis_conn_state((r)->rc) == REDIS_UP, WAIT_MS), \
+	"connection did not come up")
+
+/* ---- URL parsing. ---- */
+
+START_TEST(test_url_valid)
+{
+	struct redis_addr	 a;
+	char			 err[128], d[300];
+
+	ck_assert_int_eq(redis_url_parse("redis://127.0.0.1", &a, err,
+	    sizeof err), 0);
+	ck_assert_str_eq(a.host, "127.0.0.1");
+	ck_assert_int_eq(a.port, 6379);
+	ck_assert_int_eq(a.db, 0);
+	ck_assert_str_eq(a.password, "");
+	ck_assert_str_eq(a.unix_path, "");
+
+	ck_assert_int_eq(redis_url_parse(
+	    "redis://:s3cret@redis.example-1.com:6380/2", &a, err, sizeof err),
+	    0);
+	ck_assert_str_eq(a.host, "redis.example-1.com");
+	ck_assert_int_eq(a.port, 6380);
+	ck_assert_int_eq(a.db, 2);
+	ck_assert_str_eq(a.username, "");
+	ck_assert_str_eq(a.password, "s3cret");
+	redis_addr_describe(&a, d, sizeof d);
+	ck_assert_str_eq(d, "redis.example-1.com:6380/2");
+
+	/* Percent-decoding, a user name, a trailing slash. */
+	ck_assert_int_eq(redis_url_parse("redis://app:p%40ss%2Fw%3a@h/", &a,
+	    err, sizeof err), 0);
+	ck_assert_str_eq(a.username, "app");
+	ck_assert_str_eq(a.password, "p@ss/w:");
+	ck_assert_str_eq(a.host, "h");
+	ck_assert_int_eq(a.db, 0);
+
+	/* The last '@' ends the credentials; a lone '%' stays. */
+	ck_assert_int_eq(redis_url_parse("redis://:p@s%s@h:1", &a, err,
+	    sizeof err), 0);
+	ck_assert_str_eq(a.password, "p@s%s");
+	ck_assert_str_eq(a.host, "h");
+	ck_assert_int_eq(a.port, 1);
+
+	ck_assert_int_eq(redis_url_parse("redis://[::1]:7000/3", &a, err,
+	    sizeof err), 0);
+	ck_assert_str_eq(a.host, "::1");
+	ck_assert_int_eq(a.port, 7000);
+	ck_assert_int_eq(a.db, 3);
+	redis_addr_describe(&a, d, sizeof d);
+	ck_assert_str_eq(d, "[::1]:7000/3");
+
+	ck_assert_int_eq(redis_url_parse("redis://h?db=5&password=x%20y", &a,
+	    err, sizeof err), 0);
+	ck_assert_int_eq(a.db, 5);
+	ck_assert_str_eq(a.password, "x y");
+
+	ck_assert_int_eq(redis_url_parse("unix:/tmp/r.sock", &a, err,
+	    sizeof err), 0);
+	ck_assert_str_eq(a.unix_path, "/tmp/r.sock");
+	ck_assert_str_eq(a.host, "");
+	redis_addr_describe(&a, d, sizeof d);
+	ck_assert_str_eq(d, "unix:/tmp/r.sock");
+
+	ck_assert_int_eq(redis_url_parse("unix:///tmp/r.sock?db=4", &a, err,
+	    sizeof err), 0);
+	ck_assert_str_eq(a.unix_path, "/tmp/r.sock");
+	ck_assert_int_eq(a.db, 4);
+
+	ck_assert_int_eq(redis_url_parse("redis+unix:/run/redis.sock", &a,
+	    err, sizeof err), 0);
+	ck_assert_str_eq(a.unix_path, "/run/redis.sock");
+
+	ck_assert_int_eq(redis_url_parse("unix://:pw@/tmp/r.sock", &a, err,
+	    sizeof err), 0);
+	ck_assert_str_eq(a.unix_path, "/tmp/r.sock");
+	ck_assert_str_eq(a.password, "pw");
+
+	ck_assert_int_eq(redis_url_parse("redis://h:65535/2147483647", &a,
+	    err, sizeof err), 0);
+	ck_assert_int_eq(a.port, 65535);
+	ck_assert_int_eq(a.db, 2147483647);
+}
+END_TEST
+
+START_TEST(test_url_invalid)
+{
+	static const char *const bad[] = {
+		"", "http://h", "rediss://:TOPSECRET@h", "redis://",
+		"redis://:TOPSECRET@", "redis://:TOPSECRET@:6379",
+		"redis://h:0", "redis://h:65536", "redis://h:12a", "redis://h:",
+		"redis://h/x", "redis://h/-1", "redis://h/2147483648",
+		"redis://h#TOPSECRET", "redis://h?foo=TOPSECRET",
+		"redis://h?db", "redis://h?db=x", "redis://[::1",
+		"redis://[zz]:1", "redis://[::1]x", "redis://bad host",
+		"redis://TOPSECRET@h", "redis://h:1:2", "redis://h%20",
+		"redis://:TOP%00SECRET@h", "unix:relative",
+		"unix:/tmp/s?password=TOPSECRET&x=1", "unix://TOPSECRET",
+		"redis://:TOPSECRET@h/TOPSECRET",
+	};
+	struct redis_addr	 a;
+	char			 err[128], url[2048];
+	size_t			 i;
+
+	for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		err[0] = '\0';
+		ck_assert_msg(redis_url_parse(bad[i], &a, err,
+		    sizeof err) == -1, "accepted %s", bad[i]);
+		ck_assert_msg(err[0] != '\0', "no reason for %s", bad[i]);
+		ck_assert_msg(strstr(err, "TOPSECRET") == NULL &&
+		    strstr(err, "TOP") == NULL, "leaks: %s", err);
+		ck_assert_str_eq(a.password, "");
+	}
+	ck_assert_int_eq(redis_url_parse(NULL, &a, err, sizeof err), -1);
+	/* Too long: the URL, the password, the socket path. */
+	memset(url, 'a', sizeof url);
+	memcpy(url, "redis://", 8);
+	url[REDIS_URL_MAX + 1] = '\0';
+	ck_assert_int_eq(redis_url_parse(url, &a, err, sizeof err), -1);
+	snprintf(url, sizeof url, "redis://:%0300d@h", 7);
+	ck_assert_int_eq(redis_url_parse(url, &a, err, sizeof err), -1);
+	ck_assert_ptr_null(strstr(err, "0000"));
+	snprintf(url, sizeof url, "unix:/%0120d", 7);
+	ck_assert_int_eq(redis_url_parse(url, &a, err, sizeof err), -1);
+	snprintf(url, sizeof url, "redis://%0300d", 7);
+	ck_assert_int_eq(redis_url_parse(url, &a, err, sizeof err), -1);
+	/* A NULL or empty err is fine. */
+	ck_assert_int_eq(redis_url_parse("nope", &a, NULL, 0), -1);
+}
+END_TEST
+
+/* ---- Connecting and commands. ---- */
+
+START_TEST(test_connect_up)
+{
+	struct server	 s;
+	struct rec	 r;
+	char		 url[128];
+
+	server_init(&s, NULL);
+	server_start(&s);
+	open_conn(url_of(url, sizeof url, &s, NULL, 0), &r);
+	ck_assert_int_eq(redis_conn_state(r.rc), REDIS_CONNECTING);
+	ck_assert_int_eq(r.nstates, 0);		/* nothing from inside new */
+	WAIT_UP(&r);
+	ck_assert_int_eq(r.nstates, 1);
+	ck_assert_int_eq(r.states[0], REDIS_UP);
+	redis_conn_free(r.rc);
+}
+END_TEST
+
+START_TEST(test_set_get)
+{
+	struct server	 s;
+	struct rec	 r;
+	struct result	 res;
+	const char	*argv[3] = { "SET", "bin", "a\0b" };
+	size_t		 lens[3] = { 3, 3, 3 };
+	char		 url[128];
+
+	server_init(&s, NULL);
+	server_start(&s);
+	open_conn(url_of(url, sizeof url, &s, NULL, 0), &r);
+	WAIT_UP(&r);
+	CMD(r.rc, &res, "SET", "greeting", "hello");
+	ck_assert_int_eq(res.type, REDIS_REPLY_STATUS);
+	ck_assert_str_eq(res.str, "OK");
+	CMD(r.rc, &res, "GET", "greeting");
+	ck_assert_int_eq(res.type, REDIS_REPLY_STRING);
+	ck_assert_str_eq(res.str, "hello");
+	CMD(r.rc, &res, "GET", "missing");
+	ck_assert_int_eq(res.type, REDIS_REPLY_NIL);
+	CMD(r.rc, &res, "NOSUCHCOMMAND");
+	ck_assert_int_eq(res.type, REDIS_REPLY_ERROR);
+	/* Binary-safe arguments. */
+	memset(&res, 0, sizeof res);
+	ck_assert_int_eq(redis_conn_command(r.rc, on_result, &res, 3, argv,
+	    lens), 0);
+	ck_assert(RUN_UNTIL(res.done, WAIT_MS));
+	CMD(r.rc, &res, "GET", "bin");
+	ck_assert_int_eq(res.len, 3);
+	ck_assert(memcmp(res.str, "a\0b", 3) == 0);
+	/* A NULL callback is allowed; order is kept behind it. */
+	ck_assert_int_eq(redis_conn_command(r.rc, NULL, NULL, 1,
+	    (const char *[]){ "PING" }, (size_t[]){ 4 }), 0);
+	CMD(r.rc, &res, "PING");
+	ck_assert_str_eq(res.str, "PONG");
+	/* Arguments out of bounds. */
+	ck_assert_int_eq(redis_conn_command(r.rc, on_result, &res, 0, argv,
+	    lens), -1);
+	redis_conn_free(r.rc);
+}
+END_TEST
+
+struct incrs {
+	int	 n;
+	int	 nulls;
+	bool	 in_order;
+};
+
+static void
+on_incr(struct redis_conn *rc, struct redisReply *reply, void *priv)
+{
+	struct incrs	*in = priv;
+
+	if (reply == NULL) {
+		in->nulls++;
+		return;
+	}
+	in->n++;
+	if (reply->type != REDIS_REPLY_INTEGER || reply->integer != in->n)
+		in->in_order = false;
+}
+
+START_TEST(test_pipeline)
+{
+	struct server	 s;
+	struct rec	 r;
+	struct incrs	 in = { 0, 0, true };
+	const char	*argv[2] = { "INCR", "counter" };
+	size_t		 lens[2] = { 4, 7 };
+	char		 url[128];
+	int		 i;
+
+	server_init(&s, NULL);
+	server_start(&s);
+	open_conn(url_of(url, sizeof url, &s, NULL, 0), &r);
+	WAIT_UP(&r);
+	for (i = 0; i < 1000; i++)
+		ck_assert_int_eq(redis_conn_command(r.rc, on_incr, &in, 2,
+		    argv, lens), 0);
+	ck_assert(RUN_UNTIL(in.n == 1000, WAIT_MS));
+	ck_assert(in.in_order);
+	ck_assert_int_eq(in.nulls, 0);
+	redis_conn_free(r.rc);
+}
+END_TEST
+
+START_TEST(test_auth)
+{
+	struct server	 s;
+	struct rec	 r, u;
+	struct result	 res;
+	char		 url[160];
+
+	server_init(&s, "pa:ss@word");
+	server_start(&s);
+	open_conn(url_of(url, sizeof url, &s, "pa%3Ass%40word", 0), &r);
+	WAIT_UP(&r);
+	CMD(r.rc, &res, "PING");
+	ck_assert_str_eq(res.str, "PONG");
+	/* Redis 6 ACL form: user "default". */
+	snprintf(url, sizeof url,
+	    "redis://default:pa%%3Ass%%40word@127.0.0.1:%d", s.port);
+	open_conn(url, &u);
+	WAIT_UP(&u);
+	redis_conn_free(r.rc);
+	redis_conn_free(u.rc);
+}
+END_TEST
+
+START_TEST(test_auth_wrong)
+{
+	struct server	 s;
+	struct rec	 r, n;
+	char		 url[160];
+
+	server_init(&s, "right");
+	server_start(&s);
+	open_conn(url_of(url, sizeof url, &s, "wrong", 0), &r);
+	open_conn(url_of(url, sizeof url, &s, NULL, 0), &n);	/* NOAUTH */
+	run_for(1500);
+	ck_assert_int_eq(r.ups, 0);
+	ck_assert_int_eq(n.ups, 0);
+	/* It kept trying: DOWN, CONNECTING, DOWN, ... */
+	ck_assert_int_ge(r.downs, 2);
+	ck_assert_int_ge(r.connectings, 1);
+	ck_assert_int_ge(n.downs, 2);
+	ck_assert_int_ne(redis_conn_state(r.rc), REDIS_UP);
+	ck_assert_int_eq(send_cmd(r.rc, &(struct result){ 0 }, "PING",
+	    ARGS_END), -1);
+	redis_conn_free(r.rc);
+	redis_conn_free(n.rc);
+}
+END_TEST
+
+START_TEST(test_select)
+{
+	struct server	 s;
+	struct rec	 r3, r0;
+	struct result	 res;
+	char		 url[128];
+
+	server_init(&s, NULL);
+	server_start(&s);
+	open_conn(url_of(url, sizeof url, &s, NULL, 3), &r3);
+	open_conn(url_of(url, sizeof url, &s, NULL, 0), &r0);
+	WAIT_UP(&r3);
+	WAIT_UP(&r0);
+	CMD(r3.rc, &res, "SET", "where", "three");
+	CMD(r0.rc, &res, "GET", "where");
+	ck_assert_int_eq(res.type, REDIS_REPLY_NIL);
+	CMD(r3.rc, &res, "GET", "where");
+	ck_assert_str_eq(res.str, "three");
+	/* A database the server does not have: never UP. */
+	redis_conn_free(r0.rc);
+	open_conn(url_of(url, sizeof url, &s, NULL, 99), &r0);
+	run_for(500);
+	ck_assert_int_eq(r0.ups, 0);
+	ck_assert_int_ge(r0.downs, 1);
+	redis_conn_free(r0.rc);
+	redis_conn_free(r3.rc);
+}
+END_TEST
+
+/* ---- Pub/sub. ---- */
+
+START_TEST(test_pubsub)
+{
+	struct server	 s;
+	struct rec	 sub, pub;
+	struct result	 res, res2;
+	const char	*argv[3] = { "PUBLISH", "bin", "x\0y" };
+	size_t		 lens[3] = { 7, 3, 3 };
+	char		 url[128];
+	int		 i;
+
+	server_init(&s, NULL);
+	server_start(&s);
+	open_conn(url_of(url, sizeof url, &s, NULL, 0), &sub);
+	open_conn(url_of(url, sizeof url, &s, NULL, 0), &pub);
+	/* Remembered before UP; confirmed before UP is reported. */
+	ck_assert_int_eq(redis_conn_subscribe(sub.rc, "news", 4), 0);
+	ck_assert_int_eq(redis_conn_subscribe(sub.rc, "news", 4), 0);
+	WAIT_UP(&sub);
+	WAIT_UP(&pub);
+	ck_assert_int_eq(sub.subscribed_at_up, 1);
+	ck_assert_str_eq(sub.last_sub, "news");
+	/* A subscriber carries nothing else. */
+	ck_assert_int_eq(send_cmd(sub.rc, &res, "PING", ARGS_END), -1);
+
+	CMD(pub.rc, &res, "PUBLISH", "news", "hello");
+	ck_assert_int_eq(res.integer, 1);
+	ck_assert(RUN_UNTIL(sub.messages == 1, WAIT_MS));
+	ck_assert_str_eq(sub.last_ch, "news");
+	ck_assert_int_eq(sub.last_msglen, 5);
+	ck_assert(memcmp(sub.last_msg, "hello", 5) == 0);
+
+	/* Subscribing while UP, and a binary message. */
+	ck_assert_int_eq(redis_conn_subscribe(sub.rc, "bin", 3), 0);
+	ck_assert(RUN_UNTIL(sub.subscribed == 2, WAIT_MS));
+	ck_assert_str_eq(sub.last_sub, "bin");
+	memset(&res, 0, sizeof res);
+	ck_assert_int_eq(redis_conn_command(pub.rc, on_result, &res, 3, argv,
+	    lens), 0);
+	ck_assert(RUN_UNTIL(sub.messages == 2, WAIT_MS));
+	ck_assert_str_eq(sub.last_ch, "bin");
+	ck_assert_int_eq(sub.last_msglen, 3);
+	ck_assert(memcmp(sub.last_msg, "x\0y", 3) == 0);
+
+	/* Unsubscribed: not delivered, even if Redis still sends it. */
+	ck_assert_int_eq(redis_conn_unsubscribe(sub.rc, "news", 4), 0);
+	ck_assert_int_eq(send_cmd(pub.rc, &res, "PUBLISH", "news", "lost",
+	    ARGS_END), 0);
+	ck_assert_int_eq(send_cmd(pub.rc, &res2, "PUBLISH", "bin", "last",
+	    ARGS_END), 0);
+	ck_assert(RUN_UNTIL(sub.messages == 3, WAIT_MS));
+	ck_assert_str_eq(sub.last_ch, "bin");
+	run_for(100);
+	ck_assert_int_eq(sub.messages, 3);
+	/* And Redis hears of it. */
+	for (i = 0; i < 200; i++) {
+		CMD(pub.rc, &res, "PUBSUB", "NUMSUB", "news");
+		if (strcmp(res.elem[1], "0") == 0)
+			break;
+		run_for(10);
+	}
+	ck_assert_int_lt(i, 200);
+	/* Subscribe again: confirmed again, delivered again. */
+	ck_assert_int_eq(redis_conn_subscribe(sub.rc, "news", 4), 0);
+	ck_assert(RUN_UNTIL(sub.subscribed == 3, WAIT_MS));
+	CMD(pub.rc, &res, "PUBLISH", "news", "again");
+	ck_assert(RUN_UNTIL(sub.messages == 4, WAIT_MS));
+	ck_assert_str_eq(sub.last_ch, "news");
+
+	/* Bad names. */
+	ck_assert_int_eq(redis_conn_subscribe(sub.rc, "", 0), -1);
+	ck_assert_int_eq(redis_conn_subscribe(sub.rc, "a\0b", 3), -1);
+	ck_assert_int_eq(redis_conn_subscribe(sub.rc, url,
+	    REDIS_CHANNEL_MAX + 1), -1);
+	ck_assert_int_eq(redis_conn_unsubscribe(sub.rc, "", 0), -1);
+	ck_assert_int_eq(redis_conn_unsubscribe(sub.rc, "never", 5), 0);
+	redis_conn_free(sub.rc);
+	redis_conn_free(pub.rc);
+}
+END_TEST
+
+/* Subscribe and unsubscribe in quick succession end as the last call says. */
+START_TEST(test_pubsub_churn)
+{
+	struct server	 s;
+	struct rec	 sub, pub;
+	struct result	 res;
+	char		 url[128];
+	int		 i;
+
+	server_init(&s, NULL);
+	server_start(&s);
+	open_conn(url_of(url, sizeof url, &s, NULL, 0), &sub);
+	open_conn(url_of(url, sizeof url, &s, NULL, 0), &pub);
+	ck_assert_int_eq(redis_conn_subscribe(sub.rc, "keep", 4), 0);
+	WAIT_UP(&sub);
+	WAIT_UP(&pub);
+	for (i = 0; i < 50; i++) {
+		ck_assert_int_eq(redis_conn_subscribe(sub.rc, "flip", 4), 0);
+		ck_assert_int_eq(redis_conn_unsubscribe(sub.rc, "flip", 4), 0);
+		ck_assert_int_eq(redis_conn_unsubscribe(sub.rc, "flop", 4), 0);
+		ck_assert_int_eq(redis_conn_subscribe(sub.rc, "flop", 4), 0);
+		run_for(i % 3);
+	}
+	/* Wait until Redis agrees: flop and keep subscribed, flip not. */
+	for (i = 0; i < 200; i++) {
+		CMD(pub.rc, &res, "PUBSUB", "NUMSUB", "flip", "flop");
+		if (strcmp(res.elem[1], "0") == 0 &&
+		    strcmp(res.elem[3], "1") == 0)
+			break;
+		run_for(10);
+	}
+	ck_assert_int_lt(i, 200);
+	CMD(pub.rc, &res, "PUBLISH", "flip", "no");
+	CMD(pub.rc, &res, "PUBLISH", "flop", "yes");
+	ck_assert(RUN_UNTIL(sub.messages == 1, WAIT_MS));
+	ck_assert_str_eq(sub.last_ch, "flop");
+	redis_conn_free(sub.rc);
+	redis_conn_free(pub.rc);
+}
+END_TEST
+
+/* More channels than one SUBSCRIBE carries: all confirmed before UP, every time. */
+START_TEST(test_many_channels)
+{
+	struct server	 s;
+	struct rec	 sub, pub;
+	struct result	 res;
+	char		 url[128], ch[32];
+	int		 i;
+
+	server_init(&s, NULL);
+	server_start(&s);
+	open_conn(url_of(url, sizeof url, &s, NULL, 0), &sub);
+	for (i = 0; i < 300; i++) {
+		snprintf(ch, sizeof ch, "ch-%d", i);
+		ck_assert_int_eq(redis_conn_subscribe(sub.rc, ch, strlen(ch)),
+		    0);
+	}
+	WAIT_UP(&sub);
+	ck_assert_int_eq(sub.subscribed_at_up, 300);
+	open_conn(url_of(url, sizeof url, &s, NULL, 0), &pub);
+	WAIT_UP(&pub);
+	CMD(pub.rc, &res, "PUBSUB", "NUMSUB", "ch-0", "ch-299");
+	ck_assert_str_eq(res.elem[1], "1");
+	ck_assert_str_eq(res.elem[3], "1");
+	server_kill(&s);
+	ck_assert(RUN_UNTIL(sub.downs == 1, WAIT_MS));
+	server_start(&s);
+	WAIT_UP(&sub);
+	ck_assert_int_eq(sub.subscribed_at_up, 600);
+	redis_conn_free(sub.rc);
+	redis_conn_free(pub.rc);
+}
+END_TEST
+
+/* ---- Scripts. ---- */
+
+START_TEST(test_eval)
+{
+	static const char	*src = "return {KEYS[1], ARGV[1], ARGV[2]}";
+	struct redis_script	 sc, bad, counts;
+	struct server		 s;
+	struct rec		 r;
+	struct result		 res, many[5];
+	const char		*argv[3] = { "k1", "a1", "a2" };
+	size_t			 lens[3] = { 2, 2, 2 };
+	char			 url[128];
+	int			 i;
+
+	redis_script_init(&sc, src);
+	redis_script_init(&bad, "return redis.call('NOPE')");
+	redis_script_init(&counts, "return {#KEYS, #ARGV, ARGV[2]}");
+	server_init(&s, NULL);
+	server_start(&s);
+	open_conn(url_of(url, sizeof url, &s, NULL, 0), &r);
+	WAIT_UP(&r);
+	/* Our SHA-1 is Redis's. */
+	CMD(r.rc, &res, "SCRIPT", "LOAD", src);
+	ck_assert_str_eq(res.str, sc.sha1);
+	CMD(r.rc, &res, "SCRIPT", "FLUSH");
+	CMD(r.rc, &res, "SCRIPT", "EXISTS", sc.sha1);
+	ck_assert_str_eq(res.elem[0], "0");
+
+	/* NOSCRIPT the first time: sent again as EVAL, unseen. */
+	memset(&res, 0, sizeof res);
+	ck_assert_int_eq(redis_conn_eval(r.rc, &sc, on_result, &res, 1, 3,
+	    argv, lens), 0);
+	ck_assert(RUN_UNTIL(res.done, WAIT_MS));
+	ck_assert_int_eq(res.type, REDIS_REPLY_ARRAY);
+	ck_assert_int_eq(res.elements, 3);
+	ck_assert_str_eq(res.elem[0], "k1");
+	ck_assert_str_eq(res.elem[1], "a1");
+	ck_assert_str_eq(res.elem[2], "a2");
+	CMD(r.rc, &res, "SCRIPT", "EXISTS", sc.sha1);
+	ck_assert_str_eq(res.elem[0], "1");
+
+	/* Cached: EVALSHA answers at once. */
+	memset(&res, 0, sizeof res);
+	ck_assert_int_eq(redis_conn_eval(r.rc, &sc, on_result, &res, 1, 3,
+	    argv, lens), 0);
+	ck_assert(RUN_UNTIL(res.done, WAIT_MS));
+	ck_assert_str_eq(res.elem[2], "a2");
+
+	/* After SCRIPT FLUSH, several in flight all recover, in order. */
+	CMD(r.rc, &res, "SCRIPT", "FLUSH");
+	result_clock = 0;
+	for (i = 0; i < 5; i++) {
+		memset(&many[i], 0, sizeof many[i]);
+		ck_assert_int_eq(redis_conn_eval(r.rc, &sc, on_result,
+		    &many[i], 1, 3, argv, lens), 0);
+	}
+	ck_assert(RUN_UNTIL(many[4].done, WAIT_MS));
+	for (i = 0; i < 5; i++) {
+		ck_assert(many[i].done);
+		ck_assert_int_eq(many[i].order, i + 1);
+		ck_assert_str_eq(many[i].elem[0], "k1");
+	}
+
+	/* No keys; a script error comes back as an error reply. */
+	memset(&res, 0, sizeof res);
+	ck_assert_int_eq(redis_conn_eval(r.rc, &counts, on_result, &res, 0, 2,
+	    argv + 1, lens + 1), 0);
+	ck_assert(RUN_UNTIL(res.done, WAIT_MS));
+	ck_assert_int_eq(res.elements, 3);
+	ck_assert_str_eq(res.elem[0], "0");
+	ck_assert_str_eq(res.elem[1], "2");
+	ck_assert_str_eq(res.elem[2], "a2");
+	memset(&res, 0, sizeof res);
+	ck_assert_int_eq(redis_conn_eval(r.rc, &bad, on_result, &res, 0, 0,
+	    NULL, NULL), 0);
+	ck_assert(RUN_UNTIL(res.done, WAIT_MS));
+	ck_assert_int_eq(res.type, REDIS_REPLY_ERROR);
+	ck_assert(!res.null);
+
+	ck_assert_int_eq(redis_conn_eval(r.rc, &sc, on_result, &res, 4, 3,
+	    argv, lens), -1);
+	ck_assert_int_eq(redis_conn_eval(r.rc, &sc, on_result, &res, -1, 3,
+	    argv, lens), -1);
+	redis_conn_free(r.rc);
+}
+END_TEST
+
+/* ---- Losing Redis, and getting it back. ---- */
+
+START_TEST(test_kill_restart)
+{
+	struct server	 s;
+	struct rec	 cmd, sub;
+	struct result	 blpop, res;
+	char		 url[128];
+	int		 before;
+
+	server_init(&s, NULL);
+	server_start(&s);
+	open_conn(url_of(url, sizeof url, &s, NULL, 0), &cmd);
+	open_conn(url_of(url, sizeof url, &s, NULL, 0), &sub);
+	ck_assert_int_eq(redis_conn_subscribe(sub.rc, "ch", 2), 0);
+	ck_assert_int_eq(redis_conn_subscribe(sub.rc, "gone", 4), 0);
+	WAIT_UP(&cmd);
+	WAIT_UP(&sub);
+	ck_assert_int_eq(sub.subscribed, 2);
+	/* A command Redis will never answer. */
+	ck_assert_int_eq(send_cmd(cmd.rc, &blpop, "BLPOP", "nolist", "0",
+	    ARGS_END), 0);
+	run_for(50);
+	ck_assert(!blpop.done);
+
+	server_kill(&s);
+	ck_assert(RUN_UNTIL(blpop.done && cmd.downs == 1 && sub.downs == 1,
+	    WAIT_MS));
+	ck_assert(blpop.null);
+	ck_assert_int_ne(redis_conn_state(cmd.rc), REDIS_UP);
+	ck_assert_int_eq(send_cmd(cmd.rc, &res, "PING", ARGS_END), -1);
+	/* Changes to the set while down are remembered. */
+	ck_assert_int_eq(redis_conn_unsubscribe(sub.rc, "gone", 4), 0);
+	ck_assert_int_eq(redis_conn_subscribe(sub.rc, "new", 3), 0);
+	run_for(600);
+	ck_assert_int_eq(cmd.ups, 1);
+	ck_assert_int_ge(cmd.downs, 2);		/* refused attempts */
+	ck_assert_int_ge(cmd.connectings, 2);
+
+	server_start(&s);
+	before = sub.subscribed;
+	WAIT_UP(&cmd);
+	WAIT_UP(&sub);
+	ck_assert_int_eq(cmd.ups, 2);
+	ck_assert_int_eq(sub.ups, 2);
+	/* Every channel of the set was confirmed before UP. */
+	ck_assert_int_eq(sub.subscribed_at_up, before + 2);
+	CMD(cmd.rc, &res, "PUBLISH", "ch", "back");
+	ck_assert_int_eq(res.integer, 1);
+	ck_assert(RUN_UNTIL(sub.messages == 1, WAIT_MS));
+	ck_assert_str_eq(sub.last_ch, "ch");
+	ck_assert_str_eq(sub.last_msg, "back");
+	CMD(cmd.rc, &res, "PUBLISH", "gone", "x");
+	ck_assert_int_eq(res.integer, 0);
+	CMD(cmd.rc, &res, "PUBLISH", "new", "x");
+	ck_assert_int_eq(res.integer, 1);
+	/* The state sequence: UP, then DOWN/CONNECTING pairs, then UP. */
+	ck_assert_int_eq(cmd.states[0], REDIS_UP);
+	ck_assert_int_eq(cmd.states[1], REDIS_DOWN);
+	ck_assert_int_eq(cmd.states[2], REDIS_CONNECTING);
+	ck_assert_int_eq(cmd.states[cmd.nstates - 1], REDIS_UP);
+	redis_conn_free(cmd.rc);
+	redis_conn_free(sub.rc);
+}
+END_TEST
+
+START_TEST(test_connect_later)
+{
+	struct server	 s;
+	struct rec	 r;
+	struct result	 res;
+	char		 url[128];
+
+	server_init(&s, NULL);
+	open_conn(url_of(url, sizeof url, &s, NULL, 0), &r);
+	run_for(700);
+	ck_assert_int_eq(r.ups, 0);
+	ck_assert_int_ge(r.downs, 2);
+	ck_assert_int_ge(r.connectings, 1);
+	server_start(&s);
+	WAIT_UP(&r);
+	CMD(r.rc, &res, "PING");
+	redis_conn_free(r.rc);
+}
+END_TEST
+
+START_TEST(test_unix_socket)
+{
+	struct server	 s;
+	struct rec	 r;
+	struct result	 res;
+	char		 url[200];
+
+	server_init(&s, NULL);
+	snprintf(s.sock, sizeof s.sock, "/tmp/check_redis.%d.%d.sock",
+	    (int)getpid(), s.port);
+	unlink(s.sock);
+	snprintf(url, sizeof url, "unix://%s?db=1", s.sock);
+	open_conn(url, &r);
+	run_for(300);		/* no such socket yet: refused at once */
+	ck_assert_int_eq(r.ups, 0);
+	ck_assert_int_ge(r.downs, 1);
+	server_start(&s);
+	WAIT_UP(&r);
+	CMD(r.rc, &res, "SET", "u", "1");
+	CMD(r.rc, &res, "CLIENT", "INFO");
+	ck_assert_ptr_nonnull(strstr(res.str, " db=1 "));
+	redis_conn_free(r.rc);
+	server_kill(&s);
+	unlink(s.sock);
+}
+END_TEST
+
+START_TEST(test_localhost)
+{
+	struct server	 s;
+	struct rec	 r;
+	char		 url[128];
+
+	server_init(&s, NULL);
+	server_start(&s);
+	/* A name: looked up on the thread pool, IPv4 first. */
+	snprintf(url, sizeof url, "redis://localhost:%d", s.port);
+	open_conn(url, &r);
+	WAIT_UP(&r);
+	redis_conn_free(r.rc);
+	/* Freed with the lookup in flight. */
+	open_conn(url, &r);
+	uv_run(&loop, UV_RUN_NOWAIT);
+	redis_conn_free(r.rc);
+}
+END_TEST
+
+static int	 ticks;
+
+static void
+on_tick(uv_timer_t *t)
+{
+	ticks++;
+}
+
+START_TEST(test_connect_timeout)
+{
+	struct sockaddr_in	 sa;
+	socklen_t		 len = sizeof sa;
+	struct redis_addr	 addr;
+	struct rec		 r;
+	uv_timer_t		 tick;
+	char			 url[128];
+	int			 fd, i;
+
+	/* Listens, never accepts, never answers. */
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	memset(&sa, 0, sizeof sa);
+	sa.sin_family = AF_INET;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+	ck_assert_int_eq(listen(fd, 1), 0);
+	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
+	snprintf(url, sizeof url, "redis://127.0.0.1:%d", ntohs(sa.sin_port));
+	ck_assert_int_eq(redis_url_parse(url, &addr, NULL, 0), 0);
+	memset(&r, 0, sizeof r);
+	r.free_on = -1;
+	r.rc = redis_conn_new(&loop, &addr, 200, 50, 100, on_state, &r);
+	ck_assert_ptr_nonnull(r.rc);
+	ticks = 0;
+	uv_timer_init(&loop, &tick);
+	uv_timer_start(&tick, on_tick, 20, 20);
+	run_for(1500);
+	ck_assert_int_eq(r.ups, 0);
+	/* Each attempt times out after 200 ms: several cycles. */
+	ck_assert_int_ge(r.downs, 3);
+	ck_assert_int_ge(r.connectings, 2);
+	for (i = 0; i + 1 < r.nstates; i++)
+		ck_assert_int_ne(r.states[i], r.states[i + 1]);
+	/* The loop stayed responsive. */
+	ck_assert_int_ge(ticks, 25);
+	uv_close((uv_handle_t *)&tick, NULL);
+	redis_conn_free(r.rc);
+	run_for(10);
+	close(fd);
+}
+END_TEST
+
+/* ---- Freeing from inside callbacks. ---- */
+
+struct freer {
+	struct redis_conn	*rc;
+	int			 calls;
+	int			 nulls;
+	bool			 after_free;	/* called after free returned */
+	bool			 freed;
+};
+
+static void
+on_reply_free(struct redis_conn *rc, struct redisReply *reply, void *priv)
+{
+	struct freer	*f = priv;
+
+	if (f->freed)
+		f->after_free = true;
+	f->calls++;
+	if (reply == NULL)
+		f->nulls++;
+	if (f->calls == 1) {
+		redis_conn_free(rc);
+		redis_conn_free(rc);	/* twice is harmless too */
+		f->freed = true;
+		ck_assert_int_eq(redis_conn_command(rc, on_reply_free, f, 1,
+		    (const char *[]){ "PING" }, (size_t[]){ 4 }), -1);
+	}
+}
+
+static void
+on_count(struct redis_conn *rc, struct redisReply *reply, void *priv)
+{
+	struct freer	*f = priv;
+
+	if (f->freed)
+		f->after_free = true;
+	f->calls++;
+	if (reply == NULL)
+		f->nulls++;
+}
+
+START_TEST(test_free_in_reply_cb)
+{
+	struct server	 s;
+	struct rec	 r;
+	struct freer	 f = { 0 }, g = { 0 };
+	const char	*argv[1] = { "PING" };
+	size_t		 lens[1] = { 4 };
+	char		 url[128];
+	int		 i;
+
+	server_init(&s, NULL);
+	server_start(&s);
+	open_conn(url_of(url, sizeof url, &s, NULL, 0), &r);
+	WAIT_UP(&r);
+	ck_assert_int_eq(redis_conn_command(r.rc, on_reply_free, &f, 1, argv,
+	    lens), 0);
+	for (i = 0; i < 5; i++)
+		ck_assert_int_eq(redis_conn_command(r.rc, on_count, &g, 1,
+		    argv, lens), 0);
+	ck_assert(RUN_UNTIL(f.calls == 1, WAIT_MS));
+	/* The rest failed inside redis_conn_free, and nothing came after. */
+	ck_assert_int_eq(f.nulls, 0);
+	ck_assert_int_eq(g.calls, 5);
+	ck_assert_int_eq(g.nulls, 5);
+	run_for(100);
+	ck_assert_int_eq(g.calls, 5);
+	ck_assert_int_eq(r.nstates, 1);		/* no DOWN after free */
+}
+END_TEST
+
+START_TEST(test_free_in_null_cb)
+{
+	struct server	 s;
+	struct rec	 r;
+	struct freer	 f = { 0 }, g = { 0 };
+	char		 url[128];
+
+	server_init(&s, NULL);
+	server_start(&s);
+	open_conn(url_of(url, sizeof url, &s, NULL, 0), &r);
+	WAIT_UP(&r);
+	ck_assert_int_eq(redis_conn_command(r.rc, on_reply_free, &f, 3,
+	    (const char *[]){ "BLPOP", "l", "0" }, (size_t[]){ 5, 1, 1 }), 0);
+	ck_assert_int_eq(redis_conn_command(r.rc, on_count, &g, 3,
+	    (const char *[]){ "BLPOP", "l", "0" }, (size_t[]){ 5, 1, 1 }), 0);
+	run_for(50);
+	server_kill(&s);
+	ck_assert(RUN_UNTIL(f.calls == 1, WAIT_MS));
+	ck_assert_int_eq(f.nulls, 1);
+	ck_assert_int_eq(g.nulls, 1);
+	ck_assert(!g.after_free);
+	/* DOWN was reported before the requests failed. */
+	ck_assert_int_eq(r.downs, 1);
+}
+END_TEST
+
+START_TEST(test_free_in_state_cb)
+{
+	struct server	 s;
+	struct rec	 up, down, connecting;
+	char		 url[128];
+
+	server_init(&s, NULL);
+	server_start(&s);
+	open_conn(url_of(url, sizeof url, &s, NULL, 0), &up);
+	up.free_on = REDIS_UP;
+	ck_assert(RUN_UNTIL(up.rc == NULL, WAIT_MS));
+	server_kill(&s);
+	open_conn(url_of(url, sizeof url, &s, NULL, 0), &down);
+	down.free_on = REDIS_DOWN;
+	ck_assert(RUN_UNTIL(down.rc == NULL, WAIT_MS));
+	open_conn(url_of(url, sizeof url, &s, NULL, 0), &connecting);
+	connecting.free_on = REDIS_CONNECTING;
+	ck_assert(RUN_UNTIL(connecting.rc == NULL, WAIT_MS));
+	run_for(100);
+	ck_assert_int_eq(up.nstates, 1);
+	ck_assert_int_eq(down.nstates, 1);
+	ck_assert_int_eq(connecting.nstates, 2);
+}
+END_TEST
+
+START_TEST(test_free_with_pending)
+{
+	struct server	 s;
+	struct rec	 r;
+	struct freer	 g = { 0 };
+	char		 url[128];
+	int		 i;
+
+	server_init(&s, NULL);
+	server_start(&s);
+	open_conn(url_of(url, sizeof url, &s, NULL, 0), &r);
+	WAIT_UP(&r);
+	for (i = 0; i < 10; i++)
+		ck_assert_int_eq(redis_conn_command(r.rc, on_count, &g, 1,
+		    (const char *[]){ "PING" }, (size_t[]){ 4 }), 0);
+	redis_conn_free(r.rc);
+	ck_assert_int_eq(g.calls, 10);
+	ck_assert_int_eq(g.nulls, 10);
+	g.freed = true;
+	run_for(100);
+	ck_assert(!g.after_free);
+	/* Freed before it ever ran. */
+	open_conn(url_of(url, sizeof url, &s, NULL, 0), &r);
+	redis_conn_free(r.rc);
+	/* Freed mid-attempt. */
+	open_conn(url_of(url, sizeof url, &s, NULL, 0), &r);
+	uv_run(&loop, UV_RUN_NOWAIT);
+	redis_conn_free(r.rc);
+	ck_assert_int_eq(r.nstates, 0);
+}
+END_TEST
+
+START_TEST(test_free_in_message_cb)
+{
+	struct server	 s;
+	struct rec	 sub, pub;
+	struct result	 res, res2;
+	char		 url[128];
+
+	server_init(&s, NULL);
+	server_start(&s);
+	open_conn(url_of(url, sizeof url, &s, NULL, 0), &sub);
+	open_conn(url_of(url, sizeof url, &s, NULL, 0), &pub);
+	ck_assert_int_eq(redis_conn_subscribe(sub.rc, "c", 1), 0);
+	WAIT_UP(&sub);
+	WAIT_UP(&pub);
+	sub.free_on_message = true;
+	/* Two messages, likely read in one go: the second is dropped. */
+	ck_assert_int_eq(send_cmd(pub.rc, &res, "PUBLISH", "c", "1",
+	    ARGS_END), 0);
+	CMD(pub.rc, &res2, "PUBLISH", "c", "2");
+	ck_assert(RUN_UNTIL(sub.rc == NULL, WAIT_MS));
+	run_for(100);
+	ck_assert_int_eq(sub.messages, 1);
+	redis_conn_free(pub.rc);
+}
+END_TEST
+
+/* At most REDIS_PENDING_MAX commands in flight. */
+START_TEST(test_pending_bound)
+{
+	struct server	 s;
+	struct rec	 r;
+	struct freer	 g = { 0 };
+	char		 url[128];
+	int		 i;
+
+	server_init(&s, NULL);
+	server_start(&s);
+	open_conn(url_of(url, sizeof url, &s, NULL, 0), &r);
+	WAIT_UP(&r);
+	for (i = 0; i < REDIS_PENDING_MAX; i++)
+		REQUIRE(redis_conn_command(r.rc, on_count, &g, 1,
+		    (const char *[]){ "PING" }, (size_t[]){ 4 }) == 0,
+		    "command %d refused", i);
+	ck_assert_int_eq(redis_conn_command(r.rc, on_count, &g, 1,
+	    (const char *[]){ "PING" }, (size_t[]){ 4 }), -1);
+	ck_assert(RUN_UNTIL(g.calls >= 1, WAIT_MS));
+	ck_assert_int_eq(redis_conn_command(r.rc, on_count, &g, 1,
+	    (const char *[]){ "PING" }, (size_t[]){ 4 }), 0);
+	redis_conn_free(r.rc);
+	ck_assert_int_eq(g.calls, REDIS_PENDING_MAX + 1);
+	ck_assert_int_gt(g.nulls, 0);
+}
+END_TEST
+
+/* Builds the suite. */
+static Suite *
+redis_suite(void)
+{
+	Suite	*s = suite_create("redis");
+	TCase	*tc;
+
+	tc = tcase_create("url");
+	tcase_add_test(tc, test_url_valid);
+	tcase_add_test(tc, test_url_invalid);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("conn");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_connect_up);
+	tcase_add_test(tc, test_set_get);
+	tcase_add_test(tc, test_pipeline);
+	tcase_add_test(tc, test_auth);
+	tcase_add_test(tc, test_auth_wrong);
+	tcase_add_test(tc, test_select);
+	tcase_add_test(tc, test_eval);
+	tcase_add_test(tc, test_connect_later);
+	tcase_add_test(tc, test_unix_socket);
+	tcase_add_test(tc, test_localhost);
+	tcase_add_test(tc, test_connect_timeout);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("pubsub");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_pubsub);
+	tcase_add_test(tc, test_pubsub_churn);
+	tcase_add_test(tc, test_many_channels);
+	tcase_add_test(tc, test_kill_restart);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("free");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_free_in_reply_cb);
+	tcase_add_test(tc, test_free_in_null_cb);
+	tcase_add_test(tc, test_free_in_state_cb);
+	tcase_add_test(tc, test_free_with_pending);
+	tcase_add_test(tc, test_free_in_message_cb);
+	tcase_add_test(tc, test_pending_bound);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+/* Returns true if redis-server can be run. */
+static bool
+have_redis_server(void)
+{
+	return system(REDIS_BIN " --version >/dev/null 2>&1") == 0;
+}
+
+int
+main(void)
+{
+	SRunner	*sr;
+	int	 failed;
+
+	if (!have_redis_server()) {
+		fprintf(stderr, "check_redis: no %s: skipped\n", REDIS_BIN);
+		return 77;
+	}
+	signal(SIGPIPE, SIG_IGN);	/* the caller's job, says redis.h */
+	sr = srunner_create(redis_suite());
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
