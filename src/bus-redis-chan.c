@@ -1,0 +1,752 @@
+/*
+ * bus-redis-chan.c: the channels an owner worker follows in Redis.
+ *
+ * A channel's owner subscribes to it while this instance has members in
+ * it.  Its local state (the seq delivered so far, the recent messages) is
+ * synchronised from Redis once the SUBSCRIBE is confirmed: joins wait for
+ * that, messages that arrive meanwhile are held, duplicates (seq already
+ * delivered) are dropped, and a gap makes the owner read the missing ones
+ * from history.  Joins, leaves, who and history go through the scripts of
+ * bus-scripts.c.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <uv.h>
+
+#include "bus-int.h"
+#include "bus-redis-int.h"
+#include "bus-redis.h"
+#include "bus.h"
+#include "config.h"
+#include "frame.h"
+#include "inbox.h"
+#include "jsonw.h"
+#include "log.h"
+#include "proto.h"
+#include "server.h"
+#include "worker.h"
+
+#define EARLY_MAX 4096		/* messages held per channel until its sync */
+
+/* ------------------------------------------------------ channel delivery */
+
+/*
+ * Names a channel for a reply that comes later: the channel itself may be
+ * gone by then, so callbacks look it up again.
+ */
+struct chan_tag {
+	struct worker *w;
+	char ch[CHAN_NAME_MAX + 1];
+};
+
+/* Returns a new tag for channel ch of w, or NULL. */
+static struct chan_tag *
+chan_tag_new(struct worker *w, const char *ch)
+{
+	struct chan_tag *t = malloc(sizeof *t);
+
+	if (t != NULL) {
+		t->w = w;
+		snprintf(t->ch, sizeof t->ch, "%s", ch);
+	}
+	return t;
+}
+
+/*
+ * Reads the seq and ts at the head of a msg payload; returns true if it is
+ * one ({"op":"msg","seq":N,"ts":T,...), false for other frames (presence).
+ */
+static bool
+parse_msg_head(const char *p, size_t len, uint64_t *seq, int64_t *ts)
+{
+	static const char head[] = "{\"op\":\"msg\",\"seq\":";
+	size_t i = sizeof head - 1;
+
+	if (len < i || memcmp(p, head, i) != 0)
+		return false;
+	*seq = 0;
+	while (i < len && p[i] >= '0' && p[i] <= '9')
+		*seq = *seq * 10 + (uint64_t)(p[i++] - '0');
+	*ts = 0;
+	if (i + 6 < len && memcmp(p + i, ",\"ts\":", 6) == 0) {
+		i += 6;
+		while (i < len && p[i] >= '0' && p[i] <= '9')
+			*ts = *ts * 10 + (p[i++] - '0');
+	}
+	return true;
+}
+
+/* Makes the frame for a payload from Redis, with its seq and ts set. */
+static struct frame *
+payload_frame(const char *p, size_t len)
+{
+	struct frame *f = frame_text(p, len);
+	uint64_t seq;
+	int64_t ts;
+
+	if (f != NULL && parse_msg_head(p, len, &seq, &ts)) {
+		f->seq = seq;
+		f->ts = ts;
+	}
+	return f;
+}
+
+/*
+ * Copies the user id of a presence payload ("user":{"id":"...") into uid,
+ * undoing JSON escapes; returns false if there is none.
+ */
+static bool
+presence_uid(const struct frame *f, char *uid, size_t len)
+{
+	static const char tag[] = "\"user\":{\"id\":\"";
+	const char *p = frame_payload(f), *end = p + frame_payload_len(f);
+	const char *s = memmem(p, (size_t)(end - p), tag, sizeof tag - 1);
+	size_t n = 0;
+
+	if (s == NULL)
+		return false;
+	for (s += sizeof tag - 1; s < end && *s != '"' && n + 1 < len; s++) {
+		if (*s == '\\' && s + 1 < end)
+			s++;
+		uid[n++] = *s;
+	}
+	uid[n] = '\0';
+	return n > 0;
+}
+
+/* Delivers f (a msg with the next seq, or a presence) to the local members. */
+static void
+deliver(struct worker *w, struct channel *chn, struct frame *f)
+{
+	char uid[USER_ID_MAX + 1];
+
+	if (f->seq != 0) {
+		chn->seq = f->seq;
+		history_push(&chn->hist, f);
+		bus_fanout(w, chn, f);
+		return;
+	}
+	/* Presence is not for the user it is about. */
+	bus_fanout_except(w, chn, f,
+	    presence_uid(f, uid, sizeof uid) ? uid : NULL);
+}
+
+/* Holds f until the channel is synchronised. */
+static void
+hold(struct channel *chn, struct frame *f)
+{
+	struct frame **e;
+	uint32_t cap;
+
+	if (chn->nearly == EARLY_MAX)
+		return;		/* the sync will read these from history */
+	if (chn->nearly == chn->capearly) {
+		cap = chn->capearly ? chn->capearly * 2 : 16;
+		e = realloc(chn->early, cap * sizeof *e);
+		if (e == NULL)
+			return;
+		chn->early = e;
+		chn->capearly = cap;
+	}
+	chn->early[chn->nearly++] = frame_ref(f);
+}
+
+static void start_sync(struct worker *w, struct channel *chn);
+
+/* What the subscription brought for channel chn (owner worker). */
+static void
+on_channel_payload(struct worker *w, struct channel *chn, const char *p,
+    size_t len)
+{
+	struct frame *f = payload_frame(p, len);
+
+	if (f == NULL)
+		return;
+	if (!chn->synced)
+		hold(chn, f);
+	else if (f->seq == 0 || f->seq == chn->seq + 1)
+		deliver(w, chn, f);
+	else if (f->seq > chn->seq + 1) {
+		/* A gap (missed while resubscribing): read it from history. */
+		hold(chn, f);
+		chn->synced = false;
+		start_sync(w, chn);
+	}
+	frame_unref(f);
+}
+
+
+static void answer_join(struct worker *w, struct channel *chn, struct imsg *m);
+
+/*
+ * The history read of a sync: fills the ring on a first sync, delivers what
+ * was missed on a later one, then what was held, then answers the waiting
+ * joins.
+ */
+static void
+on_synced(struct redis_conn *rc, redisReply *r, void *priv)
+{
+	struct chan_tag *tag = priv;
+	struct worker *w = tag->w;
+	struct channel *chn;
+	bool first;
+	size_t i;
+
+	chn = bus_channel_get(w, tag->ch, false);
+	free(tag);
+	if (chn == NULL || !chn->subscribed)
+		return;
+	chn->syncing = false;
+	if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
+	    r->element[1]->type != REDIS_REPLY_ARRAY)
+		return;		/* retried when the connection is back */
+	first = chn->seq == 0 && chn->hist.count == 0;
+	for (i = 0; i < r->element[1]->elements; i++) {
+		redisReply *e = r->element[1]->element[i];
+		struct frame *f;
+
+		if (e->type != REDIS_REPLY_STRING)
+			continue;
+		f = payload_frame(e->str, e->len);
+		if (f == NULL || f->seq <= chn->seq) {
+			frame_unref(f);
+			continue;
+		}
+		if (first) {
+			history_push(&chn->hist, f);
+			chn->seq = f->seq;
+		} else
+			deliver(w, chn, f);
+		frame_unref(f);
+	}
+	if ((uint64_t)reply_int(r->element[0], 0) > chn->seq)
+		chn->seq = (uint64_t)reply_int(r->element[0], 0);
+	chn->synced = true;
+	for (i = 0; i < chn->nearly; i++) {
+		struct frame *f = chn->early[i];
+
+		if (f->seq == 0 || f->seq > chn->seq)
+			deliver(w, chn, f);
+		frame_unref(f);
+	}
+	chn->nearly = 0;
+	while (chn->pending != NULL) {
+		struct imsg *m = chn->pending;
+
+		chn->pending = atomic_load_explicit(&m->next,
+		    memory_order_relaxed);
+		answer_join(w, chn, m);
+	}
+}
+
+/* Reads chn's seq and history from Redis (once its SUBSCRIBE is confirmed). */
+static void
+start_sync(struct worker *w, struct channel *chn)
+{
+	char kseq[128], khist[128];
+	const char *argv[2];
+	struct chan_tag *tag;
+
+	if (chn->syncing || !w->redis->sub_up)
+		return;
+	tag = chan_tag_new(w, chn->name);
+	if (tag == NULL)
+		return;
+	argv[0] = key(kseq, sizeof kseq, "seq", chn->name);
+	argv[1] = key(khist, sizeof khist, "hist", chn->name);
+	if (bus_redis_run(w, S_HISTORY, on_synced, tag, 2, 2, argv) != 0) {
+		free(tag);
+		return;
+	}
+	chn->syncing = true;
+}
+
+/* Redis confirmed a SUBSCRIBE: from now on nothing published is missed. */
+void
+bus_redis_on_subscribed(struct redis_conn *rc, const char *channel,
+    size_t chlen, void *arg)
+{
+	struct worker *w = arg;
+	char name[CHAN_NAME_MAX + 1];
+	struct channel *chn;
+
+	if (chlen <= sizeof KP "ch:" - 1 ||
+	    memcmp(channel, KP "ch:", sizeof KP "ch:" - 1) != 0)
+		return;
+	chlen -= sizeof KP "ch:" - 1;
+	if (chlen > CHAN_NAME_MAX)
+		return;
+	memcpy(name, channel + sizeof KP "ch:" - 1, chlen);
+	name[chlen] = '\0';
+	chn = bus_channel_get(w, name, false);
+	if (chn != NULL && chn->subscribed) {
+		chn->synced = false;
+		start_sync(w, chn);
+	}
+}
+
+/* ------------------------------------------------- channel ops (owner) */
+
+/* Counts one more local membership of m's user in chn; subscribes on the first. */
+static int
+local_join(struct worker *w, struct channel *chn, const struct imsg *m)
+{
+	struct cmember *cm = strmap_get(&chn->members, m->user);
+	char kch[128];
+
+	if (cm == NULL) {
+		cm = calloc(1, sizeof *cm + strlen(m->name) + 1);
+		if (cm == NULL || strmap_put(&chn->members, m->user, cm) != 0) {
+			free(cm);
+			return -1;
+		}
+		strcpy(cm->name, m->name);
+	}
+	cm->conns++;
+	chn->wcount[m->worker]++;
+	if (chn->nlocal++ == 0 && !chn->subscribed) {
+		chn->subscribed = true;
+		chn->synced = false;
+		key(kch, sizeof kch, "ch", chn->name);
+		redis_conn_subscribe(w->redis->sub, kch, strlen(kch));
+	}
+	return 0;
+}
+
+/* Counts one local membership less; unsubscribes and forgets on the last. */
+static void
+local_leave(struct worker *w, struct channel *chn, const char *uid, int worker)
+{
+	struct cmember *cm = strmap_get(&chn->members, uid);
+	char kch[128];
+	uint32_t i;
+
+	if (cm != NULL && --cm->conns == 0)
+		free(strmap_del(&chn->members, uid));
+	if (chn->wcount[worker] > 0)
+		chn->wcount[worker]--;
+	if (chn->nlocal > 0)
+		chn->nlocal--;
+	if (chn->nlocal > 0 || !chn->subscribed)
+		return;
+	key(kch, sizeof kch, "ch", chn->name);
+	redis_conn_unsubscribe(w->redis->sub, kch, strlen(kch));
+	chn->subscribed = chn->synced = chn->syncing = false;
+	/* Joins still waiting were from connections that have left too. */
+	while (chn->pending != NULL) {
+		struct imsg *m = chn->pending;
+
+		chn->pending = atomic_load_explicit(&m->next,
+		    memory_order_relaxed);
+		imsg_free(m);
+	}
+	for (i = 0; i < chn->nearly; i++)
+		frame_unref(chn->early[i]);
+	chn->nearly = 0;
+	history_free(&chn->hist);
+	history_init(&chn->hist, w->cfg->history_size);
+	chn->seq = 0;
+}
+
+/* Sends the joined reply (members counted by Redis, in m->t0) and frees m. */
+static void
+answer_join(struct worker *w, struct channel *chn, struct imsg *m)
+{
+	bus_joined_reply(w, m, chn, m->t0, m->flag ? ACT_NONE : ACT_ACTIVATE);
+	imsg_free(m);
+}
+
+/* Fails a join with unavailable: the client's pending membership goes. */
+static void
+fail_join(struct worker *w, struct imsg *m)
+{
+	struct channel *chn = bus_channel_get(w, m->ch, false);
+
+	if (!m->flag && chn != NULL) {
+		local_leave(w, chn, m->user, m->worker);
+		bus_channel_maybe_drop(w, chn);
+	}
+	worker_count_err(w, ERR_UNAVAILABLE);
+	bus_reply(w, m, m->flag ? ACT_NONE : ACT_JOIN_FAIL,
+	    proto_err_frame(m->id, ERR_UNAVAILABLE, "the cluster bus is down",
+	    -1, -1));
+	imsg_free(m);
+}
+
+/* The join script answered (or a rejoin's member count came). */
+static void
+on_joined(struct redis_conn *rc, redisReply *r, void *priv)
+{
+	struct op_ctx *x = priv;
+	struct worker *w = x->w;
+	struct imsg *m = x->m;
+	struct channel *chn;
+	struct imsg **tail;
+
+	free(x);
+	if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements < 1) {
+		fail_join(w, m);
+		return;
+	}
+	m->t0 = (uint64_t)reply_int(r->element[0], 0);
+	chn = bus_channel_get(w, m->ch, false);
+	if (chn == NULL) {
+		imsg_free(m);
+		return;
+	}
+	if (chn->synced) {
+		answer_join(w, chn, m);
+		return;
+	}
+	atomic_store_explicit(&m->next, NULL, memory_order_relaxed);
+	for (tail = &chn->pending; *tail != NULL;
+	    tail = (struct imsg **)&(*tail)->next)
+		;
+	*tail = m;
+	start_sync(w, chn);
+}
+
+static void
+redis_join(struct worker *w, struct imsg *m)
+{
+	char k[4][128], field[CHAN_NAME_MAX + USER_ID_MAX + 2], max[16];
+	const char *argv[10];
+	struct channel *chn = bus_channel_get(w, m->ch, true);
+	struct op_ctx *x;
+
+	if (chn == NULL || (x = malloc(sizeof *x)) == NULL) {
+		bus_reply_err(w, m, ERR_INTERNAL, "out of memory");
+		imsg_free(m);
+		return;
+	}
+	x->w = w;
+	x->m = m;
+	if (m->flag) {
+		/* A rejoin changes no count: only the member count is asked. */
+		argv[0] = key(k[0], sizeof k[0], "memn", m->ch);
+		if (bus_redis_run(w, S_WHO, on_joined, x, 1, 1, argv) != 0) {
+			free(x);
+			fail_join(w, m);
+		}
+		return;
+	}
+	if (local_join(w, chn, m) != 0) {
+		free(x);
+		bus_reply_err(w, m, ERR_INTERNAL, "out of memory");
+		imsg_free(m);
+		return;
+	}
+	snprintf(field, sizeof field, "%s\n%s", m->ch, m->user);
+	snprintf(max, sizeof max, "%d", w->cfg->presence_events_max);
+	argv[0] = key(k[0], sizeof k[0], "memc", m->ch);
+	argv[1] = key(k[1], sizeof k[1], "memn", m->ch);
+	argv[2] = key(k[2], sizeof k[2], "nodemem", w->srv->node_key);
+	argv[3] = key(k[3], sizeof k[3], "seq", m->ch);
+	argv[4] = m->user;
+	argv[5] = m->name;
+	argv[6] = field;
+	argv[7] = max;
+	{
+		char kch[128], now[24];
+		const char *a[13] = { argv[0], argv[1], argv[2], argv[3],
+		    KP "nodes", argv[4], argv[5], argv[6], argv[7], NULL,
+		    m->ch, w->srv->node_key, now };
+
+		snprintf(now, sizeof now, "%lld", (long long)proto_now_ms());
+		a[9] = key(kch, sizeof kch, "ch", m->ch);
+		if (bus_redis_run(w, S_JOIN, on_joined, x, 5, 13, a) != 0) {
+			free(x);
+			fail_join(w, m);
+		}
+	}
+}
+
+static void
+redis_leave(struct worker *w, struct imsg *m)
+{
+	char k[4][128], field[CHAN_NAME_MAX + USER_ID_MAX + 2], max[16];
+	const char *argv[10];
+	struct channel *chn = bus_channel_get(w, m->ch, false);
+
+	if (chn == NULL)
+		return;
+	local_leave(w, chn, m->user, m->worker);
+	snprintf(field, sizeof field, "%s\n%s", m->ch, m->user);
+	snprintf(max, sizeof max, "%d", w->cfg->presence_events_max);
+	argv[0] = key(k[0], sizeof k[0], "memc", m->ch);
+	argv[1] = key(k[1], sizeof k[1], "memn", m->ch);
+	argv[2] = key(k[2], sizeof k[2], "nodemem", w->srv->node_key);
+	argv[3] = key(k[3], sizeof k[3], "seq", m->ch);
+	argv[4] = m->user;
+	argv[5] = m->name;
+	argv[6] = field;
+	argv[7] = max;
+	{
+		char kch[128];
+
+		argv[8] = key(kch, sizeof kch, "ch", m->ch);
+		argv[9] = m->ch;
+		/* Down: the count is fixed when this node is reaped or re-registers. */
+		(void)bus_redis_run(w, S_LEAVE, bus_redis_ignore, NULL, 4, 10, argv);
+	}
+	bus_channel_maybe_drop(w, chn);
+}
+
+/* A history read for a channel this instance does not follow. */
+static void
+on_history(struct redis_conn *rc, redisReply *r, void *priv)
+{
+	struct op_ctx *x = priv;
+	struct worker *w = x->w;
+	struct imsg *m = x->m;
+	struct channel *tmp;
+	size_t i;
+
+	free(x);
+	if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
+	    r->element[1]->type != REDIS_REPLY_ARRAY) {
+		bus_reply_err(w, m, ERR_UNAVAILABLE, "the cluster bus is down");
+		imsg_free(m);
+		return;
+	}
+	if (reply_int(r->element[0], 0) == 0 && r->element[1]->elements == 0) {
+		bus_reply_err(w, m, ERR_NO_SUCH_CHANNEL, "no such channel");
+		imsg_free(m);
+		return;
+	}
+	/* A throwaway channel holding what Redis keeps, for the usual reply. */
+	tmp = calloc(1, sizeof *tmp +
+	    (size_t)w->srv->nworkers * sizeof tmp->wcount[0]);
+	if (tmp == NULL) {
+		bus_reply_err(w, m, ERR_INTERNAL, "out of memory");
+		imsg_free(m);
+		return;
+	}
+	snprintf(tmp->name, sizeof tmp->name, "%s", m->ch);
+	history_init(&tmp->hist, (int)r->element[1]->elements);
+	strmap_init(&tmp->members);
+	for (i = 0; i < r->element[1]->elements; i++) {
+		redisReply *e = r->element[1]->element[i];
+		struct frame *f;
+
+		if (e->type != REDIS_REPLY_STRING)
+			continue;
+		f = payload_frame(e->str, e->len);
+		if (f != NULL)
+			history_push(&tmp->hist, f);
+		frame_unref(f);
+	}
+	tmp->seq = (uint64_t)reply_int(r->element[0], 0);
+	bus_history_reply(w, m, tmp);
+	bus_channel_free(tmp);
+	imsg_free(m);
+}
+
+static void
+redis_history(struct worker *w, struct imsg *m)
+{
+	struct channel *chn = bus_channel_get(w, m->ch, false);
+	char kseq[128], khist[128];
+	const char *argv[2];
+	struct op_ctx *x;
+
+	if (chn != NULL && chn->synced) {
+		bus_history_reply(w, m, chn);
+		imsg_free(m);
+		return;
+	}
+	x = malloc(sizeof *x);
+	argv[0] = key(kseq, sizeof kseq, "seq", m->ch);
+	argv[1] = key(khist, sizeof khist, "hist", m->ch);
+	if (x == NULL) {
+		bus_reply_err(w, m, ERR_INTERNAL, "out of memory");
+		imsg_free(m);
+		return;
+	}
+	x->w = w;
+	x->m = m;
+	if (bus_redis_run(w, S_HISTORY, on_history, x, 2, 2, argv) != 0) {
+		free(x);
+		bus_reply_err(w, m, ERR_UNAVAILABLE, "the cluster bus is down");
+		imsg_free(m);
+	}
+}
+
+/* The cluster's members of a channel: {count, {uid, name, ...}}. */
+static void
+on_who(struct redis_conn *rc, redisReply *r, void *priv)
+{
+	struct op_ctx *x = priv;
+	struct worker *w = x->w;
+	struct imsg *m = x->m;
+	size_t i, listed = 0, limit = (size_t)w->cfg->frame_max - 48;
+	redisReply *list;
+	struct jsonw jw;
+
+	free(x);
+	if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
+	    r->element[1]->type != REDIS_REPLY_ARRAY) {
+		bus_reply_err(w, m, ERR_UNAVAILABLE, "the cluster bus is down");
+		imsg_free(m);
+		return;
+	}
+	list = r->element[1];
+	if (reply_int(r->element[0], 0) == 0 &&
+	    bus_channel_get(w, m->ch, false) == NULL) {
+		bus_reply_err(w, m, ERR_NO_SUCH_CHANNEL, "no such channel");
+		imsg_free(m);
+		return;
+	}
+	jw_init(&jw);
+	bus_reply_head(&jw, "who", m);
+	jw_lit(&jw, ",\"members\":[");
+	for (i = 0; i + 1 < list->elements; i += 2) {
+		redisReply *u = list->element[i], *n = list->element[i + 1];
+		size_t mark = jw.len;
+
+		if (u->type != REDIS_REPLY_STRING ||
+		    n->type != REDIS_REPLY_STRING)
+			continue;
+		if (listed > 0)
+			jw_lit(&jw, ",");
+		jw_lit(&jw, "{\"id\":");
+		jw_str(&jw, u->str, u->len);
+		jw_lit(&jw, ",\"name\":");
+		jw_str(&jw, n->str, n->len);
+		jw_lit(&jw, "}");
+		if (jw.len > limit) {
+			jw.len = mark;
+			break;
+		}
+		listed++;
+	}
+	jw_lit(&jw, "],\"count\":");
+	jw_int(&jw, reply_int(r->element[0], 0));
+	jw_lit(&jw, "}");
+	if (!jw.failed)
+		bus_reply(w, m, ACT_NONE, frame_text(jw.buf, jw.len));
+	jw_free(&jw);
+	imsg_free(m);
+}
+
+static void
+redis_who(struct worker *w, struct imsg *m)
+{
+	struct op_ctx *x = malloc(sizeof *x);
+	char kn[128];
+	const char *argv[1];
+
+	if (x == NULL) {
+		bus_reply_err(w, m, ERR_INTERNAL, "out of memory");
+		imsg_free(m);
+		return;
+	}
+	x->w = w;
+	x->m = m;
+	argv[0] = key(kn, sizeof kn, "memn", m->ch);
+	if (bus_redis_run(w, S_WHO, on_who, x, 1, 1, argv) != 0) {
+		free(x);
+		bus_reply_err(w, m, ERR_UNAVAILABLE, "the cluster bus is down");
+		imsg_free(m);
+	}
+}
+
+void
+bus_redis_channel(struct worker *w, struct imsg *m)
+{
+	switch (m->type) {
+	case IM_JOIN:
+		redis_join(w, m);
+		return;
+	case IM_LEAVE:
+		redis_leave(w, m);
+		break;
+	case IM_HISTORY:
+		redis_history(w, m);
+		return;
+	case IM_WHO:
+		redis_who(w, m);
+		return;
+	default:
+		break;
+	}
+	imsg_free(m);
+}
+
+void
+bus_redis_channel_message(struct worker *w, const char *name,
+    const char *msg, size_t len)
+{
+	struct channel *chn = bus_channel_get(w, name, false);
+
+	if (chn != NULL && chn->subscribed)
+		on_channel_payload(w, chn, msg, len);
+}
+
+/*
+ * After an outage, tells Redis what this owner knows of a followed channel
+ * (a strmap_each callback): if Redis came back empty, the seq goes on from
+ * where it was and the history it held is put back.
+ */
+static void
+restore_cb(const char *name, void *value, void *arg)
+{
+	struct worker *w = arg;
+	struct channel *chn = value;
+	char kseq[128], khist[128], n[24], cttl[24], httl[24];
+	const char **argv;
+	size_t *lens;
+	int i, argc;
+
+	if (!chn->subscribed || chn->seq == 0)
+		return;
+	argc = 5 + chn->hist.count;
+	argv = calloc((size_t)argc, sizeof *argv);
+	lens = calloc((size_t)argc, sizeof *lens);
+	if (argv == NULL || lens == NULL)
+		goto done;
+	snprintf(n, sizeof n, "%llu", (unsigned long long)chn->seq);
+	snprintf(cttl, sizeof cttl, "%lld", (long long)w->cfg->channel_ttl_ms);
+	snprintf(httl, sizeof httl, "%lld", (long long)w->cfg->history_ttl_ms);
+	argv[0] = key(kseq, sizeof kseq, "seq", chn->name);
+	argv[1] = key(khist, sizeof khist, "hist", chn->name);
+	argv[2] = n;
+	argv[3] = cttl;
+	argv[4] = httl;
+	for (i = 0; i < 5; i++)
+		lens[i] = strlen(argv[i]);
+	for (i = 0; i < chn->hist.count; i++) {
+		struct frame *f = history_at(&chn->hist, i);
+
+		argv[5 + i] = frame_payload(f);
+		lens[5 + i] = frame_payload_len(f);
+	}
+	(void)redis_conn_eval(w->redis->cmd, &bus_redis_scripts[S_RESTORE], bus_redis_ignore,
+	    NULL, 2, argc, argv, lens);
+done:
+	free(argv);
+	free(lens);
+}
+
+void
+bus_redis_restore_channels(struct worker *w)
+{
+	strmap_each(&w->channels, restore_cb, w);
+}
+
+/* Re-syncs every followed channel that is not in sync (a strmap_each callback). */
+static void
+resync_cb(const char *name, void *value, void *arg)
+{
+	struct channel *chn = value;
+
+	if (chn->subscribed && !chn->synced)
+		start_sync(arg, chn);
+}
+
+void
+bus_redis_resync_channels(struct worker *w)
+{
+	strmap_each(&w->channels, resync_cb, w);
+}

@@ -1,0 +1,91 @@
+/*
+ * bus-redis-int.h: what the two halves of the Redis bus share: bus-redis.c
+ * (connections, publishing, users, node liveness) and bus-redis-chan.c
+ * (following channels: subscription, sync, delivery, channel ops).
+ * Private to those two files.
+ */
+#ifndef CHATRELAY_BUS_REDIS_INT_H
+#define CHATRELAY_BUS_REDIS_INT_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <hiredis/hiredis.h>
+
+#include "redis.h"
+
+struct imsg;
+struct worker;
+
+#define KP "chatrelay:"
+
+enum script_id {
+	S_PUBLISH, S_JOIN, S_LEAVE, S_HISTORY, S_WHO, S_ATTACH, S_DETACH,
+	S_WHISPER, S_HEARTBEAT, S_REAP, S_RESTORE, S_COUNT
+};
+
+/* A worker's Redis side. */
+struct bus_redis {
+	struct worker *w;
+	struct redis_conn *cmd;
+	struct redis_conn *sub;
+	atomic_bool up;			/* both up: read by /healthz anywhere */
+	bool cmd_up, sub_up;
+	bool cmd_was_up;		/* the command connection has been up before */
+	int64_t next_beat_ms;
+};
+
+/* The scripts, with their SHA-1s (read-only once bus_redis_global_init ran). */
+extern struct redis_script bus_redis_scripts[S_COUNT];
+
+/* What a reply about one request (join, who, attach, ...) needs. */
+struct op_ctx {
+	struct worker *w;
+	struct imsg *m;
+};
+
+/* A key or channel name: KP + kind + ":" + name, in buf (which it returns). */
+static inline const char *
+key(char *buf, size_t len, const char *kind, const char *name)
+{
+	snprintf(buf, len, KP "%s:%s", kind, name);
+	return buf;
+}
+
+/* Returns an integer reply's value, or def. */
+static inline long long
+reply_int(const redisReply *r, long long def)
+{
+	if (r != NULL && r->type == REDIS_REPLY_INTEGER)
+		return r->integer;
+	return def;
+}
+
+/*
+ * Runs script id with nkeys keys then args (argc C strings in all) on w's
+ * command connection.  cb gets the reply (NULL if the connection went
+ * away); returns -1, without calling cb, if Redis is not reachable.
+ */
+int bus_redis_run(struct worker *w, enum script_id id, redis_reply_cb cb,
+    void *priv, int nkeys, int argc, const char **argv);
+
+/* A reply callback for commands whose answer nobody waits for. */
+void bus_redis_ignore(struct redis_conn *rc, redisReply *r, void *priv);
+
+/* bus-redis-chan.c: a payload published on channel `name` (owner worker). */
+void bus_redis_channel_message(struct worker *w, const char *name,
+    const char *msg, size_t len);
+
+/* bus-redis-chan.c: Redis confirmed a SUBSCRIBE (a subscribed_cb). */
+void bus_redis_on_subscribed(struct redis_conn *rc, const char *channel,
+    size_t chlen, void *arg);
+
+/* bus-redis-chan.c: after an outage, puts back what Redis may have lost. */
+void bus_redis_restore_channels(struct worker *w);
+
+/* bus-redis-chan.c: re-reads every followed channel that is out of sync. */
+void bus_redis_resync_channels(struct worker *w);
+
+#endif
