@@ -178,8 +178,8 @@ session_auth(struct client *c, const char *token, size_t token_len,
 	strcpy(m->name, c->name);
 	strcpy(m->id, id);
 	owner = worker_owner(w, c->uid);
-	if (owner != w->idx && c->wsi != NULL) {
-		/* Read nothing more until the owner answers. */
+	if ((owner != w->idx || w->redis != NULL) && c->wsi != NULL) {
+		/* Read nothing more until the owner (or Redis) answers. */
 		lws_rx_flow_control(c->wsi, 0);
 		c->paused = true;
 	}

@@ -95,6 +95,22 @@ describe('cluster of 3 instances on one redis', () => {
 		}
 	});
 
+	test('auth and join sent back to back (no wait for welcome) both succeed on every instance', T, async () => {
+		// With Redis the admission is asked of Redis: the relay must not
+		// read the join before the auth is answered.
+		for (const r of relays) {
+			const ch = uniq('pipe');
+			const c = await r.ws();
+			c.send({ op: 'auth', name: uniq('pipe'), id: 'a' });
+			c.send({ op: 'join', ch, id: 'j' });
+			const w = await c.next((f) => f.id === 'a', W);
+			assert.equal(w.op, 'welcome', JSON.stringify(w));
+			const j = await c.next((f) => f.id === 'j', W);
+			assert.equal(j.op, 'joined', JSON.stringify(j));
+			await c.close();
+		}
+	});
+
 	test('clients on three instances chat in one channel: everyone gets every message, same seq order, no gaps, no duplicates', T, async () => {
 		const ch = uniq('chat');
 		const clients = [];
