@@ -12,15 +12,12 @@
  * requests through our own FIFO so a dying context's NULL replies can be
  * ignored and the requests failed in a known order, after the state change.
  *
- * Subscriptions are a set of channels, each with the state it has on the
- * wire; at most one SUBSCRIBE or UNSUBSCRIBE per channel is in flight, which
- * keeps clear of hiredis's races between the two.
+ * The subscriber side (the channel set) is in redis-sub.c, URL parsing in
+ * redis-url.c.
  */
 #include <arpa/inet.h>
-#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -38,23 +35,10 @@
 
 #include "log.h"
 #include "redis.h"
+#include "redis-int.h"
 #include "strmap.h"
 
-#define SUB_BATCH 128			/* channels per re-SUBSCRIBE command */
 #define DELAY_MAX_MS 86400000		/* bound on timeouts and backoff */
-
-enum sub_wire {
-	WIRE_NONE, WIRE_SUBSCRIBING, WIRE_SUBSCRIBED, WIRE_UNSUBSCRIBING
-};
-
-/* A channel in the set, or still on the wire after it left the set. */
-struct redis_sub {
-	struct redis_sub *prev, *next;
-	bool want;		/* in the set the caller asked for */
-	enum sub_wire wire;	/* what Redis has, or was last asked */
-	size_t len;
-	char name[];
-};
 
 /* A command sent and not yet answered, in the order sent. */
 struct redis_pending {
@@ -68,402 +52,17 @@ struct redis_pending {
 	size_t *argvlen;
 };
 
-/* One attempt's hiredis context and the poll handle on its socket. */
-struct redis_link {
-	uv_poll_t poll;
-	struct redis_conn *rc;		/* NULL once dropped */
-	redisAsyncContext *ac;		/* NULL once hiredis freed it */
-	int events;			/* what hiredis wants watched */
-	int polling;			/* what the handle watches */
-	bool in_hiredis;		/* inside redisAsyncHandleRead/Write */
-	bool free_asked;		/* free ac once hiredis has returned */
-	bool broken;
-	char why[128];			/* why it ended, for the log */
-};
-
 /* A host name lookup on libuv's thread pool. */
 struct redis_resolve {
 	uv_getaddrinfo_t req;
 	struct redis_conn *rc;		/* holds a reference */
 };
 
-struct redis_conn {
-	uv_loop_t *loop;
-	struct redis_addr addr;
-	char where[300];		/* for logs: never the password */
-	bool numeric;			/* host needs no lookup */
-	int64_t timeout_ms, bmin_ms, bmax_ms;
-
-	redis_state_cb state_cb;
-	void *state_arg;
-	redis_message_cb msg_cb;
-	void *msg_arg;
-	redis_subscribed_cb subd_cb;
-	void *subd_arg;
-
-	enum redis_state state;
-	bool freeing;
-	bool ready;			/* AUTH, SELECT, PING answered */
-	bool down_logged;		/* the outage has been logged */
-	bool ever_up;
-	unsigned refs;			/* the timer handle, a lookup */
-	uv_timer_t timer;		/* start, connect timeout, backoff */
-	struct redis_link *link;
-	struct redis_resolve *resolve;
-	unsigned failures;		/* since the last UP */
-	unsigned addr_idx;		/* which resolved address to try */
-	uint64_t rng;
-
-	struct redis_pending *head, *tail;
-	size_t npending;
-
-	struct strmap subs;		/* name -> struct redis_sub */
-	struct redis_sub *sub_list;
-	size_t nsubs;
-	size_t nsubscribing;
-};
-
 enum { HS_AUTH = 1, HS_SELECT, HS_PING };
 
 static void conn_lost(struct redis_conn *rc, const char *why);
 static void link_on_poll(uv_poll_t *h, int status, int events);
-static void sub_sync(struct redis_conn *rc, struct redis_sub *s);
-static void on_sub_reply(redisAsyncContext *ac, void *reply, void *privdata);
 static void on_timer(uv_timer_t *t);
-
-/* ------------------------------------------------------------ URL parsing */
-
-/* Writes msg into err, if there is room. */
-static void
-set_err(char *err, size_t errlen, const char *msg)
-{
-	if (err != NULL && errlen > 0)
-		snprintf(err, errlen, "%s", msg);
-}
-
-/* Returns the value of hex digit c, or -1. */
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/*
- * Copies n bytes of src into dst (len bytes), decoding %XX.  Returns 0, or
- * -1 if it does not fit or would hold a NUL.
- */
-static int
-url_decode(char *dst, size_t len, const char *src, size_t n)
-{
-	size_t i, o = 0;
-	int c, hi, lo;
-
-	for (i = 0; i < n; i++) {
-		c = (unsigned char)src[i];
-		if (c == '%' && i + 2 < n &&
-		    (hi = hexval(src[i + 1])) >= 0 &&
-		    (lo = hexval(src[i + 2])) >= 0) {
-			c = hi * 16 + lo;
-			i += 2;
-		}
-		if (c == '\0' || o + 1 >= len)
-			return -1;
-		dst[o++] = (char)c;
-	}
-	dst[o] = '\0';
-	return 0;
-}
-
-/* Parses n decimal digits as a value in 0..max.  Returns it, or -1. */
-static long
-parse_num(const char *s, size_t n, long max)
-{
-	long v = 0;
-	size_t i;
-
-	if (n == 0 || n > 10)
-		return -1;
-	for (i = 0; i < n; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return -1;
-		v = v * 10 + (s[i] - '0');
-	}
-	return v <= max ? v : -1;
-}
-
-/* Parses "db=N&password=P" (n bytes) into out.  Returns 0, or -1 with err set. */
-static int
-parse_query(const char *q, size_t n, struct redis_addr *out, char *err,
-    size_t errlen)
-{
-	const char *end = q + n, *amp, *eq;
-	long db;
-
-	while (q < end) {
-		amp = memchr(q, '&', (size_t)(end - q));
-		if (amp == NULL)
-			amp = end;
-		eq = memchr(q, '=', (size_t)(amp - q));
-		if (eq == NULL) {
-			set_err(err, errlen, "query parameter without '='");
-			return -1;
-		}
-		if (eq - q == 2 && memcmp(q, "db", 2) == 0) {
-			db = parse_num(eq + 1, (size_t)(amp - eq - 1), INT_MAX);
-			if (db < 0) {
-				set_err(err, errlen, "db must be a number");
-				return -1;
-			}
-			out->db = (int)db;
-		} else if (eq - q == 8 && memcmp(q, "password", 8) == 0) {
-			if (url_decode(out->password, sizeof out->password,
-			    eq + 1, (size_t)(amp - eq - 1)) != 0) {
-				set_err(err, errlen,
-				    "password too long or holds %00");
-				return -1;
-			}
-		} else {
-			set_err(err, errlen, "unknown query parameter");
-			return -1;
-		}
-		q = amp < end ? amp + 1 : end;
-	}
-	return 0;
-}
-
-/* Parses "user:password" (n bytes) into out.  Returns 0, or -1 with err set. */
-static int
-parse_userinfo(const char *s, size_t n, struct redis_addr *out, char *err,
-    size_t errlen)
-{
-	const char *colon = memchr(s, ':', n);
-
-	if (colon == NULL) {
-		set_err(err, errlen, "credentials need a ':' "
-		    "(redis://:password@host)");
-		return -1;
-	}
-	if (url_decode(out->username, sizeof out->username, s,
-	    (size_t)(colon - s)) != 0) {
-		set_err(err, errlen, "user name too long or holds %00");
-		return -1;
-	}
-	if (url_decode(out->password, sizeof out->password, colon + 1,
-	    n - (size_t)(colon - s) - 1) != 0) {
-		set_err(err, errlen, "password too long or holds %00");
-		return -1;
-	}
-	return 0;
-}
-
-/* Parses "host[:port]" or "[v6][:port]" (n bytes) into out.  Returns 0, or -1 with err set. */
-static int
-parse_hostport(const char *s, size_t n, struct redis_addr *out, char *err,
-    size_t errlen)
-{
-	const char *end = s + n, *host, *hend, *p;
-	struct in6_addr a6;
-	long port;
-
-	if (n > 0 && s[0] == '[') {
-		host = s + 1;
-		hend = memchr(host, ']', (size_t)(end - host));
-		if (hend == NULL) {
-			set_err(err, errlen, "missing ']' after IPv6 address");
-			return -1;
-		}
-		p = hend + 1;
-	} else {
-		host = s;
-		hend = memchr(s, ':', n);
-		if (hend == NULL)
-			hend = end;
-		p = hend;
-	}
-	if (hend == host) {
-		set_err(err, errlen, "missing host");
-		return -1;
-	}
-	if ((size_t)(hend - host) >= sizeof out->host) {
-		set_err(err, errlen, "host name too long");
-		return -1;
-	}
-	memcpy(out->host, host, (size_t)(hend - host));
-	out->host[hend - host] = '\0';
-	if (s[0] == '[') {
-		if (inet_pton(AF_INET6, out->host, &a6) != 1) {
-			set_err(err, errlen, "bad IPv6 address");
-			return -1;
-		}
-	} else {
-		for (p = host; p < hend; p++) {
-			if (!isalnum((unsigned char)*p) && *p != '-' &&
-			    *p != '.' && *p != '_') {
-				set_err(err, errlen, "bad character in host");
-				return -1;
-			}
-		}
-		p = hend;
-	}
-	if (p == end)
-		return 0;
-	if (*p != ':') {
-		set_err(err, errlen, "unexpected text after host");
-		return -1;
-	}
-	port = parse_num(p + 1, (size_t)(end - p - 1), 65535);
-	if (port <= 0) {
-		set_err(err, errlen, "port must be a number in 1..65535");
-		return -1;
-	}
-	out->port = (int)port;
-	return 0;
-}
-
-/* Parses what follows "redis://".  Returns 0, or -1 with err set. */
-static int
-parse_tcp(const char *s, struct redis_addr *out, char *err, size_t errlen)
-{
-	const char *aend = s + strcspn(s, "/?#"), *at = NULL, *p, *q;
-	long db;
-
-	for (p = s; p < aend; p++) {
-		if (*p == '@')
-			at = p;
-	}
-	if (at != NULL) {
-		if (parse_userinfo(s, (size_t)(at - s), out, err, errlen) != 0)
-			return -1;
-		s = at + 1;
-	}
-	if (parse_hostport(s, (size_t)(aend - s), out, err, errlen) != 0)
-		return -1;
-	p = aend;
-	if (*p == '/') {
-		p++;
-		q = p + strcspn(p, "?#");
-		if (q > p) {
-			db = parse_num(p, (size_t)(q - p), INT_MAX);
-			if (db < 0) {
-				set_err(err, errlen, "the path must be a "
-				    "database number");
-				return -1;
-			}
-			out->db = (int)db;
-		}
-		p = q;
-	}
-	if (*p == '?') {
-		q = p + 1 + strcspn(p + 1, "#");
-		if (parse_query(p + 1, (size_t)(q - p - 1), out, err,
-		    errlen) != 0)
-			return -1;
-		p = q;
-	}
-	if (*p == '#') {
-		set_err(err, errlen, "fragments are not allowed");
-		return -1;
-	}
-	return 0;
-}
-
-/* Parses what follows "unix:".  Returns 0, or -1 with err set. */
-static int
-parse_unix(const char *s, struct redis_addr *out, char *err, size_t errlen)
-{
-	struct sockaddr_un sun;
-	const char *at, *q;
-
-	if (strncmp(s, "//", 2) == 0)
-		s += 2;
-	if (*s != '/') {
-		at = strstr(s, "@/");
-		if (at == NULL) {
-			set_err(err, errlen, "the socket path must be "
-			    "absolute");
-			return -1;
-		}
-		if (parse_userinfo(s, (size_t)(at - s), out, err, errlen) != 0)
-			return -1;
-		s = at + 1;
-	}
-	q = s + strcspn(s, "?#");
-	if ((size_t)(q - s) >= sizeof sun.sun_path) {
-		set_err(err, errlen, "socket path too long");
-		return -1;
-	}
-	memcpy(out->unix_path, s, (size_t)(q - s));
-	out->unix_path[q - s] = '\0';
-	if (*q == '?') {
-		s = q + 1;
-		q = s + strcspn(s, "#");
-		if (parse_query(s, (size_t)(q - s), out, err, errlen) != 0)
-			return -1;
-	}
-	if (*q == '#') {
-		set_err(err, errlen, "fragments are not allowed");
-		return -1;
-	}
-	return 0;
-}
-
-int
-redis_url_parse(const char *url, struct redis_addr *out, char *err,
-    size_t errlen)
-{
-	int rv;
-
-	memset(out, 0, sizeof *out);
-	out->port = 6379;
-	if (url == NULL || *url == '\0') {
-		set_err(err, errlen, "empty Redis URL");
-		return -1;
-	}
-	if (strnlen(url, REDIS_URL_MAX + 1) > REDIS_URL_MAX) {
-		set_err(err, errlen, "Redis URL too long");
-		return -1;
-	}
-	if (strncmp(url, "redis://", 8) == 0)
-		rv = parse_tcp(url + 8, out, err, errlen);
-	else if (strncmp(url, "unix:", 5) == 0)
-		rv = parse_unix(url + 5, out, err, errlen);
-	else if (strncmp(url, "redis+unix:", 11) == 0)
-		rv = parse_unix(url + 11, out, err, errlen);
-	else if (strncmp(url, "rediss://", 9) == 0) {
-		set_err(err, errlen, "TLS (rediss://) is not supported");
-		rv = -1;
-	} else {
-		set_err(err, errlen, "a Redis URL starts with redis:// or "
-		    "unix:");
-		rv = -1;
-	}
-	if (rv != 0) {
-		memset(out, 0, sizeof *out);	/* no half-parsed secret */
-		return -1;
-	}
-	return 0;
-}
-
-void
-redis_addr_describe(const struct redis_addr *addr, char *buf, size_t len)
-{
-	char db[16] = "";
-
-	if (addr->db != 0)
-		snprintf(db, sizeof db, "/%d", addr->db);
-	if (addr->unix_path[0] != '\0')
-		snprintf(buf, len, "unix:%s%s", addr->unix_path, db);
-	else if (strchr(addr->host, ':') != NULL)
-		snprintf(buf, len, "[%s]:%d%s", addr->host, addr->port, db);
-	else
-		snprintf(buf, len, "%s:%d%s", addr->host, addr->port, db);
-}
 
 /* ---------------------------------------------------------------- scripts */
 
@@ -497,8 +96,8 @@ link_closed(uv_handle_t *h)
 }
 
 /* Marks l unusable; the connection's timer drops it on the next iteration. */
-static void
-link_broken(struct redis_link *l, const char *why)
+void
+redis_link_broken(struct redis_link *l, const char *why)
 {
 	if (l->broken)
 		return;
@@ -521,7 +120,7 @@ link_update(struct redis_link *l)
 	else
 		err = uv_poll_stop(&l->poll);
 	if (err != 0) {
-		link_broken(l, uv_strerror(err));
+		redis_link_broken(l, uv_strerror(err));
 		return;
 	}
 	l->polling = l->events;
@@ -646,8 +245,8 @@ link_drop(struct redis_conn *rc)
 }
 
 /* Returns true if rc's link can take a command now. */
-static bool
-link_usable(const struct redis_conn *rc)
+bool
+redis_link_usable(const struct redis_conn *rc)
 {
 	return rc->link != NULL && rc->link->ac != NULL && !rc->link->broken;
 }
@@ -723,7 +322,7 @@ static int
 pending_send(struct redis_conn *rc, struct redis_pending *p, int argc,
     const char **argv, const size_t *argvlen)
 {
-	if (!link_usable(rc) || redisAsyncCommandArgv(rc->link->ac, on_reply,
+	if (!redis_link_usable(rc) || redisAsyncCommandArgv(rc->link->ac, on_reply,
 	    rc->link, argc, argv, argvlen) != REDIS_OK)
 		return -1;
 	p->next = NULL;
@@ -759,7 +358,7 @@ conn_can_send(const struct redis_conn *rc)
 {
 	return rc != NULL && !rc->freeing && rc->state == REDIS_UP &&
 	    rc->nsubs == 0 && rc->npending < REDIS_PENDING_MAX &&
-	    link_usable(rc);
+	    redis_link_usable(rc);
 }
 
 int
@@ -837,61 +436,12 @@ redis_conn_eval(struct redis_conn *rc, const struct redis_script *s,
 	return 0;
 }
 
-/* ----------------------------------------------------------- subscriptions */
-
-/* Forgets s (its wire state must be NONE). */
-static void
-sub_delete(struct redis_conn *rc, struct redis_sub *s)
-{
-	(void)strmap_del(&rc->subs, s->name);
-	if (s->prev != NULL)
-		s->prev->next = s->next;
-	else
-		rc->sub_list = s->next;
-	if (s->next != NULL)
-		s->next->prev = s->prev;
-	rc->nsubs--;
-	free(s);
-}
-
-/*
- * Sends SUBSCRIBE or UNSUBSCRIBE for the n channels v.  Returns 0, or -1
- * (the link is then broken and will be replaced).
- */
-static int
-sub_send(struct redis_conn *rc, bool subscribe, struct redis_sub **v, int n)
-{
-	const char *argv[SUB_BATCH + 1];
-	size_t lens[SUB_BATCH + 1];
-	int i;
-
-	argv[0] = subscribe ? "SUBSCRIBE" : "UNSUBSCRIBE";
-	lens[0] = strlen(argv[0]);
-	for (i = 0; i < n; i++) {
-		argv[i + 1] = v[i]->name;
-		lens[i + 1] = v[i]->len;
-	}
-	/* The callback goes into hiredis's channel table, not its FIFO. */
-	if (!link_usable(rc) || redisAsyncCommandArgv(rc->link->ac,
-	    on_sub_reply, rc->link, n + 1, argv, lens) != REDIS_OK) {
-		if (rc->link != NULL)
-			link_broken(rc->link, "cannot send (UN)SUBSCRIBE");
-		return -1;
-	}
-	for (i = 0; i < n; i++) {
-		v[i]->wire = subscribe ? WIRE_SUBSCRIBING : WIRE_UNSUBSCRIBING;
-		if (subscribe)
-			rc->nsubscribing++;
-	}
-	return 0;
-}
-
 /* Goes UP if the attempt is complete: handshake answered, every SUBSCRIBE confirmed. */
-static void
-conn_maybe_up(struct redis_conn *rc)
+void
+redis_conn_maybe_up(struct redis_conn *rc)
 {
 	if (rc->freeing || rc->state != REDIS_CONNECTING || !rc->ready ||
-	    !link_usable(rc) || rc->nsubscribing > 0)
+	    !redis_link_usable(rc) || rc->nsubscribing > 0)
 		return;
 	uv_timer_stop(&rc->timer);
 	rc->state = REDIS_UP;
@@ -905,196 +455,6 @@ conn_maybe_up(struct redis_conn *rc)
 	rc->ever_up = true;
 	if (rc->state_cb != NULL)
 		rc->state_cb(rc, REDIS_UP, rc->state_arg);
-}
-
-/* Redis confirmed a SUBSCRIBE (subscribed) or an UNSUBSCRIBE of name. */
-static void
-sub_confirmed(struct redis_conn *rc, const char *name, bool subscribed)
-{
-	struct redis_sub *s = strmap_get(&rc->subs, name);
-
-	if (s == NULL)
-		return;
-	if (!subscribed) {
-		if (s->wire == WIRE_UNSUBSCRIBING) {
-			s->wire = WIRE_NONE;
-			sub_sync(rc, s);	/* wanted again, or forgotten */
-		}
-		return;
-	}
-	if (s->wire != WIRE_SUBSCRIBING)
-		return;
-	s->wire = WIRE_SUBSCRIBED;
-	rc->nsubscribing--;
-	if (!s->want)
-		sub_sync(rc, s);
-	else if (rc->subd_cb != NULL)
-		rc->subd_cb(rc, s->name, s->len, rc->subd_arg);
-	conn_maybe_up(rc);
-}
-
-/* hiredis's callback for subscription traffic: confirmations and messages. */
-static void
-on_sub_reply(redisAsyncContext *ac, void *reply, void *privdata)
-{
-	struct redis_link *l = privdata;
-	struct redis_conn *rc = l->rc;
-	redisReply *r = reply, *kind, *ch, *msg;
-	struct redis_sub *s;
-
-	if (rc == NULL || rc->link != l || r == NULL ||
-	    r->type != REDIS_REPLY_ARRAY || r->elements < 3)
-		return;
-	kind = r->element[0];
-	ch = r->element[1];
-	if (kind->type != REDIS_REPLY_STRING ||
-	    ch->type != REDIS_REPLY_STRING || ch->len > REDIS_CHANNEL_MAX || strlen(ch->str) != ch->len)
-		return;		/* not a channel of ours */
-	if (strcmp(kind->str, "message") == 0) {
-		msg = r->element[2];
-		s = strmap_get(&rc->subs, ch->str);
-		if (s != NULL && s->want && rc->msg_cb != NULL &&
-		    msg->type == REDIS_REPLY_STRING)
-			rc->msg_cb(rc, ch->str, ch->len, msg->str, msg->len,
-			    rc->msg_arg);
-	} else if (strcmp(kind->str, "subscribe") == 0) {
-		sub_confirmed(rc, ch->str, true);
-	} else if (strcmp(kind->str, "unsubscribe") == 0) {
-		sub_confirmed(rc, ch->str, false);
-	}
-}
-
-/*
- * Brings s's wire state towards what is wanted, if the link is ready; at
- * most one (UN)SUBSCRIBE per channel is in flight.  May free s.
- */
-static void
-sub_sync(struct redis_conn *rc, struct redis_sub *s)
-{
-	if (!s->want && s->wire == WIRE_NONE) {
-		sub_delete(rc, s);
-		return;
-	}
-	if (!rc->ready || !link_usable(rc))
-		return;
-	if (s->want && s->wire == WIRE_NONE)
-		(void)sub_send(rc, true, &s, 1);
-	else if (!s->want && s->wire == WIRE_SUBSCRIBED)
-		(void)sub_send(rc, false, &s, 1);
-}
-
-/* The handshake is done: subscribes to the whole set, in batches. */
-static void
-subs_resync(struct redis_conn *rc)
-{
-	struct redis_sub *batch[SUB_BATCH], *s;
-	int n = 0;
-
-	for (s = rc->sub_list; s != NULL; s = s->next) {
-		if (!s->want || s->wire != WIRE_NONE)
-			continue;
-		batch[n++] = s;
-		if (n == SUB_BATCH) {
-			if (sub_send(rc, true, batch, n) != 0)
-				return;
-			n = 0;
-		}
-	}
-	if (n > 0)
-		(void)sub_send(rc, true, batch, n);
-}
-
-/* The link is gone: nothing is subscribed on the wire any more. */
-static void
-subs_reset(struct redis_conn *rc)
-{
-	struct redis_sub *s, *next;
-
-	for (s = rc->sub_list; s != NULL; s = next) {
-		next = s->next;
-		s->wire = WIRE_NONE;
-		if (!s->want)
-			sub_delete(rc, s);
-	}
-	rc->nsubscribing = 0;
-}
-
-/* Checks a channel name and copies it, NUL-terminated, into buf.  Returns 0 or -1. */
-static int
-sub_name(const char *channel, size_t len, char buf[REDIS_CHANNEL_MAX + 1])
-{
-	if (channel == NULL || len == 0 || len > REDIS_CHANNEL_MAX ||
-	    memchr(channel, '\0', len) != NULL)
-		return -1;
-	memcpy(buf, channel, len);
-	buf[len] = '\0';
-	return 0;
-}
-
-int
-redis_conn_subscribe(struct redis_conn *rc, const char *channel, size_t len)
-{
-	char name[REDIS_CHANNEL_MAX + 1];
-	struct redis_sub *s;
-
-	if (rc->freeing || sub_name(channel, len, name) != 0)
-		return -1;
-	s = strmap_get(&rc->subs, name);
-	if (s == NULL) {
-		if (rc->nsubs >= REDIS_SUBS_MAX)
-			return -1;
-		s = calloc(1, sizeof *s + len + 1);
-		if (s == NULL)
-			return -1;
-		memcpy(s->name, name, len + 1);
-		s->len = len;
-		if (strmap_put(&rc->subs, s->name, s) != 0) {
-			free(s);
-			return -1;
-		}
-		s->next = rc->sub_list;
-		if (s->next != NULL)
-			s->next->prev = s;
-		rc->sub_list = s;
-		rc->nsubs++;
-	} else if (s->want) {
-		return 0;
-	}
-	s->want = true;
-	sub_sync(rc, s);
-	return 0;
-}
-
-int
-redis_conn_unsubscribe(struct redis_conn *rc, const char *channel, size_t len)
-{
-	char name[REDIS_CHANNEL_MAX + 1];
-	struct redis_sub *s;
-
-	if (sub_name(channel, len, name) != 0)
-		return -1;
-	s = strmap_get(&rc->subs, name);
-	if (s == NULL || !s->want || rc->freeing)
-		return 0;
-	s->want = false;
-	sub_sync(rc, s);
-	return 0;
-}
-
-void
-redis_conn_set_message_cb(struct redis_conn *rc, redis_message_cb cb,
-    void *arg)
-{
-	rc->msg_cb = cb;
-	rc->msg_arg = arg;
-}
-
-void
-redis_conn_set_subscribed_cb(struct redis_conn *rc, redis_subscribed_cb cb,
-    void *arg)
-{
-	rc->subd_cb = cb;
-	rc->subd_arg = arg;
 }
 
 /* ------------------------------------------------------- the connection */
@@ -1151,7 +511,7 @@ conn_lost(struct redis_conn *rc, const char *why)
 	link_drop(rc);
 	resolve_drop(rc);
 	rc->ready = false;
-	subs_reset(rc);
+	redis_subs_reset(rc);
 	if (rc->freeing)
 		return;
 	if (was == REDIS_UP)
@@ -1199,8 +559,8 @@ on_handshake(struct redis_conn *rc, struct redisReply *r, void *priv)
 	if (step != HS_PING)
 		return;
 	rc->ready = true;
-	subs_resync(rc);
-	conn_maybe_up(rc);
+	redis_subs_resync(rc);
+	redis_conn_maybe_up(rc);
 }
 
 /* Queues one handshake command (C strings).  Returns 0 or -1. */
@@ -1347,15 +707,9 @@ pick_address(const struct addrinfo *res, unsigned idx, char *ip, size_t len)
 static void
 conn_unref(struct redis_conn *rc)
 {
-	struct redis_sub *s, *next;
-
 	if (--rc->refs > 0)
 		return;
-	for (s = rc->sub_list; s != NULL; s = next) {
-		next = s->next;
-		free(s);
-	}
-	strmap_free(&rc->subs);
+	redis_subs_free(rc);
 	free(rc);
 }
 
