@@ -76,6 +76,39 @@ run scale-1w 1 no --scenario fanout --publishers 1 --connections 1000 \
 run scale-2w 2 no --scenario fanout --publishers 1 --connections 1000 \
     --channels 1 --duration "$duration"
 
+# cluster NAME BENCH-ARGS...: a fresh Redis and two relays (1 worker each),
+# publishers on the first, subscribers on the second.
+cluster() {
+	local name=$1 rport p1 p2 rpid a b
+	shift
+	command -v redis-server >/dev/null || { echo "bench.sh: no redis-server: $name skipped" >&2; return; }
+	rport=$(free_port)
+	redis-server --port "$rport" --bind 127.0.0.1 --save "" --appendonly no \
+	    --daemonize no --loglevel warning >"$out/$name.redis.log" 2>&1 &
+	rpid=$!
+	p1=$(free_port)
+	p2=$(free_port)
+	sleep 0.3
+	for p in "$p1" "$p2"; do
+		"$relay" --port "$p" --workers 1 --node "bench-$p" \
+		    --redis "redis://127.0.0.1:$rport" --rate 10000000 \
+		    --burst 10000000 --log_level warn >"$out/$name.relay-$p.log" 2>&1 &
+	done
+	sleep 1
+	echo "bench.sh: $name" >&2
+	"$bench" --scenario cluster --url "ws://127.0.0.1:$p1/ws" \
+	    --url2 "ws://127.0.0.1:$p2/ws" --json --quiet "$@" \
+	    >"$out/$name.json" || echo "bench.sh: $name failed" >&2
+	pkill -f -- "--redis redis://127.0.0.1:$rport" || true
+	kill "$rpid" 2>/dev/null || true
+	wait 2>/dev/null || true
+}
+
+cluster cluster-10k --publishers 10 --connections 100 --channels 10 \
+    --rate 1000 --duration "$duration"
+cluster cluster-max --publishers 10 --connections 10 --channels 10 \
+    --duration "$duration"
+
 python3 - "$out" <<'PY' | tee "$out/summary.md"
 import json, os, sys
 out = sys.argv[1]
@@ -90,7 +123,7 @@ def us(v):
 print("| scenario | connections | deliveries/s | lost | p50 | p99 | p99.9 | relay CPU | us/delivery | RSS/conn | bench saturated |")
 print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
 names = ["idle-10k", "idle-19k", "fanout-1x1000", "latency-50k", "latency-200k",
-         "rooms-2500x2", "scale-1w", "scale-2w"]
+         "rooms-2500x2", "scale-1w", "scale-2w", "cluster-10k", "cluster-max"]
 for n in names:
     r = load(n)
     if r is None:
