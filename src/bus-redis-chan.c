@@ -407,11 +407,42 @@ on_joined(struct redis_conn *rc, redisReply *r, void *priv)
 	start_sync(w, chn);
 }
 
+/*
+ * Runs the join or leave script (same keys and arguments) for m's user in
+ * m's channel; cb as for bus_redis_run.
+ */
+static int
+run_member(struct worker *w, enum script_id id, const struct imsg *m,
+    redis_reply_cb cb, void *priv)
+{
+	char k[5][128], field[CHAN_NAME_MAX + USER_ID_MAX + 2], max[16],
+	    now[24];
+	const char *argv[13];
+
+	snprintf(field, sizeof field, "%s\n%s", m->ch, m->user);
+	snprintf(max, sizeof max, "%d", w->cfg->presence_events_max);
+	snprintf(now, sizeof now, "%lld", (long long)proto_now_ms());
+	argv[0] = key(k[0], sizeof k[0], "memc", m->ch);
+	argv[1] = key(k[1], sizeof k[1], "memn", m->ch);
+	argv[2] = key(k[2], sizeof k[2], "nodemem", w->srv->node_key);
+	argv[3] = key(k[3], sizeof k[3], "seq", m->ch);
+	argv[4] = KP "nodes";
+	argv[5] = m->user;
+	argv[6] = m->name;
+	argv[7] = field;
+	argv[8] = max;
+	argv[9] = key(k[4], sizeof k[4], "ch", m->ch);
+	argv[10] = m->ch;
+	argv[11] = w->srv->node_key;
+	argv[12] = now;
+	return bus_redis_run(w, id, cb, priv, 5, 13, argv);
+}
+
 static void
 redis_join(struct worker *w, struct imsg *m)
 {
-	char k[4][128], field[CHAN_NAME_MAX + USER_ID_MAX + 2], max[16];
-	const char *argv[10];
+	char kn[128];
+	const char *argv[1];
 	struct channel *chn = bus_channel_get(w, m->ch, true);
 	struct op_ctx *x;
 
@@ -424,7 +455,7 @@ redis_join(struct worker *w, struct imsg *m)
 	x->m = m;
 	if (m->flag) {
 		/* A rejoin changes no count: only the member count is asked. */
-		argv[0] = key(k[0], sizeof k[0], "memn", m->ch);
+		argv[0] = key(kn, sizeof kn, "memn", m->ch);
 		if (bus_redis_run(w, S_WHO, on_joined, x, 1, 1, argv) != 0) {
 			free(x);
 			fail_join(w, m);
@@ -437,59 +468,22 @@ redis_join(struct worker *w, struct imsg *m)
 		imsg_free(m);
 		return;
 	}
-	snprintf(field, sizeof field, "%s\n%s", m->ch, m->user);
-	snprintf(max, sizeof max, "%d", w->cfg->presence_events_max);
-	argv[0] = key(k[0], sizeof k[0], "memc", m->ch);
-	argv[1] = key(k[1], sizeof k[1], "memn", m->ch);
-	argv[2] = key(k[2], sizeof k[2], "nodemem", w->srv->node_key);
-	argv[3] = key(k[3], sizeof k[3], "seq", m->ch);
-	argv[4] = m->user;
-	argv[5] = m->name;
-	argv[6] = field;
-	argv[7] = max;
-	{
-		char kch[128], now[24];
-		const char *a[13] = { argv[0], argv[1], argv[2], argv[3],
-		    KP "nodes", argv[4], argv[5], argv[6], argv[7], NULL,
-		    m->ch, w->srv->node_key, now };
-
-		snprintf(now, sizeof now, "%lld", (long long)proto_now_ms());
-		a[9] = key(kch, sizeof kch, "ch", m->ch);
-		if (bus_redis_run(w, S_JOIN, on_joined, x, 5, 13, a) != 0) {
-			free(x);
-			fail_join(w, m);
-		}
+	if (run_member(w, S_JOIN, m, on_joined, x) != 0) {
+		free(x);
+		fail_join(w, m);
 	}
 }
 
 static void
 redis_leave(struct worker *w, struct imsg *m)
 {
-	char k[4][128], field[CHAN_NAME_MAX + USER_ID_MAX + 2], max[16];
-	const char *argv[10];
 	struct channel *chn = bus_channel_get(w, m->ch, false);
 
 	if (chn == NULL)
 		return;
 	local_leave(w, chn, m->user, m->worker);
-	snprintf(field, sizeof field, "%s\n%s", m->ch, m->user);
-	snprintf(max, sizeof max, "%d", w->cfg->presence_events_max);
-	argv[0] = key(k[0], sizeof k[0], "memc", m->ch);
-	argv[1] = key(k[1], sizeof k[1], "memn", m->ch);
-	argv[2] = key(k[2], sizeof k[2], "nodemem", w->srv->node_key);
-	argv[3] = key(k[3], sizeof k[3], "seq", m->ch);
-	argv[4] = m->user;
-	argv[5] = m->name;
-	argv[6] = field;
-	argv[7] = max;
-	{
-		char kch[128];
-
-		argv[8] = key(kch, sizeof kch, "ch", m->ch);
-		argv[9] = m->ch;
-		/* Down: the count is fixed when this node is reaped or re-registers. */
-		(void)bus_redis_run(w, S_LEAVE, bus_redis_ignore, NULL, 4, 10, argv);
-	}
+	/* Down: the count is fixed when this node is reaped. */
+	(void)run_member(w, S_LEAVE, m, bus_redis_ignore, NULL);
 	bus_channel_maybe_drop(w, chn);
 }
 

@@ -24,7 +24,11 @@ extern const char bus_script_publish[];
  */
 extern const char bus_script_join[];
 
-/* leave: as join, one connection less; the user's last publishes a presence leave.  Returns members. */
+/*
+ * leave: the same keys and arguments as join (nodes, node and now unused):
+ * one connection less; the user's last publishes a presence leave.
+ * Returns members.
+ */
 extern const char bus_script_leave[];
 
 /* history: KEYS seq, hist.  Returns {seq, {payload...}} (oldest first). */
