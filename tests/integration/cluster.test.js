@@ -1,7 +1,9 @@
 'use strict';
 /*
  * cluster.test.js: several chatrelay instances joined by a real redis-server
- * (on a free loopback port, persistence off), each instance with 2 workers.
+ * (on a free loopback port, persistence off), each instance with 2 workers:
+ * the Redis bus (src/bus-redis.c, src/bus-redis-chan.c, src/bus-scripts.c,
+ * src/redis.c) end to end.
  *
  *   - chat in one channel across instances: every member gets every message,
  *     in the same seq order, no gaps, no duplicates, also with 6 concurrent
