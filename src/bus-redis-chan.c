@@ -739,6 +739,39 @@ resync_cb(const char *name, void *value, void *arg)
 		start_sync(arg, chn);
 }
 
+/*
+ * Keeps a followed channel's seq from expiring (a strmap_each callback):
+ * the publish script gives it channel_ttl, but a channel whose members are
+ * quiet for that long must not start again at 1.
+ */
+static void
+refresh_cb(const char *name, void *value, void *arg)
+{
+	struct worker *w = arg;
+	struct channel *chn = value;
+	char kseq[128], ttl[24];
+	const char *argv[3];
+	size_t lens[3];
+
+	if (!chn->subscribed)
+		return;
+	snprintf(ttl, sizeof ttl, "%lld", (long long)w->cfg->channel_ttl_ms);
+	argv[0] = "PEXPIRE";
+	argv[1] = key(kseq, sizeof kseq, "seq", chn->name);
+	argv[2] = ttl;
+	lens[0] = strlen(argv[0]);
+	lens[1] = strlen(argv[1]);
+	lens[2] = strlen(argv[2]);
+	(void)redis_conn_command(w->redis->cmd, bus_redis_ignore, NULL, 3, argv,
+	    lens);
+}
+
+void
+bus_redis_refresh_channels(struct worker *w)
+{
+	strmap_each(&w->channels, refresh_cb, w);
+}
+
 void
 bus_redis_resync_channels(struct worker *w)
 {

@@ -35,6 +35,7 @@ struct bus_redis {
 	bool cmd_up, sub_up;
 	bool cmd_was_up;		/* the command connection has been up before */
 	int64_t next_beat_ms;
+	int64_t next_refresh_ms;	/* renewing followed channels' seq keys */
 };
 
 /* The scripts, with their SHA-1s (read-only once bus_redis_global_init ran). */
@@ -84,6 +85,9 @@ void bus_redis_on_subscribed(struct redis_conn *rc, const char *channel,
 
 /* bus-redis-chan.c: after an outage, puts back what Redis may have lost. */
 void bus_redis_restore_channels(struct worker *w);
+
+/* bus-redis-chan.c: renews the seq keys' expiry of the followed channels. */
+void bus_redis_refresh_channels(struct worker *w);
 
 /* bus-redis-chan.c: re-reads every followed channel that is out of sync. */
 void bus_redis_resync_channels(struct worker *w);

@@ -399,6 +399,12 @@ bus_redis_tick(struct worker *w, int64_t now_ms)
 		return;
 	if (br->cmd_up && br->sub_up)
 		bus_redis_resync_channels(w);
+	if (br->cmd_up && now_ms >= br->next_refresh_ms) {
+		/* Well within channel_ttl (at least 1 s). */
+		br->next_refresh_ms = now_ms + (w->cfg->channel_ttl_ms / 4 >
+		    60000 ? 60000 : w->cfg->channel_ttl_ms / 4);
+		bus_redis_refresh_channels(w);
+	}
 	if (w->idx != 0 || !br->cmd_up || now_ms < br->next_beat_ms)
 		return;
 	br->next_beat_ms = now_ms + (ttl / 3 > 100 ? ttl / 3 : 100);

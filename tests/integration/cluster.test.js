@@ -665,3 +665,28 @@ test('an instance started while Redis is down comes up, and connects once Redis 
 	assert.deepEqual(wl.ids, [gid(an), gid(en)].sort());
 	for (const c of [a, early]) await c.close();
 });
+
+describe('cluster: a quiet channel keeps its seq past channel_ttl while it has members', () => {
+	let relays;
+	before(async () => {
+		({ relays } = await startCluster(2, { ...FAST, channel_ttl: '1s' }));
+	});
+
+	test('no message for 3 x channel_ttl: the next seq follows on, and every member gets it', { timeout: 30000 }, async () => {
+		const ch = uniq('quiet');
+		const a = await relays[0].guest(uniq('qa'));
+		const b = await relays[1].guest(uniq('qb'));
+		await a.join(ch, {}, W);
+		await b.join(ch, {}, W);
+		const first = await a.call({ op: 'send', ch, text: 'one' }, W);
+		assert.equal(first.seq, 1, JSON.stringify(first));
+		await b.next((f) => f.op === 'msg' && f.seq === 1, W);
+		await sleep(3000);
+		const second = await a.call({ op: 'send', ch, text: 'two' }, W);
+		assert.equal(second.seq, 2, JSON.stringify(second));
+		const got = await b.next((f) => f.op === 'msg' && f.text === 'two', W);
+		assert.equal(got.seq, 2);
+		await a.close();
+		await b.close();
+	});
+});
