@@ -167,6 +167,8 @@ users_local_add(struct worker *w, struct client *c)
 		u->cap = cap;
 	}
 	u->v[u->n++] = c;
+	if (w->redis != NULL)	/* the owned-user counts live in Redis then */
+		stat_set(&w->stats.users, (int64_t)w->local_users.count);
 	return 0;
 }
 
@@ -190,6 +192,8 @@ users_local_remove(struct worker *w, struct client *c)
 			free(u->v);
 		free(u);
 	}
+	if (w->redis != NULL)
+		stat_set(&w->stats.users, (int64_t)w->local_users.count);
 }
 
 /* Frees one owned user (a strmap_each callback). */
