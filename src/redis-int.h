@@ -99,4 +99,16 @@ void redis_subs_reset(struct redis_conn *rc);
 /* Frees the channel set of a connection that is being freed. */
 void redis_subs_free(struct redis_conn *rc);
 
+/* redis-link.c: lets go of rc's link (its context freed now or once hiredis returns). */
+void redis_link_drop(struct redis_conn *rc);
+
+/* redis-link.c: makes ac use link l's uv_poll handle for its events. */
+void redis_link_hook(redisAsyncContext *ac, struct redis_link *l);
+
+/* redis.c: the connection is lost (why is logged); reconnects with back-off. */
+void redis_conn_lost(struct redis_conn *rc, const char *why);
+
+/* redis.c: the connection's timer (connect timeout, back-off, dropping a broken link). */
+void redis_conn_on_timer(uv_timer_t *t);
+
 #endif

@@ -60,9 +60,6 @@ struct redis_resolve {
 
 enum { HS_AUTH = 1, HS_SELECT, HS_PING };
 
-static void conn_lost(struct redis_conn *rc, const char *why);
-static void link_on_poll(uv_poll_t *h, int status, int events);
-static void on_timer(uv_timer_t *t);
 
 /* ---------------------------------------------------------------- scripts */
 
@@ -84,171 +81,6 @@ redis_script_init(struct redis_script *s, const char *source)
 		s->sha1[2 * i] = hex[md[i] >> 4];
 		s->sha1[2 * i + 1] = hex[md[i] & 15];
 	}
-}
-
-/* ---------------------------------------------------------- the adapter */
-
-/* The poll handle is closed: nothing refers to the link any more. */
-static void
-link_closed(uv_handle_t *h)
-{
-	free(h->data);
-}
-
-/* Marks l unusable; the connection's timer drops it on the next iteration. */
-void
-redis_link_broken(struct redis_link *l, const char *why)
-{
-	if (l->broken)
-		return;
-	l->broken = true;
-	snprintf(l->why, sizeof l->why, "%s", why);
-	if (l->rc != NULL && !l->rc->freeing)
-		uv_timer_start(&l->rc->timer, on_timer, 0, 0);
-}
-
-/* Makes the poll handle watch what hiredis asked for. */
-static void
-link_update(struct redis_link *l)
-{
-	int err;
-
-	if (l->ac == NULL || l->events == l->polling)
-		return;
-	if (l->events != 0)
-		err = uv_poll_start(&l->poll, l->events, link_on_poll);
-	else
-		err = uv_poll_stop(&l->poll);
-	if (err != 0) {
-		redis_link_broken(l, uv_strerror(err));
-		return;
-	}
-	l->polling = l->events;
-}
-
-static void
-link_add_read(void *data)
-{
-	struct redis_link *l = data;
-
-	l->events |= UV_READABLE;
-	link_update(l);
-}
-
-static void
-link_del_read(void *data)
-{
-	struct redis_link *l = data;
-
-	l->events &= ~UV_READABLE;
-	link_update(l);
-}
-
-static void
-link_add_write(void *data)
-{
-	struct redis_link *l = data;
-
-	l->events |= UV_WRITABLE;
-	link_update(l);
-}
-
-static void
-link_del_write(void *data)
-{
-	struct redis_link *l = data;
-
-	l->events &= ~UV_WRITABLE;
-	link_update(l);
-}
-
-/*
- * hiredis is freeing the context (its fd is closed right after): keep its
- * reason, stop polling before the fd goes, and let the link go with the handle.
- */
-static void
-link_cleanup(void *data)
-{
-	struct redis_link *l = data;
-
-	if (l->why[0] == '\0' && l->ac->c.err != 0)
-		snprintf(l->why, sizeof l->why, "%s", l->ac->c.errstr);
-	l->ac = NULL;
-	uv_close((uv_handle_t *)&l->poll, link_closed);
-}
-
-/*
- * The socket is ready, or in error.  On an error (libuv reports POLLERR as
- * UV_EBADF and stops the handle) hiredis is still called, so that it reads
- * SO_ERROR or the failed read and ends the context with the real reason.
- */
-static void
-link_on_poll(uv_poll_t *h, int status, int events)
-{
-	struct redis_link *l = h->data;
-	struct redis_conn *rc;
-
-	if (l->ac == NULL)
-		return;
-	l->in_hiredis = true;
-	if (status < 0) {
-		log_debug("redis: poll error (%s): asking hiredis",
-		    uv_strerror(status));
-		l->polling = 0;
-		if (!(l->ac->c.flags & REDIS_CONNECTED))
-			redisAsyncHandleWrite(l->ac);
-		else
-			redisAsyncHandleRead(l->ac);
-		if (l->why[0] == '\0')
-			snprintf(l->why, sizeof l->why, "socket error");
-	} else {
-		if (events & UV_READABLE)
-			redisAsyncHandleRead(l->ac);
-		if (l->ac != NULL && !l->free_asked &&
-		    (events & UV_WRITABLE))
-			redisAsyncHandleWrite(l->ac);
-	}
-	l->in_hiredis = false;
-	if (l->free_asked) {
-		if (l->ac != NULL)
-			redisAsyncFree(l->ac);
-		return;
-	}
-	rc = l->rc;
-	if (rc == NULL)
-		return;
-	if (l->ac == NULL)
-		conn_lost(rc, l->why[0] != '\0' ? l->why : "connection closed");
-	else if (status < 0)
-		conn_lost(rc, l->why);
-}
-
-/*
- * Lets go of rc's link: from now on nothing it does reaches rc.  Its context
- * is freed now, or as soon as hiredis returns if it is on the stack.
- */
-static void
-link_drop(struct redis_conn *rc)
-{
-	struct redis_link *l = rc->link;
-
-	if (l == NULL)
-		return;
-	rc->link = NULL;
-	l->rc = NULL;
-	if (l->ac == NULL)
-		return;
-	if (l->in_hiredis)
-		l->free_asked = true;
-	else
-		redisAsyncFree(l->ac);
-}
-
-/* Returns true if rc's link can take a command now. */
-bool
-redis_link_usable(const struct redis_conn *rc)
-{
-	return rc->link != NULL && rc->link->ac != NULL && !rc->link->broken;
 }
 
 /* ---------------------------------------------------- commands in flight */
@@ -503,12 +335,12 @@ resolve_drop(struct redis_conn *rc)
  * The attempt failed or the connection was lost: drops the link, goes DOWN,
  * arms the backoff timer, then fails the pending requests.
  */
-static void
-conn_lost(struct redis_conn *rc, const char *why)
+void
+redis_conn_lost(struct redis_conn *rc, const char *why)
 {
 	enum redis_state was = rc->state;
 
-	link_drop(rc);
+	redis_link_drop(rc);
 	resolve_drop(rc);
 	rc->ready = false;
 	redis_subs_reset(rc);
@@ -527,7 +359,7 @@ conn_lost(struct redis_conn *rc, const char *why)
 		rc->addr_idx++;
 	rc->failures++;
 	rc->state = REDIS_DOWN;
-	uv_timer_start(&rc->timer, on_timer, conn_backoff(rc), 0);
+	uv_timer_start(&rc->timer, redis_conn_on_timer, conn_backoff(rc), 0);
 	if (was != REDIS_DOWN)
 		conn_notify(rc, REDIS_DOWN);
 	pending_flush(rc);
@@ -553,7 +385,7 @@ on_handshake(struct redis_conn *rc, struct redisReply *r, void *priv)
 			snprintf(why, sizeof why, "%s refused: %.100s",
 			    step == HS_SELECT ? "SELECT" : "PING", r->str);
 		}
-		conn_lost(rc, why);
+		redis_conn_lost(rc, why);
 		return;
 	}
 	if (step != HS_PING)
@@ -642,13 +474,13 @@ link_open(struct redis_conn *rc, const char *ip)
 	else
 		ac = redisAsyncConnect(ip, rc->addr.port);
 	if (ac == NULL) {
-		conn_lost(rc, "out of memory");
+		redis_conn_lost(rc, "out of memory");
 		return;
 	}
 	if (ac->err != 0) {
 		snprintf(why, sizeof why, "%s", ac->c.errstr);
 		redisAsyncFree(ac);
-		conn_lost(rc, why);
+		redis_conn_lost(rc, why);
 		return;
 	}
 	/* hiredis 0.14 does not ask for close-on-exec. */
@@ -659,23 +491,18 @@ link_open(struct redis_conn *rc, const char *ip)
 	if (l == NULL || uv_poll_init(rc->loop, &l->poll, ac->c.fd) != 0) {
 		free(l);
 		redisAsyncFree(ac);
-		conn_lost(rc, "cannot watch the socket");
+		redis_conn_lost(rc, "cannot watch the socket");
 		return;
 	}
 	l->poll.data = l;
 	l->rc = rc;
 	l->ac = ac;
 	ac->data = l;
-	ac->ev.data = l;
-	ac->ev.addRead = link_add_read;
-	ac->ev.delRead = link_del_read;
-	ac->ev.addWrite = link_add_write;
-	ac->ev.delWrite = link_del_write;
-	ac->ev.cleanup = link_cleanup;
+	redis_link_hook(ac, l);
 	rc->link = l;
 	/* Queued before the connect completes: hiredis sends them after. */
 	if (conn_handshake(rc) != 0)
-		conn_lost(rc, "out of memory");
+		redis_conn_lost(rc, "out of memory");
 }
 
 /* Picks resolved address number idx (IPv4 first, as hiredis does) into ip. Returns 0 or -1. */
@@ -726,10 +553,10 @@ on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
 		if (status < 0) {
 			snprintf(why, sizeof why, "cannot resolve %.100s: %s",
 			    rc->addr.host, uv_strerror(status));
-			conn_lost(rc, why);
+			redis_conn_lost(rc, why);
 		} else if (pick_address(res, rc->addr_idx, ip,
 		    sizeof ip) != 0) {
-			conn_lost(rc, "host has no address");
+			redis_conn_lost(rc, "host has no address");
 		} else {
 			link_open(rc, ip);
 		}
@@ -748,7 +575,7 @@ resolve_start(struct redis_conn *rc)
 	int err;
 
 	if (rs == NULL) {
-		conn_lost(rc, "out of memory");
+		redis_conn_lost(rc, "out of memory");
 		return;
 	}
 	memset(&hints, 0, sizeof hints);
@@ -760,7 +587,7 @@ resolve_start(struct redis_conn *rc)
 	    NULL, &hints);
 	if (err != 0) {
 		free(rs);
-		conn_lost(rc, uv_strerror(err));
+		redis_conn_lost(rc, uv_strerror(err));
 		return;
 	}
 	rc->resolve = rs;
@@ -775,7 +602,7 @@ conn_attempt(struct redis_conn *rc)
 
 	rc->state = REDIS_CONNECTING;
 	if (rc->timeout_ms > 0)
-		uv_timer_start(&rc->timer, on_timer,
+		uv_timer_start(&rc->timer, redis_conn_on_timer,
 		    (uint64_t)rc->timeout_ms, 0);
 	if (was != REDIS_CONNECTING) {
 		conn_notify(rc, REDIS_CONNECTING);
@@ -789,19 +616,19 @@ conn_attempt(struct redis_conn *rc)
 }
 
 /* The one timer: start an attempt, time one out, or drop a broken link. */
-static void
-on_timer(uv_timer_t *t)
+void
+redis_conn_on_timer(uv_timer_t *t)
 {
 	struct redis_conn *rc = t->data;
 
 	if (rc->freeing)
 		return;
 	if (rc->link != NULL && rc->link->broken)
-		conn_lost(rc, rc->link->why);
+		redis_conn_lost(rc, rc->link->why);
 	else if (rc->state == REDIS_UP)
 		return;
 	else if (rc->link != NULL || rc->resolve != NULL)
-		conn_lost(rc, "timed out");
+		redis_conn_lost(rc, "timed out");
 	else
 		conn_attempt(rc);
 }
@@ -865,7 +692,7 @@ redis_conn_new(uv_loop_t *loop, const struct redis_addr *addr,
 	rc->timer.data = rc;
 	rc->refs = 1;
 	/* The attempt starts on the next iteration, so no callback runs in here. */
-	uv_timer_start(&rc->timer, on_timer, 0, 0);
+	uv_timer_start(&rc->timer, redis_conn_on_timer, 0, 0);
 	return rc;
 }
 
@@ -876,7 +703,7 @@ redis_conn_free(struct redis_conn *rc)
 		return;
 	rc->freeing = true;
 	rc->state = REDIS_DOWN;
-	link_drop(rc);
+	redis_link_drop(rc);
 	resolve_drop(rc);
 	rc->ready = false;
 	uv_close((uv_handle_t *)&rc->timer, on_timer_closed);
