@@ -408,6 +408,41 @@ on_joined(struct redis_conn *rc, redisReply *r, void *priv)
 }
 
 /*
+ * Runs the join, leave or remember script (same keys and arguments; extra,
+ * if not NULL, is remember's count) for user uid (display name name) in
+ * channel ch; cb as for bus_redis_run.
+ */
+static int
+run_member_args(struct worker *w, enum script_id id, const char *ch,
+    const char *uid, const char *name, const char *extra, redis_reply_cb cb,
+    void *priv)
+{
+	char k[5][128], field[CHAN_NAME_MAX + USER_ID_MAX + 2], max[16],
+	    now[24];
+	const char *argv[14];
+
+	snprintf(field, sizeof field, "%s\n%s", ch, uid);
+	snprintf(max, sizeof max, "%d", w->cfg->presence_events_max);
+	snprintf(now, sizeof now, "%lld", (long long)proto_now_ms());
+	argv[0] = key(k[0], sizeof k[0], "memc", ch);
+	argv[1] = key(k[1], sizeof k[1], "memn", ch);
+	argv[2] = key(k[2], sizeof k[2], "nodemem", w->srv->node_key);
+	argv[3] = key(k[3], sizeof k[3], "seq", ch);
+	argv[4] = KP "nodes";
+	argv[5] = uid;
+	argv[6] = name;
+	argv[7] = field;
+	argv[8] = max;
+	argv[9] = key(k[4], sizeof k[4], "ch", ch);
+	argv[10] = ch;
+	argv[11] = w->srv->node_key;
+	argv[12] = now;
+	argv[13] = extra;
+	return bus_redis_run(w, id, cb, priv, 5, extra != NULL ? 14 : 13,
+	    argv);
+}
+
+/*
  * Runs the join or leave script (same keys and arguments) for m's user in
  * m's channel; cb as for bus_redis_run.
  */
@@ -415,27 +450,7 @@ static int
 run_member(struct worker *w, enum script_id id, const struct imsg *m,
     redis_reply_cb cb, void *priv)
 {
-	char k[5][128], field[CHAN_NAME_MAX + USER_ID_MAX + 2], max[16],
-	    now[24];
-	const char *argv[13];
-
-	snprintf(field, sizeof field, "%s\n%s", m->ch, m->user);
-	snprintf(max, sizeof max, "%d", w->cfg->presence_events_max);
-	snprintf(now, sizeof now, "%lld", (long long)proto_now_ms());
-	argv[0] = key(k[0], sizeof k[0], "memc", m->ch);
-	argv[1] = key(k[1], sizeof k[1], "memn", m->ch);
-	argv[2] = key(k[2], sizeof k[2], "nodemem", w->srv->node_key);
-	argv[3] = key(k[3], sizeof k[3], "seq", m->ch);
-	argv[4] = KP "nodes";
-	argv[5] = m->user;
-	argv[6] = m->name;
-	argv[7] = field;
-	argv[8] = max;
-	argv[9] = key(k[4], sizeof k[4], "ch", m->ch);
-	argv[10] = m->ch;
-	argv[11] = w->srv->node_key;
-	argv[12] = now;
-	return bus_redis_run(w, id, cb, priv, 5, 13, argv);
+	return run_member_args(w, id, m->ch, m->user, m->name, NULL, cb, priv);
 }
 
 static void
@@ -723,10 +738,41 @@ done:
 	free(lens);
 }
 
+/* What remember_cb needs: the worker and the channel. */
+struct remember_ctx {
+	struct worker *w;
+	const char *ch;
+};
+
+/* Tells Redis how many connections of one local member are in a channel (a strmap_each callback). */
+static void
+remember_cb(const char *uid, void *value, void *arg)
+{
+	struct remember_ctx *rc = arg;
+	struct cmember *cm = value;
+	char n[16];
+
+	snprintf(n, sizeof n, "%u", cm->conns);
+	(void)run_member_args(rc->w, S_REMEMBER, rc->ch, uid, cm->name, n,
+	    bus_redis_ignore, NULL);
+}
+
+/* Re-registers a followed channel's local members (a strmap_each callback). */
+static void
+reregister_cb(const char *name, void *value, void *arg)
+{
+	struct channel *chn = value;
+	struct remember_ctx rc = { arg, chn->name };
+
+	if (chn->subscribed)
+		strmap_each(&chn->members, remember_cb, &rc);
+}
+
 void
 bus_redis_restore_channels(struct worker *w)
 {
 	strmap_each(&w->channels, restore_cb, w);
+	strmap_each(&w->channels, reregister_cb, w);
 }
 
 /* Re-syncs every followed channel that is not in sync (a strmap_each callback). */

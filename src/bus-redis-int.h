@@ -23,7 +23,7 @@ struct worker;
 
 enum script_id {
 	S_PUBLISH, S_JOIN, S_LEAVE, S_HISTORY, S_WHO, S_ATTACH, S_DETACH,
-	S_WHISPER, S_HEARTBEAT, S_REAP, S_RESTORE, S_COUNT
+	S_WHISPER, S_HEARTBEAT, S_REAP, S_RESTORE, S_REMEMBER, S_COUNT
 };
 
 /* A worker's Redis side. */
@@ -83,7 +83,7 @@ void bus_redis_channel_message(struct worker *w, const char *name,
 void bus_redis_on_subscribed(struct redis_conn *rc, const char *channel,
     size_t chlen, void *arg);
 
-/* bus-redis-chan.c: after an outage, puts back what Redis may have lost. */
+/* bus-redis-chan.c: after an outage, puts back what Redis may have lost (seq, history, this instance's members). */
 void bus_redis_restore_channels(struct worker *w);
 
 /* bus-redis-chan.c: renews the seq keys' expiry of the followed channels. */

@@ -43,6 +43,7 @@ bus_redis_global_init(void)
 		[S_WHISPER] = bus_script_whisper,
 		[S_HEARTBEAT] = bus_script_heartbeat,
 		[S_REAP] = bus_script_reap, [S_RESTORE] = bus_script_restore,
+		[S_REMEMBER] = bus_script_remember,
 	};
 	int i;
 

@@ -70,6 +70,22 @@ const char bus_script_leave[] =
     "end\n"
     "return redis.call('HLEN', KEYS[1])\n";
 
+const char bus_script_remember[] =
+    "local cur = tonumber(redis.call('HGET', KEYS[3], ARGV[3]) or '0')\n"
+    "local want = tonumber(ARGV[9])\n"
+    "if cur == want then return 0 end\n"
+    "redis.call('ZADD', KEYS[5], 'NX', ARGV[8], ARGV[7])\n"
+    "if want > 0 then redis.call('HSET', KEYS[3], ARGV[3], want)\n"
+    "else redis.call('HDEL', KEYS[3], ARGV[3]) end\n"
+    "local n = redis.call('HINCRBY', KEYS[1], ARGV[1], want - cur)\n"
+    "if n <= 0 then\n"
+    "  redis.call('HDEL', KEYS[1], ARGV[1])\n"
+    "  redis.call('HDEL', KEYS[2], ARGV[1])\n"
+    "else\n"
+    "  redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])\n"
+    "end\n"
+    "return want - cur\n";
+
 const char bus_script_history[] =
     "local seq = tonumber(redis.call('GET', KEYS[1]) or '0')\n"
     "return {seq, redis.call('LRANGE', KEYS[2], 0, -1)}\n";

@@ -31,6 +31,14 @@ extern const char bus_script_join[];
  */
 extern const char bus_script_leave[];
 
+/*
+ * remember: the join script's keys and arguments, plus ARGV[9] = how many
+ * connections of uid this node has in the channel.  Sets this node's count
+ * to that, adjusting the cluster-wide one (after Redis lost its data, or
+ * to repair it); publishes no presence.  Idempotent; returns the change.
+ */
+extern const char bus_script_remember[];
+
 /* history: KEYS seq, hist.  Returns {seq, {payload...}} (oldest first). */
 extern const char bus_script_history[];
 

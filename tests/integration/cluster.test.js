@@ -617,6 +617,12 @@ describe('cluster: redis-server killed while clients chat, then restarted on the
 		const texts = new Set(all.msgs.map((m) => m.text));
 		// Reading: err unavailable means the send was refused, so it must not show up later
 		for (const t of refused) assert.ok(!texts.has(t), `"${t}" was answered unavailable but is in history`);
+		// the members are members again: the instances told the new Redis who is in the channel
+		const whoAll = await late.call({ op: 'who', ch }, W);
+		const ids = new Set(whoAll.members.map((m) => m.id));
+		for (const c of [...senders, ...members]) {
+			assert.ok(ids.has(c.welcome.user.id), `${c.welcome.user.id} is in who after the restart: ${JSON.stringify(whoAll)}`);
+		}
 		for (const c of [...senders, ...members, reader, late]) await c.close();
 	});
 });

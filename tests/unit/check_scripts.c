@@ -203,6 +203,53 @@ START_TEST(test_join_leave_counts_users)
 }
 END_TEST
 
+/* Runs remember for (uid, name) in channel g on node n1 with count want. */
+static long long
+remember(const char *uid, const char *name, const char *want)
+{
+	const char *keys[] = { "chatrelay:memc:g", "chatrelay:memn:g",
+	    "chatrelay:nodemem:n1", "chatrelay:seq:g", "chatrelay:nodes", NULL };
+	char field[128];
+	const char *args[] = { uid, name, field, "100", "chatrelay:ch:g", "g",
+	    "n1", "5000", want, NULL };
+	redisReply *r;
+	long long v;
+
+	snprintf(field, sizeof field, "g\n%s", uid);
+	r = eval(bus_script_remember, keys, args);
+	ck_assert_int_eq(r->type, REDIS_REPLY_INTEGER);
+	v = r->integer;
+	freeReplyObject(r);
+	return v;
+}
+
+START_TEST(test_remember_is_idempotent)
+{
+	redisReply *r;
+
+	freeReplyObject(member(bus_script_join, "u1", "A", "100"));
+	freeReplyObject(member(bus_script_join, "u1", "A", "100"));
+	/* Nothing lost: no change. */
+	ck_assert_int_eq(remember("u1", "A", "2"), 0);
+	/* Redis lost it: the node's two connections come back. */
+	r = cmd("FLUSHALL", NULL, NULL);
+	freeReplyObject(r);
+	ck_assert_int_eq(remember("u1", "A", "2"), 2);
+	ck_assert_int_eq(remember("u1", "A", "2"), 0);
+	r = cmd("HGET", "chatrelay:memc:g", "u1");
+	ck_assert_str_eq(r->str, "2");
+	freeReplyObject(r);
+	r = cmd("HGET", "chatrelay:memn:g", "u1");
+	ck_assert_str_eq(r->str, "A");
+	freeReplyObject(r);
+	/* Down to none: the member goes. */
+	ck_assert_int_eq(remember("u1", "A", "0"), -2);
+	r = cmd("HLEN", "chatrelay:memc:g", NULL);
+	ck_assert_int_eq(r->integer, 0);
+	freeReplyObject(r);
+}
+END_TEST
+
 START_TEST(test_presence_is_valid_json)
 {
 	redisContext *sub = redisConnect("127.0.0.1", server_port);
@@ -351,6 +398,7 @@ scripts_suite(void)
 	tcase_add_test(tc, test_publish_seq_and_history);
 	tcase_add_test(tc, test_join_leave_counts_users);
 	tcase_add_test(tc, test_presence_is_valid_json);
+	tcase_add_test(tc, test_remember_is_idempotent);
 	tcase_add_test(tc, test_attach_limit_is_cluster_wide);
 	tcase_add_test(tc, test_whisper_reaches_the_user_s_nodes);
 	tcase_add_test(tc, test_reap_removes_a_node);
