@@ -83,7 +83,10 @@ void bus_redis_channel_message(struct worker *w, const char *name,
 void bus_redis_on_subscribed(struct redis_conn *rc, const char *channel,
     size_t chlen, void *arg);
 
-/* bus-redis-chan.c: after an outage, puts back what Redis may have lost (seq, history, this instance's members). */
+/*
+ * bus-redis-chan.c: after an outage, puts back what Redis may have lost:
+ * the followed channels' seq and history, and this instance's members.
+ */
 void bus_redis_restore_channels(struct worker *w);
 
 /* bus-redis-chan.c: renews the seq keys' expiry of the followed channels. */
