@@ -15,6 +15,7 @@
 #include <hiredis/hiredis.h>
 
 #include "redis.h"
+#include "strmap.h"
 
 struct imsg;
 struct worker;
@@ -23,7 +24,8 @@ struct worker;
 
 enum script_id {
 	S_PUBLISH, S_JOIN, S_LEAVE, S_HISTORY, S_WHO, S_ATTACH, S_DETACH,
-	S_WHISPER, S_HEARTBEAT, S_REAP, S_RESTORE, S_REMEMBER, S_COUNT
+	S_WHISPER, S_HEARTBEAT, S_REAP, S_RESTORE, S_REMEMBER, S_REATTACH,
+	S_COUNT
 };
 
 /* A worker's Redis side. */
@@ -36,6 +38,7 @@ struct bus_redis {
 	bool cmd_was_up;		/* the command connection has been up before */
 	int64_t next_beat_ms;
 	int64_t next_refresh_ms;	/* renewing followed channels' seq keys */
+	struct strmap counted;		/* owned users: uid -> connections counted in Redis */
 };
 
 /* The scripts, with their SHA-1s (read-only once bus_redis_global_init ran). */

@@ -44,6 +44,7 @@ bus_redis_global_init(void)
 		[S_HEARTBEAT] = bus_script_heartbeat,
 		[S_REAP] = bus_script_reap, [S_RESTORE] = bus_script_restore,
 		[S_REMEMBER] = bus_script_remember,
+		[S_REATTACH] = bus_script_reattach,
 	};
 	int i;
 
@@ -222,6 +223,42 @@ on_message(struct redis_conn *rc, const char *channel, size_t chlen,
 
 /* ------------------------------------------------------------- users */
 
+/*
+ * Adds delta to the connections of uid this (owner) worker has had counted
+ * in Redis, so they can be counted again if Redis loses its data.
+ */
+static void
+counted_add(struct worker *w, const char *uid, int delta)
+{
+	struct strmap *m = &w->redis->counted;
+	intptr_t n = (intptr_t)strmap_get(m, uid) + delta;
+
+	if (n <= 0)
+		strmap_del(m, uid);
+	else
+		strmap_put(m, uid, (void *)n);
+}
+
+/* Sets one user's count of this node again (a strmap_each callback). */
+static void
+reattach_cb(const char *uid, void *value, void *arg)
+{
+	struct worker *w = arg;
+	char k[2][128], n[24], now[24];
+	const char *argv[7];
+
+	snprintf(n, sizeof n, "%ld", (long)(intptr_t)value);
+	snprintf(now, sizeof now, "%lld", (long long)proto_now_ms());
+	argv[0] = key(k[0], sizeof k[0], "user", uid);
+	argv[1] = key(k[1], sizeof k[1], "nodeusers", w->srv->node_key);
+	argv[2] = KP "nodes";
+	argv[3] = w->srv->node_key;
+	argv[4] = uid;
+	argv[5] = n;
+	argv[6] = now;
+	(void)bus_redis_run(w, S_REATTACH, bus_redis_ignore, NULL, 3, 7, argv);
+}
+
 /* The attach script answered: admit or refuse (or admit uncounted if Redis is away). */
 static void
 on_attached(struct redis_conn *rc, redisReply *r, void *priv)
@@ -237,6 +274,8 @@ on_attached(struct redis_conn *rc, redisReply *r, void *priv)
 
 		rep->action = v == 0 ? ACT_AUTH_REFUSE : ACT_AUTH_OK;
 		rep->flag = v == 1;
+		if (v == 1)
+			counted_add(w, m->user, 1);
 		rep->client = m->client;
 		strcpy(rep->user, m->user);
 		strcpy(rep->id, m->id);
@@ -307,6 +346,7 @@ bus_redis_user(struct worker *w, struct imsg *m)
 			on_attached(NULL, NULL, x);	/* admits it uncounted */
 		return;
 	case IM_USER_DETACH:
+		counted_add(w, m->user, -1);
 		argv[2] = w->srv->node_key;
 		argv[3] = m->user;
 		(void)bus_redis_run(w, S_DETACH, bus_redis_ignore, NULL, 2, 4, argv);
@@ -348,9 +388,11 @@ on_state(struct redis_conn *rc, enum redis_state st, void *arg)
 
 	if (rc == br->cmd) {
 		br->cmd_up = up;
-		if (up && br->cmd_was_up)
+		if (up && br->cmd_was_up) {
 			/* Back after an outage: Redis may have lost its data. */
 			bus_redis_restore_channels(br->w);
+			strmap_each(&br->counted, reattach_cb, br->w);
+		}
 		if (up)
 			br->cmd_was_up = true;
 	} else
@@ -444,6 +486,7 @@ bus_redis_init(struct worker *w)
 		return -1;
 	br->w = w;
 	atomic_init(&br->up, false);
+	strmap_init(&br->counted);
 	w->redis = br;
 	br->cmd = redis_conn_new(&w->loop, &addr, cfg->redis_connect_timeout_ms,
 	    100, 5000, on_state, br);
@@ -473,6 +516,7 @@ bus_redis_free(struct worker *w)
 		redis_conn_free(br->cmd);
 	if (br->sub != NULL)
 		redis_conn_free(br->sub);
+	strmap_free(&br->counted);
 	free(br);
 	w->redis = NULL;
 }

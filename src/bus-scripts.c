@@ -113,6 +113,20 @@ const char bus_script_detach[] =
     "end\n"
     "return 1\n";
 
+const char bus_script_reattach[] =
+    "local cur = tonumber(redis.call('HGET', KEYS[2], ARGV[2]) or '0')\n"
+    "local want = tonumber(ARGV[3])\n"
+    "if cur == want then return 0 end\n"
+    "redis.call('ZADD', KEYS[3], 'NX', ARGV[4], ARGV[1])\n"
+    "if want > 0 then\n"
+    "  redis.call('HSET', KEYS[2], ARGV[2], want)\n"
+    "  redis.call('HSET', KEYS[1], ARGV[1], want)\n"
+    "else\n"
+    "  redis.call('HDEL', KEYS[2], ARGV[2])\n"
+    "  redis.call('HDEL', KEYS[1], ARGV[1])\n"
+    "end\n"
+    "return want - cur\n";
+
 const char bus_script_whisper[] =
     "local nodes = redis.call('HKEYS', KEYS[1])\n"
     "for _, n in ipairs(nodes) do\n"

@@ -53,6 +53,13 @@ extern const char bus_script_who[];
 extern const char bus_script_attach[];
 
 /* detach: KEYS user, nodeusers; ARGV node, uid.  One connection less. */
+
+/*
+ * reattach: KEYS user, nodeusers, nodes; ARGV node, uid, count, now_ms.
+ * Sets this node's count of the user's connections (after Redis lost its
+ * data).  Idempotent; returns the change.
+ */
+extern const char bus_script_reattach[];
 extern const char bus_script_detach[];
 
 /*

@@ -623,6 +623,11 @@ describe('cluster: redis-server killed while clients chat, then restarted on the
 		for (const c of [...senders, ...members]) {
 			assert.ok(ids.has(c.welcome.user.id), `${c.welcome.user.id} is in who after the restart: ${JSON.stringify(whoAll)}`);
 		}
+		// and their users are connected again, as far as whispers are concerned
+		const target = members[members.length - 1];
+		const wok = await senders[0].call({ op: 'whisper', to: target.welcome.user.id, text: 'still there?' }, W);
+		assert.equal(wok.op, 'ok', JSON.stringify(wok));
+		await target.next({ op: 'whisper', text: 'still there?' }, W);
 		for (const c of [...senders, ...members, reader, late]) await c.close();
 	});
 });

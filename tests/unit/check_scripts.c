@@ -312,6 +312,31 @@ START_TEST(test_attach_limit_is_cluster_wide)
 }
 END_TEST
 
+START_TEST(test_reattach_is_idempotent)
+{
+	const char *keys[] = { "chatrelay:user:u1", "chatrelay:nodeusers:n1",
+	    "chatrelay:nodes", NULL };
+	const char *args3[] = { "n1", "u1", "3", "5000", NULL };
+	const char *args0[] = { "n1", "u1", "0", "5000", NULL };
+	redisReply *r;
+
+	r = eval(bus_script_reattach, keys, args3);
+	ck_assert_int_eq(r->integer, 3);
+	freeReplyObject(r);
+	r = eval(bus_script_reattach, keys, args3);
+	ck_assert_int_eq(r->integer, 0);
+	freeReplyObject(r);
+	/* Counted as the attach script counts: the limit sees them. */
+	ck_assert_int_eq(user(bus_script_attach, "n2", "u1", true), 0);
+	r = eval(bus_script_reattach, keys, args0);
+	ck_assert_int_eq(r->integer, -3);
+	freeReplyObject(r);
+	r = cmd("HLEN", "chatrelay:user:u1", NULL);
+	ck_assert_int_eq(r->integer, 0);
+	freeReplyObject(r);
+}
+END_TEST
+
 START_TEST(test_whisper_reaches_the_user_s_nodes)
 {
 	const char *keys[] = { "chatrelay:user:u1", NULL };
@@ -401,6 +426,7 @@ scripts_suite(void)
 	tcase_add_test(tc, test_remember_is_idempotent);
 	tcase_add_test(tc, test_attach_limit_is_cluster_wide);
 	tcase_add_test(tc, test_whisper_reaches_the_user_s_nodes);
+	tcase_add_test(tc, test_reattach_is_idempotent);
 	tcase_add_test(tc, test_reap_removes_a_node);
 	tcase_add_test(tc, test_restore_only_raises);
 	suite_add_tcase(s, tc);
