@@ -1,5 +1,6 @@
 /*
- * bus-redis-chan.c: the channels an owner worker follows in Redis.
+ * bus-redis-chan.c: the channels an owner worker follows in Redis (history
+ * and who are answered in bus-redis-query.c).
  *
  * A channel's owner subscribes to it while this instance has members in
  * it.  Its local state (the seq delivered so far, the recent messages) is
@@ -78,8 +79,8 @@ parse_msg_head(const char *p, size_t len, uint64_t *seq, int64_t *ts)
 }
 
 /* Makes the frame for a payload from Redis, with its seq and ts set. */
-static struct frame *
-payload_frame(const char *p, size_t len)
+struct frame *
+bus_redis_payload_frame(const char *p, size_t len)
 {
 	struct frame *f = frame_text(p, len);
 	uint64_t seq;
@@ -159,7 +160,7 @@ static void
 on_channel_payload(struct worker *w, struct channel *chn, const char *p,
     size_t len)
 {
-	struct frame *f = payload_frame(p, len);
+	struct frame *f = bus_redis_payload_frame(p, len);
 
 	if (f == NULL)
 		return;
@@ -208,7 +209,7 @@ on_synced(struct redis_conn *rc, redisReply *r, void *priv)
 
 		if (e->type != REDIS_REPLY_STRING)
 			continue;
-		f = payload_frame(e->str, e->len);
+		f = bus_redis_payload_frame(e->str, e->len);
 		if (f == NULL || f->seq <= chn->seq) {
 			frame_unref(f);
 			continue;
@@ -502,165 +503,6 @@ redis_leave(struct worker *w, struct imsg *m)
 	bus_channel_maybe_drop(w, chn);
 }
 
-/* A history read for a channel this instance does not follow. */
-static void
-on_history(struct redis_conn *rc, redisReply *r, void *priv)
-{
-	struct op_ctx *x = priv;
-	struct worker *w = x->w;
-	struct imsg *m = x->m;
-	struct channel *tmp;
-	size_t i;
-
-	free(x);
-	if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
-	    r->element[1]->type != REDIS_REPLY_ARRAY) {
-		bus_reply_err(w, m, ERR_UNAVAILABLE, "the cluster bus is down");
-		imsg_free(m);
-		return;
-	}
-	if (reply_int(r->element[0], 0) == 0 && r->element[1]->elements == 0) {
-		bus_reply_err(w, m, ERR_NO_SUCH_CHANNEL, "no such channel");
-		imsg_free(m);
-		return;
-	}
-	/* A throwaway channel holding what Redis keeps, for the usual reply. */
-	tmp = calloc(1, sizeof *tmp +
-	    (size_t)w->srv->nworkers * sizeof tmp->wcount[0]);
-	if (tmp == NULL) {
-		bus_reply_err(w, m, ERR_INTERNAL, "out of memory");
-		imsg_free(m);
-		return;
-	}
-	snprintf(tmp->name, sizeof tmp->name, "%s", m->ch);
-	history_init(&tmp->hist, (int)r->element[1]->elements);
-	strmap_init(&tmp->members);
-	for (i = 0; i < r->element[1]->elements; i++) {
-		redisReply *e = r->element[1]->element[i];
-		struct frame *f;
-
-		if (e->type != REDIS_REPLY_STRING)
-			continue;
-		f = payload_frame(e->str, e->len);
-		if (f != NULL)
-			history_push(&tmp->hist, f);
-		frame_unref(f);
-	}
-	tmp->seq = (uint64_t)reply_int(r->element[0], 0);
-	bus_history_reply(w, m, tmp);
-	bus_channel_free(tmp);
-	imsg_free(m);
-}
-
-static void
-redis_history(struct worker *w, struct imsg *m)
-{
-	struct channel *chn = bus_channel_get(w, m->ch, false);
-	char kseq[128], khist[128];
-	const char *argv[2];
-	struct op_ctx *x;
-
-	if (chn != NULL && chn->synced) {
-		bus_history_reply(w, m, chn);
-		imsg_free(m);
-		return;
-	}
-	x = malloc(sizeof *x);
-	argv[0] = key(kseq, sizeof kseq, "seq", m->ch);
-	argv[1] = key(khist, sizeof khist, "hist", m->ch);
-	if (x == NULL) {
-		bus_reply_err(w, m, ERR_INTERNAL, "out of memory");
-		imsg_free(m);
-		return;
-	}
-	x->w = w;
-	x->m = m;
-	if (bus_redis_run(w, S_HISTORY, on_history, x, 2, 2, argv) != 0) {
-		free(x);
-		bus_reply_err(w, m, ERR_UNAVAILABLE, "the cluster bus is down");
-		imsg_free(m);
-	}
-}
-
-/* The cluster's members of a channel: {count, {uid, name, ...}}. */
-static void
-on_who(struct redis_conn *rc, redisReply *r, void *priv)
-{
-	struct op_ctx *x = priv;
-	struct worker *w = x->w;
-	struct imsg *m = x->m;
-	size_t i, listed = 0, limit = (size_t)w->cfg->frame_max - 48;
-	redisReply *list;
-	struct jsonw jw;
-
-	free(x);
-	if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
-	    r->element[1]->type != REDIS_REPLY_ARRAY) {
-		bus_reply_err(w, m, ERR_UNAVAILABLE, "the cluster bus is down");
-		imsg_free(m);
-		return;
-	}
-	list = r->element[1];
-	if (reply_int(r->element[0], 0) == 0 &&
-	    bus_channel_get(w, m->ch, false) == NULL) {
-		bus_reply_err(w, m, ERR_NO_SUCH_CHANNEL, "no such channel");
-		imsg_free(m);
-		return;
-	}
-	jw_init(&jw);
-	bus_reply_head(&jw, "who", m);
-	jw_lit(&jw, ",\"members\":[");
-	for (i = 0; i + 1 < list->elements; i += 2) {
-		redisReply *u = list->element[i], *n = list->element[i + 1];
-		size_t mark = jw.len;
-
-		if (u->type != REDIS_REPLY_STRING ||
-		    n->type != REDIS_REPLY_STRING)
-			continue;
-		if (listed > 0)
-			jw_lit(&jw, ",");
-		jw_lit(&jw, "{\"id\":");
-		jw_str(&jw, u->str, u->len);
-		jw_lit(&jw, ",\"name\":");
-		jw_str(&jw, n->str, n->len);
-		jw_lit(&jw, "}");
-		if (jw.len > limit) {
-			jw.len = mark;
-			break;
-		}
-		listed++;
-	}
-	jw_lit(&jw, "],\"count\":");
-	jw_int(&jw, reply_int(r->element[0], 0));
-	jw_lit(&jw, "}");
-	if (!jw.failed)
-		bus_reply(w, m, ACT_NONE, frame_text(jw.buf, jw.len));
-	jw_free(&jw);
-	imsg_free(m);
-}
-
-static void
-redis_who(struct worker *w, struct imsg *m)
-{
-	struct op_ctx *x = malloc(sizeof *x);
-	char kn[128];
-	const char *argv[1];
-
-	if (x == NULL) {
-		bus_reply_err(w, m, ERR_INTERNAL, "out of memory");
-		imsg_free(m);
-		return;
-	}
-	x->w = w;
-	x->m = m;
-	argv[0] = key(kn, sizeof kn, "memn", m->ch);
-	if (bus_redis_run(w, S_WHO, on_who, x, 1, 1, argv) != 0) {
-		free(x);
-		bus_reply_err(w, m, ERR_UNAVAILABLE, "the cluster bus is down");
-		imsg_free(m);
-	}
-}
-
 void
 bus_redis_channel(struct worker *w, struct imsg *m)
 {
@@ -672,10 +514,10 @@ bus_redis_channel(struct worker *w, struct imsg *m)
 		redis_leave(w, m);
 		break;
 	case IM_HISTORY:
-		redis_history(w, m);
+		bus_redis_history(w, m);
 		return;
 	case IM_WHO:
-		redis_who(w, m);
+		bus_redis_who(w, m);
 		return;
 	default:
 		break;

@@ -17,6 +17,7 @@
 #include "redis.h"
 #include "strmap.h"
 
+struct frame;
 struct imsg;
 struct worker;
 
@@ -77,6 +78,15 @@ int bus_redis_run(struct worker *w, enum script_id id, redis_reply_cb cb,
 
 /* A reply callback for commands whose answer nobody waits for. */
 void bus_redis_ignore(struct redis_conn *rc, redisReply *r, void *priv);
+
+/* bus-redis-chan.c: a frame for a payload from Redis, its seq and ts set (msgs). */
+struct frame *bus_redis_payload_frame(const char *p, size_t len);
+
+/* bus-redis-query.c: answers a history request (takes m). */
+void bus_redis_history(struct worker *w, struct imsg *m);
+
+/* bus-redis-query.c: answers a who request with the cluster's members (takes m). */
+void bus_redis_who(struct worker *w, struct imsg *m);
 
 /* bus-redis-chan.c: a payload published on channel `name` (owner worker). */
 void bus_redis_channel_message(struct worker *w, const char *name,
