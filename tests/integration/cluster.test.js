@@ -2,7 +2,8 @@
 /*
  * cluster.test.js: several chatrelay instances joined by a real redis-server
  * (on a free loopback port, persistence off), each instance with 2 workers:
- * the Redis bus (src/bus-redis.c, src/bus-redis-chan.c, src/bus-scripts.c,
+ * the Redis bus (src/bus-redis.c, src/bus-redis-chan.c, src/bus-redis-query.c,
+ * src/bus-scripts.c,
  * src/redis.c) end to end.
  *
  *   - chat in one channel across instances: every member gets every message,
