@@ -386,6 +386,8 @@ on_joined(struct redis_conn *rc, redisReply *r, void *priv)
 	struct imsg **tail;
 
 	free(x);
+	if (r == NULL && !m->flag)	/* it may have run: check it later */
+		bus_redis_stale_member(w, m->ch, m->user, m->name);
 	if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements < 1) {
 		fail_join(w, m);
 		return;
@@ -408,19 +410,14 @@ on_joined(struct redis_conn *rc, redisReply *r, void *priv)
 	start_sync(w, chn);
 }
 
-/*
- * Runs the join, leave or remember script (same keys and arguments; extra,
- * if not NULL, is remember's count) for user uid (display name name) in
- * channel ch; cb as for bus_redis_run.
- */
-static int
-run_member_args(struct worker *w, enum script_id id, const char *ch,
-    const char *uid, const char *name, const char *extra, redis_reply_cb cb,
-    void *priv)
+int
+bus_redis_run_member(struct worker *w, enum script_id id, const char *ch,
+    const char *uid, const char *name, const char *extra, bool tell,
+    redis_reply_cb cb, void *priv)
 {
 	char k[5][128], field[CHAN_NAME_MAX + USER_ID_MAX + 2], max[16],
 	    now[24];
-	const char *argv[14];
+	const char *argv[15];
 
 	snprintf(field, sizeof field, "%s\n%s", ch, uid);
 	snprintf(max, sizeof max, "%d", w->cfg->presence_events_max);
@@ -439,7 +436,8 @@ run_member_args(struct worker *w, enum script_id id, const char *ch,
 	argv[11] = w->srv->node_key;
 	argv[12] = now;
 	argv[13] = extra;
-	return bus_redis_run(w, id, cb, priv, 5, extra != NULL ? 14 : 13,
+	argv[14] = tell ? "1" : "0";
+	return bus_redis_run(w, id, cb, priv, 5, extra != NULL ? 15 : 13,
 	    argv);
 }
 
@@ -451,7 +449,8 @@ static int
 run_member(struct worker *w, enum script_id id, const struct imsg *m,
     redis_reply_cb cb, void *priv)
 {
-	return run_member_args(w, id, m->ch, m->user, m->name, NULL, cb, priv);
+	return bus_redis_run_member(w, id, m->ch, m->user, m->name, NULL, false,
+	    cb, priv);
 }
 
 static void
@@ -490,16 +489,39 @@ redis_join(struct worker *w, struct imsg *m)
 	}
 }
 
+/* The leave script ran, or the connection went before it answered. */
+static void
+on_left(struct redis_conn *rc, redisReply *r, void *priv)
+{
+	struct member_ctx *x = priv;
+
+	if (r == NULL)	/* it may not have run: tell it again later */
+		bus_redis_stale_member(x->w, x->ch, x->uid, x->name);
+	free(x);
+}
+
+/* Takes m's user out of m's channel (the channel's owner). */
 static void
 redis_leave(struct worker *w, struct imsg *m)
 {
 	struct channel *chn = bus_channel_get(w, m->ch, false);
+	struct member_ctx *x;
 
 	if (chn == NULL)
 		return;
 	local_leave(w, chn, m->user, m->worker);
-	/* Down: the count is fixed when this node is reaped. */
-	(void)run_member(w, S_LEAVE, m, bus_redis_ignore, NULL);
+	x = malloc(sizeof *x);
+	if (x != NULL) {
+		x->w = w;
+		strcpy(x->ch, m->ch);
+		strcpy(x->uid, m->user);
+		strcpy(x->name, m->name);
+	}
+	if (x == NULL || run_member(w, S_LEAVE, m, on_left, x) != 0) {
+		/* Redis is away: the leave is told when it is back. */
+		free(x);
+		bus_redis_stale_member(w, m->ch, m->user, m->name);
+	}
 	bus_channel_maybe_drop(w, chn);
 }
 
@@ -533,88 +555,6 @@ bus_redis_channel_message(struct worker *w, const char *name,
 
 	if (chn != NULL && chn->subscribed)
 		on_channel_payload(w, chn, msg, len);
-}
-
-/*
- * After an outage, tells Redis what this owner knows of a followed channel
- * (a strmap_each callback): if Redis came back empty, the seq goes on from
- * where it was and the history it held is put back.
- */
-static void
-restore_cb(const char *name, void *value, void *arg)
-{
-	struct worker *w = arg;
-	struct channel *chn = value;
-	char kseq[128], khist[128], n[24], cttl[24], httl[24];
-	const char **argv;
-	size_t *lens;
-	int i, argc;
-
-	if (!chn->subscribed || chn->seq == 0)
-		return;
-	argc = 5 + chn->hist.count;
-	argv = calloc((size_t)argc, sizeof *argv);
-	lens = calloc((size_t)argc, sizeof *lens);
-	if (argv == NULL || lens == NULL)
-		goto done;
-	snprintf(n, sizeof n, "%llu", (unsigned long long)chn->seq);
-	snprintf(cttl, sizeof cttl, "%lld", (long long)w->cfg->channel_ttl_ms);
-	snprintf(httl, sizeof httl, "%lld", (long long)w->cfg->history_ttl_ms);
-	argv[0] = key(kseq, sizeof kseq, "seq", chn->name);
-	argv[1] = key(khist, sizeof khist, "hist", chn->name);
-	argv[2] = n;
-	argv[3] = cttl;
-	argv[4] = httl;
-	for (i = 0; i < 5; i++)
-		lens[i] = strlen(argv[i]);
-	for (i = 0; i < chn->hist.count; i++) {
-		struct frame *f = history_at(&chn->hist, i);
-
-		argv[5 + i] = frame_payload(f);
-		lens[5 + i] = frame_payload_len(f);
-	}
-	(void)redis_conn_eval(w->redis->cmd, &bus_redis_scripts[S_RESTORE], bus_redis_ignore,
-	    NULL, 2, argc, argv, lens);
-done:
-	free(argv);
-	free(lens);
-}
-
-/* What remember_cb needs: the worker and the channel. */
-struct remember_ctx {
-	struct worker *w;
-	const char *ch;
-};
-
-/* Tells Redis how many connections of one local member are in a channel (a strmap_each callback). */
-static void
-remember_cb(const char *uid, void *value, void *arg)
-{
-	struct remember_ctx *rc = arg;
-	struct cmember *cm = value;
-	char n[16];
-
-	snprintf(n, sizeof n, "%u", cm->conns);
-	(void)run_member_args(rc->w, S_REMEMBER, rc->ch, uid, cm->name, n,
-	    bus_redis_ignore, NULL);
-}
-
-/* Re-registers a followed channel's local members (a strmap_each callback). */
-static void
-reregister_cb(const char *name, void *value, void *arg)
-{
-	struct channel *chn = value;
-	struct remember_ctx rc = { arg, chn->name };
-
-	if (chn->subscribed)
-		strmap_each(&chn->members, remember_cb, &rc);
-}
-
-void
-bus_redis_restore_channels(struct worker *w)
-{
-	strmap_each(&w->channels, restore_cb, w);
-	strmap_each(&w->channels, reregister_cb, w);
 }
 
 /* Re-syncs every followed channel that is not in sync (a strmap_each callback). */

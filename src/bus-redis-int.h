@@ -14,6 +14,7 @@
 
 #include <hiredis/hiredis.h>
 
+#include "chan.h"
 #include "redis.h"
 #include "strmap.h"
 
@@ -40,6 +41,23 @@ struct bus_redis {
 	int64_t next_beat_ms;
 	int64_t next_refresh_ms;	/* renewing followed channels' seq keys */
 	struct strmap counted;		/* owned users: uid -> connections counted in Redis */
+	/*
+	 * What Redis may count wrongly, because a script could not run or its
+	 * answer was lost: "CH\nUID" -> display name (malloc'd) of memberships
+	 * of owned channels, and uid -> 1 of owned users.  Told again, with
+	 * the counts of the moment, when Redis is back (bus-redis-repair.c).
+	 */
+	struct strmap stale_members;
+	struct strmap stale_users;
+	int64_t stale_due_ms;		/* when to tell the stale memberships, or 0 */
+};
+
+/* A membership a script is about (leave, remember). */
+struct member_ctx {
+	struct worker *w;
+	char ch[CHAN_NAME_MAX + 1];
+	char uid[USER_ID_MAX + 1];
+	char name[USER_NAME_MAX + 1];
 };
 
 /* The scripts, with their SHA-1s (read-only once bus_redis_global_init ran). */
@@ -79,6 +97,16 @@ int bus_redis_run(struct worker *w, enum script_id id, redis_reply_cb cb,
 /* A reply callback for commands whose answer nobody waits for. */
 void bus_redis_ignore(struct redis_conn *rc, redisReply *r, void *priv);
 
+/*
+ * bus-redis-chan.c: runs the join, leave or remember script (same keys and
+ * arguments; extra, if not NULL, is remember's count, and tell whether it
+ * publishes presence for a member it adds or removes) for user uid
+ * (display name name) in channel ch; cb as for bus_redis_run.
+ */
+int bus_redis_run_member(struct worker *w, enum script_id id, const char *ch,
+    const char *uid, const char *name, const char *extra, bool tell,
+    redis_reply_cb cb, void *priv);
+
 /* bus-redis-chan.c: a frame for a payload from Redis, its seq and ts set (msgs). */
 struct frame *bus_redis_payload_frame(const char *p, size_t len);
 
@@ -97,10 +125,30 @@ void bus_redis_on_subscribed(struct redis_conn *rc, const char *channel,
     size_t chlen, void *arg);
 
 /*
- * bus-redis-chan.c: after an outage, puts back what Redis may have lost:
- * the followed channels' seq and history, and this instance's members.
+ * bus-redis-repair.c: puts back in Redis what this worker knows: the
+ * followed channels' seq and history (if Redis lost them), their local
+ * members, and the owned users' connection counts (stale ones included).
+ * tell: presence is published for members Redis did not have (after this
+ * node was taken for dead; not after Redis lost its data, when nobody saw
+ * them leave).
  */
-void bus_redis_restore_channels(struct worker *w);
+void bus_redis_repair(struct worker *w, bool tell);
+
+/*
+ * bus-redis-repair.c: tells Redis the present counts of the stale
+ * memberships, publishing presence for those who left or came meanwhile.
+ */
+void bus_redis_tell_stale(struct worker *w);
+
+/* bus-redis-repair.c: notes that Redis may count uid in ch wrongly. */
+void bus_redis_stale_member(struct worker *w, const char *ch,
+    const char *uid, const char *name);
+
+/* bus-redis-repair.c: notes that Redis may count uid's connections wrongly. */
+void bus_redis_stale_user(struct worker *w, const char *uid);
+
+/* bus-redis-repair.c: frees the stale lists. */
+void bus_redis_repair_free(struct bus_redis *br);
 
 /* bus-redis-chan.c: renews the seq keys' expiry of the followed channels. */
 void bus_redis_refresh_channels(struct worker *w);

@@ -22,6 +22,7 @@
 #include "bus-scripts.h"
 #include "bus.h"
 #include "config.h"
+#include "control.h"
 #include "frame.h"
 #include "inbox.h"
 #include "jsonw.h"
@@ -175,6 +176,58 @@ fail:
 	frame_unref(f);
 }
 
+/* How long after Redis is back the memberships it missed are told. */
+#define STALE_DELAY_MS 2000
+
+/* ----------------------------------------------------------- control */
+
+/* What the answer to a control command's PUBLISH needs. */
+struct ctl_ctx {
+	struct worker *w;
+	uint64_t client;
+	char id[PROTO_ID_JSON_MAX + 1];
+};
+
+/* Redis took the command (or the connection went): answers the sender. */
+static void
+on_control_published(struct redis_conn *rc, redisReply *r, void *priv)
+{
+	struct ctl_ctx *x = priv;
+	struct worker *w = x->w;
+	struct frame *f;
+
+	if (r == NULL || r->type != REDIS_REPLY_INTEGER) {
+		worker_count_err(w, ERR_UNAVAILABLE);
+		f = proto_err_frame(x->id, ERR_UNAVAILABLE,
+		    "the cluster bus is down", -1, -1);
+	} else
+		f = proto_ok_frame(x->id);
+	bus_to_client(w, w->idx, x->client, ACT_NONE, NULL, f);
+	frame_unref(f);
+	free(x);
+}
+
+int
+bus_redis_control(struct worker *w, uint64_t client, const char *id,
+    const char *cmd, size_t len)
+{
+	const char *argv[3] = { "PUBLISH", KP "ctl", cmd };
+	size_t lens[3] = { 7, sizeof KP "ctl" - 1, len };
+	struct ctl_ctx *x;
+
+	if (!bus_redis_up(w) || (x = malloc(sizeof *x)) == NULL)
+		return -1;
+	x->w = w;
+	x->client = client;
+	snprintf(x->id, sizeof x->id, "%s", id);
+	if (redis_conn_command(w->redis->cmd, on_control_published, x, 3,
+	    argv, lens) != 0) {
+		free(x);
+		return -1;
+	}
+	return 0;
+}
+
 /* A message on one of the subscriber connection's channels. */
 static void
 on_message(struct redis_conn *rc, const char *channel, size_t chlen,
@@ -195,6 +248,10 @@ on_message(struct redis_conn *rc, const char *channel, size_t chlen,
 		memcpy(name, channel + sizeof KP "ch:" - 1, chlen);
 		name[chlen] = '\0';
 		bus_redis_channel_message(w, name, msg, msglen);
+		return;
+	}
+	if (chlen == sizeof KP "ctl" - 1 && memcmp(channel, KP "ctl", chlen) == 0) {
+		control_fanout(w, msg, msglen);
 		return;
 	}
 	/* The node channel: "UID\n" + a whisper frame, for every worker. */
@@ -239,49 +296,46 @@ counted_add(struct worker *w, const char *uid, int delta)
 		strmap_put(m, uid, (void *)n);
 }
 
-/* Sets one user's count of this node again (a strmap_each callback). */
-static void
-reattach_cb(const char *uid, void *value, void *arg)
-{
-	struct worker *w = arg;
-	char k[2][128], n[24], now[24];
-	const char *argv[7];
-
-	snprintf(n, sizeof n, "%ld", (long)(intptr_t)value);
-	snprintf(now, sizeof now, "%lld", (long long)proto_now_ms());
-	argv[0] = key(k[0], sizeof k[0], "user", uid);
-	argv[1] = key(k[1], sizeof k[1], "nodeusers", w->srv->node_key);
-	argv[2] = KP "nodes";
-	argv[3] = w->srv->node_key;
-	argv[4] = uid;
-	argv[5] = n;
-	argv[6] = now;
-	(void)bus_redis_run(w, S_REATTACH, bus_redis_ignore, NULL, 3, 7, argv);
-}
-
-/* The attach script answered: admit or refuse (or admit uncounted if Redis is away). */
+/*
+ * The attach script answered: admit or refuse.  Without an answer (Redis
+ * is away, or the answer was lost) the connection is admitted and counted
+ * here; Redis is told the count when it is back (bus-redis-repair.c).
+ */
 static void
 on_attached(struct redis_conn *rc, redisReply *r, void *priv)
 {
 	struct op_ctx *x = priv;
 	struct worker *w = x->w;
 	struct imsg *m = x->m, *rep;
+	long long v = reply_int(r, -1);
 
 	free(x);
 	rep = imsg_new(IM_TO_CLIENT);
 	if (rep != NULL) {
-		long long v = reply_int(r, -1);
-
 		rep->action = v == 0 ? ACT_AUTH_REFUSE : ACT_AUTH_OK;
-		rep->flag = v == 1;
-		if (v == 1)
+		if (v != 0)
 			counted_add(w, m->user, 1);
+		if (v != 0 && v != 1)
+			bus_redis_stale_user(w, m->user);
 		rep->client = m->client;
 		strcpy(rep->user, m->user);
 		strcpy(rep->id, m->id);
 		worker_post(w, m->worker, rep);
 	}
 	imsg_free(m);
+}
+
+/* The detach script ran, or its answer was lost: then it is told later. */
+static void
+on_detached(struct redis_conn *rc, redisReply *r, void *priv)
+{
+	struct op_ctx *x = priv;
+
+	(void)rc;
+	if (r == NULL)
+		bus_redis_stale_user(x->w, x->m->user);
+	imsg_free(x->m);
+	free(x);
 }
 
 /* The whisper script answered with how many nodes have the user. */
@@ -343,14 +397,15 @@ bus_redis_user(struct worker *w, struct imsg *m)
 			rc = bus_redis_run(w, S_ATTACH, on_attached, x, 3, 7, a);
 		}
 		if (rc != 0)
-			on_attached(NULL, NULL, x);	/* admits it uncounted */
+			on_attached(NULL, NULL, x);	/* admits it */
 		return;
 	case IM_USER_DETACH:
 		counted_add(w, m->user, -1);
 		argv[2] = w->srv->node_key;
 		argv[3] = m->user;
-		(void)bus_redis_run(w, S_DETACH, bus_redis_ignore, NULL, 2, 4, argv);
-		break;
+		if (bus_redis_run(w, S_DETACH, on_detached, x, 2, 4, argv) != 0)
+			on_detached(NULL, NULL, x);
+		return;
 	case IM_WHISPER:
 		/* "UID\n" + the frame's payload, for the node channels. */
 		ul = strlen(m->user);
@@ -374,6 +429,10 @@ bus_redis_user(struct worker *w, struct imsg *m)
 	}
 	free(x);
 failed:
+	if (x == NULL && m->type == IM_USER_DETACH) {
+		counted_add(w, m->user, -1);
+		bus_redis_stale_user(w, m->user);
+	}
 	imsg_free(m);
 }
 
@@ -389,10 +448,19 @@ on_state(struct redis_conn *rc, enum redis_state st, void *arg)
 	if (rc == br->cmd) {
 		br->cmd_up = up;
 		if (up && br->cmd_was_up) {
-			/* Back after an outage: Redis may have lost its data. */
-			bus_redis_restore_channels(br->w);
-			strmap_each(&br->counted, reattach_cb, br->w);
+			/*
+			 * Back after an outage: Redis may have lost its data,
+			 * and what happened meanwhile is still to be told.
+			 */
+			bus_redis_repair(br->w, false);
+			/*
+			 * Leaves and joins Redis missed are told a moment
+			 * later, so that the other instances have subscribed
+			 * again and see the presence events.
+			 */
+			br->stale_due_ms = proto_now_ms() + STALE_DELAY_MS;
 		}
+
 		if (up)
 			br->cmd_was_up = true;
 	} else
@@ -400,6 +468,41 @@ on_state(struct redis_conn *rc, enum redis_state st, void *arg)
 	atomic_store(&br->up, br->cmd_up && br->sub_up);
 	if (up && br->w->idx == 0 && rc == br->cmd)
 		br->next_beat_ms = 0;	/* beat (and reap) at the next tick */
+}
+
+/*
+ * A heartbeat landed (worker 0).  The script answers 1 if another instance
+ * took this node for dead and reaped its members and users since the last
+ * heartbeat: every worker then tells Redis about them again.
+ */
+static void
+on_beat(struct redis_conn *rc, redisReply *r, void *priv)
+{
+	struct worker *w = priv;
+	struct imsg *m;
+	int i;
+
+	(void)rc;
+	if (r == NULL || r->type != REDIS_REPLY_INTEGER)
+		return;
+	if (r->integer == 1) {
+		log_warn("redis: this node (%s) was taken for dead and its "
+		    "members removed: registering them again",
+		    w->srv->node_key);
+		for (i = 0; i < w->srv->nworkers; i++) {
+			if ((m = imsg_new(IM_BUS_REPAIR)) != NULL)
+				worker_post(w, i, m);
+		}
+	}
+}
+
+void
+bus_redis_reassert(struct worker *w)
+{
+	if (w->redis != NULL && w->redis->cmd_up) {
+		bus_redis_repair(w, true);
+		bus_redis_tell_stale(w);
+	}
 }
 
 /* The list of nodes whose heartbeat is too old: reap each. */
@@ -433,7 +536,7 @@ void
 bus_redis_tick(struct worker *w, int64_t now_ms)
 {
 	struct bus_redis *br = w->redis;
-	char knodes[64], now[24], cutoff[24];
+	char knodes[64], kreaped[128], now[24], cutoff[24];
 	const char *argv[6];
 	size_t lens[4];
 	int64_t ttl = w->cfg->presence_ttl_ms;
@@ -442,6 +545,10 @@ bus_redis_tick(struct worker *w, int64_t now_ms)
 		return;
 	if (br->cmd_up && br->sub_up)
 		bus_redis_resync_channels(w);
+	if (br->cmd_up && br->stale_due_ms != 0 && now_ms >= br->stale_due_ms) {
+		br->stale_due_ms = 0;
+		bus_redis_tell_stale(w);
+	}
 	if (br->cmd_up && now_ms >= br->next_refresh_ms) {
 		/* Well within channel_ttl (at least 1 s). */
 		br->next_refresh_ms = now_ms + (w->cfg->channel_ttl_ms / 4 >
@@ -454,9 +561,10 @@ bus_redis_tick(struct worker *w, int64_t now_ms)
 	snprintf(knodes, sizeof knodes, KP "nodes");
 	snprintf(now, sizeof now, "%lld", (long long)now_ms);
 	argv[0] = knodes;
-	argv[1] = w->srv->node_key;
-	argv[2] = now;
-	(void)bus_redis_run(w, S_HEARTBEAT, bus_redis_ignore, NULL, 1, 3, argv);
+	argv[1] = key(kreaped, sizeof kreaped, "reaped", w->srv->node_key);
+	argv[2] = w->srv->node_key;
+	argv[3] = now;
+	(void)bus_redis_run(w, S_HEARTBEAT, on_beat, w, 2, 4, argv);
 	snprintf(cutoff, sizeof cutoff, "(%lld", (long long)(now_ms - ttl));
 	argv[0] = "ZRANGEBYSCORE";
 	argv[1] = knodes;
@@ -487,6 +595,8 @@ bus_redis_init(struct worker *w)
 	br->w = w;
 	atomic_init(&br->up, false);
 	strmap_init(&br->counted);
+	strmap_init(&br->stale_members);
+	strmap_init(&br->stale_users);
 	w->redis = br;
 	br->cmd = redis_conn_new(&w->loop, &addr, cfg->redis_connect_timeout_ms,
 	    100, 5000, on_state, br);
@@ -501,6 +611,7 @@ bus_redis_init(struct worker *w)
 	if (w->idx == 0) {
 		key(knode, sizeof knode, "node", w->srv->node_key);
 		redis_conn_subscribe(br->sub, knode, strlen(knode));
+		redis_conn_subscribe(br->sub, KP "ctl", sizeof KP "ctl" - 1);
 	}
 	return 0;
 }
@@ -517,6 +628,7 @@ bus_redis_free(struct worker *w)
 	if (br->sub != NULL)
 		redis_conn_free(br->sub);
 	strmap_free(&br->counted);
+	bus_redis_repair_free(br);
 	free(br);
 	w->redis = NULL;
 }

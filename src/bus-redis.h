@@ -44,6 +44,21 @@ const char *bus_redis_health(struct server *srv);
 void bus_redis_publish(struct worker *w, uint64_t client, const char *ch,
     const char *body, size_t len, const char *id);
 
+/*
+ * Publishes control command cmd (len bytes) on the cluster's control
+ * channel for client `client` of w (id: the request's id): the client gets
+ * ok once Redis has taken it.  Returns -1, answering nobody, if the bus is
+ * down.
+ */
+int bus_redis_control(struct worker *w, uint64_t client, const char *id,
+    const char *cmd, size_t len);
+
+/*
+ * Tells Redis again about this worker's members and users (IM_BUS_REPAIR:
+ * another instance took this one for dead and removed them).
+ */
+void bus_redis_reassert(struct worker *w);
+
 /* Handles IM_JOIN, IM_LEAVE, IM_HISTORY and IM_WHO on the channel's owner; takes m. */
 void bus_redis_channel(struct worker *w, struct imsg *m);
 

@@ -10,7 +10,10 @@
  *   P user:UID     hash node -> the user's connections on that node
  *   P nodeusers:NODE hash uid -> connections (for reaping)
  *   P nodes        zset node -> last heartbeat (ms)
- * Pub/sub channels: P ch:CH (messages and presence), P node:NODE (whispers).
+ *   P reaped:NODE  set when NODE was reaped; its next heartbeat deletes it
+ *                  and learns that it was taken for dead (expires in 24 h)
+ * Pub/sub channels: P ch:CH (messages and presence), P node:NODE (whispers),
+ * P ctl (control commands, control.h).
  * Presence frames are built here with cjson so names are escaped as JSON.
  */
 #include "bus-scripts.h"
@@ -71,18 +74,29 @@ const char bus_script_leave[] =
     "return redis.call('HLEN', KEYS[1])\n";
 
 const char bus_script_remember[] =
+    PRESENCE_FN
     "local cur = tonumber(redis.call('HGET', KEYS[3], ARGV[3]) or '0')\n"
     "local want = tonumber(ARGV[9])\n"
     "if cur == want then return 0 end\n"
+    "local tell, max = ARGV[10] == '1', tonumber(ARGV[4])\n"
     "redis.call('ZADD', KEYS[5], 'NX', ARGV[8], ARGV[7])\n"
     "if want > 0 then redis.call('HSET', KEYS[3], ARGV[3], want)\n"
     "else redis.call('HDEL', KEYS[3], ARGV[3]) end\n"
+    "local before = redis.call('HLEN', KEYS[1])\n"
     "local n = redis.call('HINCRBY', KEYS[1], ARGV[1], want - cur)\n"
+    "local was = n - (want - cur)\n"
     "if n <= 0 then\n"
+    "  local name = redis.call('HGET', KEYS[2], ARGV[1]) or ARGV[2]\n"
     "  redis.call('HDEL', KEYS[1], ARGV[1])\n"
     "  redis.call('HDEL', KEYS[2], ARGV[1])\n"
+    "  if tell and was > 0 and before <= max then\n"
+    "    redis.call('PUBLISH', ARGV[5], presence('leave', ARGV[6], ARGV[1], name))\n"
+    "  end\n"
     "else\n"
     "  redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])\n"
+    "  if tell and was <= 0 and redis.call('HLEN', KEYS[1]) <= max then\n"
+    "    redis.call('PUBLISH', ARGV[5], presence('join', ARGV[6], ARGV[1], ARGV[2]))\n"
+    "  end\n"
     "end\n"
     "return want - cur\n";
 
@@ -136,7 +150,7 @@ const char bus_script_whisper[] =
 
 const char bus_script_heartbeat[] =
     "redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])\n"
-    "return 1\n";
+    "return redis.call('DEL', KEYS[2])\n";
 
 const char bus_script_reap[] =
     PRESENCE_FN
@@ -166,6 +180,7 @@ const char bus_script_reap[] =
     "end\n"
     "redis.call('DEL', nu)\n"
     "redis.call('ZREM', KEYS[1], node)\n"
+    "redis.call('SET', P .. 'reaped:' .. node, '1', 'PX', 86400000)\n"
     "return #f / 2\n";
 
 const char bus_script_restore[] =

@@ -71,7 +71,6 @@ struct client {
 	bool in_flush;			/* in the worker's flush list */
 	bool doomed;			/* queue overflowed: close at the flush */
 	bool paused;			/* reading paused while the auth is pending */
-	bool uncounted;			/* admitted while the bus was down */
 };
 
 /*

@@ -68,8 +68,12 @@ frame_close(uint16_t code, const char *reason)
 	uint8_t p[125];
 	size_t rl = reason != NULL ? strlen(reason) : 0;
 
-	if (rl > sizeof p - 2)
+	if (rl > sizeof p - 2) {
+		/* Cut at a character boundary: the reason must stay UTF-8. */
 		rl = sizeof p - 2;
+		while (rl > 0 && ((uint8_t)reason[rl] & 0xc0) == 0x80)
+			rl--;
+	}
 	p[0] = (uint8_t)(code >> 8);
 	p[1] = (uint8_t)code;
 	if (rl != 0)

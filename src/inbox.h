@@ -28,6 +28,8 @@ enum imsg_type {
 	IM_DELIVER,		/* frame to every active member of ch */
 	IM_USER_DELIVER,	/* frame to every connection of user */
 	IM_TO_CLIENT,		/* frame (and action) to one client */
+	IM_CONTROL,		/* a control command (body) for every worker */
+	IM_BUS_REPAIR,		/* tell Redis about this worker's members again */
 	/* Lifecycle, from the main thread. */
 	IM_DRAIN, IM_QUIESCE, IM_DESTROY,
 };

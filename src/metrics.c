@@ -20,7 +20,8 @@ static const char *const close_names[CLOSE_REASONS] = {
 	[CLOSE_BY_CLIENT] = "client", [CLOSE_SLOW] = "slow_consumer",
 	[CLOSE_RATE] = "rate_abuse", [CLOSE_AUTH] = "auth",
 	[CLOSE_IDLE] = "idle", [CLOSE_PROTOCOL] = "protocol",
-	[CLOSE_SHUTDOWN] = "shutdown", [CLOSE_OTHER] = "other",
+	[CLOSE_SHUTDOWN] = "shutdown", [CLOSE_KICKED] = "kicked",
+	[CLOSE_OTHER] = "other",
 };
 
 void
@@ -49,6 +50,8 @@ metrics_close_reason(int code, int slow)
 		return CLOSE_IDLE;
 	case 1001:
 		return CLOSE_SHUTDOWN;
+	case 4008:
+		return CLOSE_KICKED;
 	case 1003:
 	case 1007:
 	case 1009:

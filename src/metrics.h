@@ -26,6 +26,7 @@ enum close_reason {
 	CLOSE_IDLE,		/* idle timeout */
 	CLOSE_PROTOCOL,		/* binary, invalid UTF-8, too big (1003/1007/1009) */
 	CLOSE_SHUTDOWN,		/* the relay is stopping (1001) */
+	CLOSE_KICKED,		/* kicked by a moderator (4008) */
 	CLOSE_OTHER,
 	CLOSE_REASONS
 };

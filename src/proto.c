@@ -222,6 +222,28 @@ get_text(const cJSON *root, const struct config *cfg, struct request *req,
 	return 0;
 }
 
+/* Reads the optional reason into req->reason; returns 0, or -1 with err filled. */
+static int
+get_reason(const cJSON *root, struct request *req, struct proto_error *err)
+{
+	const cJSON *it = cJSON_GetObjectItemCaseSensitive(root, "reason");
+	size_t n;
+
+	req->reason = "";
+	if (it == NULL || cJSON_IsNull(it))
+		return 0;
+	if (!cJSON_IsString(it))
+		return fail(err, ERR_BAD_FIELD, "reason: not a string");
+	n = strlen(it->valuestring);
+	if (!utf8_valid(it->valuestring, n))
+		return fail(err, ERR_BAD_FIELD, "reason: not valid UTF-8");
+	if (utf8_count(it->valuestring, n) > PROTO_REASON_MAX)
+		return fail(err, ERR_TOO_LONG,
+		    "reason: longer than %d characters", PROTO_REASON_MAX);
+	req->reason = it->valuestring;
+	return 0;
+}
+
 /* Validates the fields of the op already stored in req; returns 0 or -1. */
 static int
 parse_fields(const cJSON *root, const struct config *cfg,
@@ -296,6 +318,19 @@ parse_fields(const cJSON *root, const struct config *cfg,
 			return fail(err, ERR_BAD_FIELD,
 			    "to: missing or not a valid user id");
 		req->to = it->valuestring;
+		return get_text(root, cfg, req, err);
+	case OP_KICK:
+		it = cJSON_GetObjectItemCaseSensitive(root, "user");
+		if (!cJSON_IsString(it) ||
+		    !user_id_valid(it->valuestring, strlen(it->valuestring)))
+			return fail(err, ERR_BAD_FIELD,
+			    "user: missing or not a valid user id");
+		req->user = it->valuestring;
+		return get_reason(root, req, err);
+	case OP_ANNOUNCE:
+		if (cJSON_GetObjectItemCaseSensitive(root, "ch") != NULL &&
+		    get_ch(root, req, err) != 0)
+			return -1;
 		return get_text(root, cfg, req, err);
 	default:
 		break;

@@ -41,15 +41,19 @@ enum errcode {
 #define PROTO_ID_JSON_MAX (PROTO_ID_MAX * 6 + 3)	/* the id, serialized */
 #define PROTO_META_MAX 512	/* bytes of serialized meta */
 #define PROTO_HISTORY_MAX 100	/* largest history/limit a client may ask */
+#define PROTO_REASON_MAX 200	/* characters of a moderator's reason */
 
 /* A parsed client frame.  String fields point into the parsed tree. */
 struct request {
 	enum op op;
 	char id[PROTO_ID_JSON_MAX + 1];	/* the id as JSON text, "" if none */
-	const char *ch;			/* join, leave, send, history, who */
-	const char *text;		/* send, whisper */
+	const char *ch;			/* join, leave, send, history, who,
+					   announce (NULL: everyone) */
+	const char *text;		/* send, whisper, announce */
 	size_t text_len;
 	const char *to;			/* whisper */
+	const char *user;		/* kick */
+	const char *reason;		/* kick: "" if none */
 	const char *token;		/* auth */
 	size_t token_len;
 	const char *name;		/* auth (open mode) */

@@ -20,6 +20,7 @@
 #include "inbox.h"
 #include "jsonw.h"
 #include "log.h"
+#include "moderation.h"
 #include "proto.h"
 #include "server.h"
 #include "session.h"
@@ -491,9 +492,11 @@ session_message(struct client *c, const char *buf, size_t len)
 		if (!c->admin_path || c->role < ROLE_MODERATOR)
 			reply_err(c, req.id, ERR_FORBIDDEN,
 			    "a moderator op: needs a moderator token on /admin");
+		else if (c->state != CS_READY)
+			reply_err(c, req.id, ERR_AUTH_REQUIRED,
+			    "authenticate first");
 		else
-			reply_err(c, req.id, ERR_BAD_OP,
-			    "moderation ops are not available in this version");
+			moderation_op(c, &req);
 		goto done;
 	}
 	if (!rate_ok(c, &req))
@@ -561,15 +564,13 @@ session_reply(struct worker *w, struct imsg *m)
 
 	if (c == NULL || c->closing) {
 		/* Admitted after it went: give the count back. */
-		if (m->action == ACT_AUTH_OK && m->flag)
+		if (m->action == ACT_AUTH_OK)
 			post_detach(w, m->user);
 		return;
 	}
 	switch (m->action) {
 	case ACT_AUTH_OK:
 		c->attached = true;
-		/* Admitted while Redis was unreachable: nobody counted it. */
-		c->uncounted = m->flag == 0;
 		c->state = CS_READY;
 		if (users_local_add(w, c) != 0) {
 			refuse_auth(c, m->id, ERR_INTERNAL, "out of memory");
@@ -616,8 +617,7 @@ session_detach(struct client *c)
 	room_leave_all(&w->rooms, &c->rooms, detach_channel, c);
 	if (c->attached) {
 		users_local_remove(w, c);
-		if (!c->uncounted)
-			post_detach(w, c->uid);
+		post_detach(w, c->uid);
 		c->attached = false;
 	}
 }

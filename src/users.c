@@ -53,7 +53,6 @@ handle_attach(struct worker *w, struct imsg *m)
 		return;
 	}
 	rep->action = (uint8_t)action;
-	rep->flag = 1;			/* counted */
 	rep->client = m->client;
 	strcpy(rep->user, m->user);
 	strcpy(rep->id, m->id);

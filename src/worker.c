@@ -13,6 +13,7 @@
 #include "bus-redis.h"
 #include "client.h"
 #include "config.h"
+#include "control.h"
 #include "frame.h"
 #include "listen.h"
 #include "log.h"
@@ -242,6 +243,12 @@ worker_dispatch(struct worker *w, struct imsg *m)
 		break;
 	case IM_TO_CLIENT:
 		session_reply(w, m);
+		break;
+	case IM_CONTROL:
+		control_run(w, m->body, m->body_len);
+		break;
+	case IM_BUS_REPAIR:
+		bus_redis_reassert(w);
 		break;
 	case IM_DRAIN:
 		worker_drain(w);

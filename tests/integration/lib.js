@@ -454,6 +454,25 @@ class Redis {
 		return startRedis({ port: this.port });
 	}
 
+	/*
+	 * SHUTDOWN SAVE: redis-server writes its data to dump.rdb in its
+	 * directory and exits (a stop that keeps the data); resolves once it
+	 * has exited.  startRedis({port, dir}) brings it back with that data.
+	 */
+	async shutdownSave(timeoutMs = 10000) {
+		this.expectedExit = true;
+		await new Promise((resolve) => {
+			const sock = net.connect({ host: '127.0.0.1', port: this.port });
+			sock.on('connect', () => sock.write('SHUTDOWN SAVE\r\n'));
+			sock.on('error', resolve);
+			sock.on('close', resolve);
+		});
+		const r = await withTimeout(this.exited, timeoutMs, null);
+		if (r === null) throw new Error(`redis-server on port ${this.port} did not exit after SHUTDOWN SAVE`);
+		if (!fs.existsSync(path.join(this.dir, 'dump.rdb'))) throw new Error('SHUTDOWN SAVE wrote no dump.rdb');
+		return r;
+	}
+
 	describeExit() {
 		if (!this.exitInfo) return `redis-server pid ${this.pid} (port ${this.port}) is running`;
 		return `redis-server pid ${this.pid} (port ${this.port}) exited (code ${this.exitInfo.code}, ` +
@@ -461,8 +480,8 @@ class Redis {
 	}
 }
 
-async function startRedisOnce(bin, port) {
-	const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'chatrelay-redis-'));
+async function startRedisOnce(bin, port, keepDir) {
+	const dir = keepDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'chatrelay-redis-'));
 	const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no',
 	    '--daemonize', 'no', '--protected-mode', 'yes'];
 	const proc = spawn(bin, args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -498,18 +517,19 @@ async function startRedisOnce(bin, port) {
 
 /*
  * Starts redis-server on 127.0.0.1 with persistence off, on a free port (or
- * on port, to restart one where it was).  Resolves once it answers PING with
+ * on port, to restart one where it was; in dir, to load the dump.rdb that
+ * shutdownSave left there).  Resolves once it answers PING with
  * {port, url, pid, kill(signal = 'SIGKILL') -> promise of {code, signal},
  * stop(), restart() -> promise of a new handle on the same port, ping(),
  * alive, log()}.  Every redis-server started here is killed by the root after
  * hook (after the relays have been stopped) and on process exit.
  */
-async function startRedis({ port } = {}) {
+async function startRedis({ port, dir } = {}) {
 	const bin = findRedisServer();
 	for (let attempt = 1; ; attempt++) {
 		const p = port ?? await freePort();
 		try {
-			return await startRedisOnce(bin, p);
+			return await startRedisOnce(bin, p, dir);
 		} catch (e) {
 			/* a free port can be taken meanwhile; a fixed one may still be held for a moment */
 			if (!e.retryable || attempt >= 5) throw e;

@@ -203,15 +203,19 @@ START_TEST(test_join_leave_counts_users)
 }
 END_TEST
 
-/* Runs remember for (uid, name) in channel g on node n1 with count want. */
+/*
+ * Runs remember for (uid, name) in channel g on node n1 with count want;
+ * tell: "1" to publish presence for a member it adds or removes.
+ */
 static long long
-remember(const char *uid, const char *name, const char *want)
+remember_tell(const char *uid, const char *name, const char *want,
+    const char *tell)
 {
 	const char *keys[] = { "chatrelay:memc:g", "chatrelay:memn:g",
 	    "chatrelay:nodemem:n1", "chatrelay:seq:g", "chatrelay:nodes", NULL };
 	char field[128];
 	const char *args[] = { uid, name, field, "100", "chatrelay:ch:g", "g",
-	    "n1", "5000", want, NULL };
+	    "n1", "5000", want, tell, NULL };
 	redisReply *r;
 	long long v;
 
@@ -221,6 +225,12 @@ remember(const char *uid, const char *name, const char *want)
 	v = r->integer;
 	freeReplyObject(r);
 	return v;
+}
+
+static long long
+remember(const char *uid, const char *name, const char *want)
+{
+	return remember_tell(uid, name, want, "0");
 }
 
 START_TEST(test_remember_is_idempotent)
@@ -247,6 +257,56 @@ START_TEST(test_remember_is_idempotent)
 	r = cmd("HLEN", "chatrelay:memc:g", NULL);
 	ck_assert_int_eq(r->integer, 0);
 	freeReplyObject(r);
+}
+END_TEST
+
+/* Reads the next presence event on sub and returns its event name. */
+static void
+expect_event(redisContext *sub, const char *event, const char *uid)
+{
+	redisReply *r;
+	char want[64];
+
+	ck_assert_int_eq(redisGetReply(sub, (void **)&r), REDIS_OK);
+	ck_assert_int_eq(r->type, REDIS_REPLY_ARRAY);
+	snprintf(want, sizeof want, "\"event\":\"%s\"", event);
+	ck_assert_ptr_nonnull(strstr(r->element[2]->str, want));
+	snprintf(want, sizeof want, "\"id\":\"%s\"", uid);
+	ck_assert_ptr_nonnull(strstr(r->element[2]->str, want));
+	freeReplyObject(r);
+}
+
+START_TEST(test_remember_tell_publishes_presence)
+{
+	redisContext *sub = redisConnect("127.0.0.1", server_port);
+	redisReply *r;
+
+	ck_assert_ptr_nonnull(sub);
+	r = redisCommand(sub, "SUBSCRIBE chatrelay:ch:g");
+	freeReplyObject(r);
+	freeReplyObject(member(bus_script_join, "u1", "A", "100"));
+	expect_event(sub, "join", "u1");
+	/* A leave Redis never heard of: told later, others see the leave. */
+	ck_assert_int_eq(remember_tell("u1", "A", "0", "1"), -1);
+	/* A member Redis had lost (the node was reaped): a join again. */
+	ck_assert_int_eq(remember_tell("u2", "B", "1", "1"), 1);
+	/* No change, or a count that changes no membership: no event. */
+	ck_assert_int_eq(remember_tell("u2", "B", "1", "1"), 0);
+	ck_assert_int_eq(remember_tell("u2", "B", "3", "1"), 2);
+	freeReplyObject(member(bus_script_join, "u3", "C", "100"));
+	expect_event(sub, "leave", "u1");
+	expect_event(sub, "join", "u2");
+	expect_event(sub, "join", "u3");
+	/* Without tell (Redis lost its data): the member comes back quietly. */
+	r = cmd("FLUSHALL", NULL, NULL);
+	freeReplyObject(r);
+	ck_assert_int_eq(remember_tell("u2", "B", "3", "0"), 3);
+	freeReplyObject(member(bus_script_join, "u4", "D", "100"));
+	expect_event(sub, "join", "u4");
+	r = cmd("HGET", "chatrelay:memc:g", "u2");
+	ck_assert_str_eq(r->str, "3");
+	freeReplyObject(r);
+	redisFree(sub);
 }
 END_TEST
 
@@ -357,11 +417,13 @@ END_TEST
 START_TEST(test_reap_removes_a_node)
 {
 	const char *nkeys[] = { "chatrelay:nodes", NULL };
+	const char *bkeys[] = { "chatrelay:nodes", "chatrelay:reaped:n1", NULL };
 	const char *beat[] = { "n1", "1000", NULL };
 	const char *reap[] = { "chatrelay:", "n1", "100", NULL };
 	redisReply *r;
 
-	r = eval(bus_script_heartbeat, nkeys, beat);
+	r = eval(bus_script_heartbeat, bkeys, beat);
+	ck_assert_int_eq(r->integer, 0);	/* not reaped */
 	freeReplyObject(r);
 	freeReplyObject(member(bus_script_join, "u1", "A", "100"));
 	freeReplyObject(member(bus_script_join, "u1", "A", "100"));
@@ -383,6 +445,13 @@ START_TEST(test_reap_removes_a_node)
 	freeReplyObject(r);
 	/* Idempotent. */
 	r = eval(bus_script_reap, nkeys, reap);
+	ck_assert_int_eq(r->integer, 0);
+	freeReplyObject(r);
+	/* The node's next heartbeat learns it was reaped, once. */
+	r = eval(bus_script_heartbeat, bkeys, beat);
+	ck_assert_int_eq(r->integer, 1);
+	freeReplyObject(r);
+	r = eval(bus_script_heartbeat, bkeys, beat);
 	ck_assert_int_eq(r->integer, 0);
 	freeReplyObject(r);
 }
@@ -424,6 +493,7 @@ scripts_suite(void)
 	tcase_add_test(tc, test_join_leave_counts_users);
 	tcase_add_test(tc, test_presence_is_valid_json);
 	tcase_add_test(tc, test_remember_is_idempotent);
+	tcase_add_test(tc, test_remember_tell_publishes_presence);
 	tcase_add_test(tc, test_attach_limit_is_cluster_wide);
 	tcase_add_test(tc, test_whisper_reaches_the_user_s_nodes);
 	tcase_add_test(tc, test_reattach_is_idempotent);

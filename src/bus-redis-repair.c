@@ -1,0 +1,279 @@
+/*
+ * bus-redis-repair.c: putting Redis right about this instance.
+ *
+ * Redis may come to hold a wrong picture of this instance in three ways:
+ * it lost its data (a restart without persistence); a leave, join, attach
+ * or detach could not be told to it, or its answer was lost, while it was
+ * away; or the other instances took this one for dead (it missed its
+ * heartbeats) and reaped its members.  In each case the owners tell Redis
+ * again what they know, as absolute counts, so telling twice does no harm:
+ * the followed channels' seq and history (kept if Redis has newer), their
+ * local members, and the owned users' connection counts.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "bus-int.h"
+#include "bus-redis-int.h"
+#include "config.h"
+#include "frame.h"
+#include "history.h"
+#include "log.h"
+#include "proto.h"
+#include "server.h"
+#include "worker.h"
+
+/* ------------------------------------------------------------ channels */
+
+/*
+ * After an outage, tells Redis what this owner knows of a followed channel
+ * (a strmap_each callback): if Redis came back empty, the seq goes on from
+ * where it was and the history it held is put back.
+ */
+static void
+restore_cb(const char *name, void *value, void *arg)
+{
+	struct worker *w = arg;
+	struct channel *chn = value;
+	char kseq[128], khist[128], n[24], cttl[24], httl[24];
+	const char **argv;
+	size_t *lens;
+	int i, argc;
+
+	if (!chn->subscribed || chn->seq == 0)
+		return;
+	argc = 5 + chn->hist.count;
+	argv = calloc((size_t)argc, sizeof *argv);
+	lens = calloc((size_t)argc, sizeof *lens);
+	if (argv == NULL || lens == NULL)
+		goto done;
+	snprintf(n, sizeof n, "%llu", (unsigned long long)chn->seq);
+	snprintf(cttl, sizeof cttl, "%lld", (long long)w->cfg->channel_ttl_ms);
+	snprintf(httl, sizeof httl, "%lld", (long long)w->cfg->history_ttl_ms);
+	argv[0] = key(kseq, sizeof kseq, "seq", chn->name);
+	argv[1] = key(khist, sizeof khist, "hist", chn->name);
+	argv[2] = n;
+	argv[3] = cttl;
+	argv[4] = httl;
+	for (i = 0; i < 5; i++)
+		lens[i] = strlen(argv[i]);
+	for (i = 0; i < chn->hist.count; i++) {
+		struct frame *f = history_at(&chn->hist, i);
+
+		argv[5 + i] = frame_payload(f);
+		lens[5 + i] = frame_payload_len(f);
+	}
+	(void)redis_conn_eval(w->redis->cmd, &bus_redis_scripts[S_RESTORE], bus_redis_ignore,
+	    NULL, 2, argc, argv, lens);
+done:
+	free(argv);
+	free(lens);
+}
+
+/* What remember_cb needs: the worker, the channel, and tell. */
+struct remember_ctx {
+	struct worker *w;
+	const char *ch;
+	bool tell;
+};
+
+/* Tells Redis how many connections of one local member are in a channel (a strmap_each callback). */
+static void
+remember_cb(const char *uid, void *value, void *arg)
+{
+	struct remember_ctx *rc = arg;
+	struct cmember *cm = value;
+	char n[16];
+
+	snprintf(n, sizeof n, "%u", cm->conns);
+	(void)bus_redis_run_member(rc->w, S_REMEMBER, rc->ch, uid, cm->name, n,
+	    rc->tell, bus_redis_ignore, NULL);
+}
+
+/* Re-registers a followed channel's local members (a strmap_each callback). */
+static void
+reregister_cb(const char *name, void *value, void *arg)
+{
+	struct channel *chn = value;
+	const struct remember_ctx *t = arg;
+	struct remember_ctx rc = { t->w, chn->name, t->tell };
+
+	if (chn->subscribed)
+		strmap_each(&chn->members, remember_cb, &rc);
+}
+
+
+void
+bus_redis_stale_member(struct worker *w, const char *ch, const char *uid,
+    const char *name)
+{
+	struct strmap *m = &w->redis->stale_members;
+	char k[CHAN_NAME_MAX + USER_ID_MAX + 2], *v;
+
+	snprintf(k, sizeof k, "%s\n%s", ch, uid);
+	if (strmap_get(m, k) != NULL)
+		return;
+	v = strdup(name);
+	if (v == NULL || strmap_put(m, k, v) != 0) {
+		free(v);
+		log_err("out of memory: %s in %s may stay counted in Redis",
+		    uid, ch);
+	}
+}
+
+/* The remember script for a stale membership ran, or its answer was lost. */
+static void
+on_remembered(struct redis_conn *rc, redisReply *r, void *priv)
+{
+	struct member_ctx *x = priv;
+
+	if (r == NULL)
+		bus_redis_stale_member(x->w, x->ch, x->uid, x->name);
+	free(x);
+}
+
+/*
+ * Tells Redis the present count of one stale membership, "CH\nUID" ->
+ * name (a strmap_each callback over a list taken out of the worker; frees
+ * the name).  Presence is published if the member comes or goes by it.
+ */
+static void
+tell_member_cb(const char *k, void *value, void *arg)
+{
+	struct worker *w = arg;
+	const char *nl = strchr(k, '\n');
+	struct member_ctx *x = malloc(sizeof *x);
+	struct channel *chn;
+	struct cmember *cm = NULL;
+	char n[16];
+
+	if (x == NULL || nl == NULL || (size_t)(nl - k) > CHAN_NAME_MAX) {
+		free(x);
+		free(value);
+		return;
+	}
+	x->w = w;
+	memcpy(x->ch, k, (size_t)(nl - k));
+	x->ch[nl - k] = '\0';
+	snprintf(x->uid, sizeof x->uid, "%s", nl + 1);
+	snprintf(x->name, sizeof x->name, "%s", (const char *)value);
+	free(value);
+	chn = bus_channel_get(w, x->ch, false);
+	if (chn != NULL && chn->subscribed)
+		cm = strmap_get(&chn->members, x->uid);
+	snprintf(n, sizeof n, "%u", cm != NULL ? cm->conns : 0);
+	if (bus_redis_run_member(w, S_REMEMBER, x->ch, x->uid, x->name, n,
+	    true, on_remembered, x) != 0)
+		on_remembered(NULL, NULL, x);
+}
+
+/* ---------------------------------------------------------------- users */
+
+void
+bus_redis_stale_user(struct worker *w, const char *uid)
+{
+	if (strmap_get(&w->redis->stale_users, uid) == NULL &&
+	    strmap_put(&w->redis->stale_users, uid, (void *)1) != 0)
+		log_err("out of memory: the connections of %s may stay "
+		    "counted in Redis", uid);
+}
+
+/* A user a script is about. */
+struct user_ctx {
+	struct worker *w;
+	char uid[USER_ID_MAX + 1];
+};
+
+/* The reattach script ran, or its answer was lost. */
+static void
+on_reattached(struct redis_conn *rc, redisReply *r, void *priv)
+{
+	struct user_ctx *x = priv;
+
+	(void)rc;
+	if (r == NULL)
+		bus_redis_stale_user(x->w, x->uid);
+	free(x);
+}
+
+/*
+ * Tells Redis how many connections this node has of user uid: its owner's
+ * count (a strmap_each callback over the counted users, and over the stale
+ * ones).
+ */
+static void
+reattach_cb(const char *uid, void *value, void *arg)
+{
+	struct worker *w = arg;
+	struct user_ctx *x = malloc(sizeof *x);
+	char k[2][128], n[24], now[24];
+	const char *argv[7];
+
+	(void)value;
+	if (x == NULL) {
+		log_err("out of memory: the connections of %s not told to "
+		    "Redis", uid);
+		return;
+	}
+	x->w = w;
+	snprintf(x->uid, sizeof x->uid, "%s", uid);
+	snprintf(n, sizeof n, "%ld",
+	    (long)(intptr_t)strmap_get(&w->redis->counted, uid));
+	snprintf(now, sizeof now, "%lld", (long long)proto_now_ms());
+	argv[0] = key(k[0], sizeof k[0], "user", uid);
+	argv[1] = key(k[1], sizeof k[1], "nodeusers", w->srv->node_key);
+	argv[2] = KP "nodes";
+	argv[3] = w->srv->node_key;
+	argv[4] = uid;
+	argv[5] = n;
+	argv[6] = now;
+	if (bus_redis_run(w, S_REATTACH, on_reattached, x, 3, 7, argv) != 0)
+		on_reattached(NULL, NULL, x);
+}
+
+/* ---------------------------------------------------------------- all */
+
+void
+bus_redis_repair(struct worker *w, bool tell)
+{
+	struct bus_redis *br = w->redis;
+	struct remember_ctx rc = { w, NULL, tell };
+	struct strmap stale;
+
+	strmap_each(&w->channels, restore_cb, w);
+	strmap_each(&w->channels, reregister_cb, &rc);
+	strmap_each(&br->counted, reattach_cb, w);
+	/* What fails again is noted again, in the fresh list. */
+	stale = br->stale_users;
+	strmap_init(&br->stale_users);
+	strmap_each(&stale, reattach_cb, w);
+	strmap_free(&stale);
+}
+
+void
+bus_redis_tell_stale(struct worker *w)
+{
+	struct bus_redis *br = w->redis;
+	struct strmap stale = br->stale_members;
+
+	strmap_init(&br->stale_members);
+	strmap_each(&stale, tell_member_cb, w);
+	strmap_free(&stale);
+}
+
+/* Frees a stale membership's name (a strmap_each callback). */
+static void
+free_value_cb(const char *k, void *value, void *arg)
+{
+	(void)k;
+	(void)arg;
+	free(value);
+}
+
+void
+bus_redis_repair_free(struct bus_redis *br)
+{
+	strmap_each(&br->stale_members, free_value_cb, NULL);
+	strmap_free(&br->stale_members);
+	strmap_free(&br->stale_users);
+}
