@@ -1381,6 +1381,60 @@ START_TEST(test_names)
 }
 END_TEST
 
+START_TEST(test_kick_fields)
+{
+	struct request	 req;
+	char		*s;
+
+	REFUSE("{\"op\":\"kick\"}", ERR_BAD_FIELD, "user");
+	REFUSE("{\"op\":\"kick\",\"user\":7}", ERR_BAD_FIELD, "user");
+	REFUSE("{\"op\":\"kick\",\"user\":\"a b\"}", ERR_BAD_FIELD, "user");
+	REFUSE("{\"op\":\"kick\",\"user\":\"u\",\"reason\":1}",
+	    ERR_BAD_FIELD, "reason");
+	ACCEPT("{\"op\":\"kick\",\"user\":\"guest:bob\"}", &req);
+	ck_assert_int_eq(req.op, OP_KICK);
+	ck_assert_str_eq(req.user, "guest:bob");
+	ck_assert_str_eq(req.reason, "");
+	proto_request_free(&req);
+	ACCEPT("{\"op\":\"kick\",\"user\":\"u\",\"reason\":null}", &req);
+	ck_assert_str_eq(req.reason, "");
+	proto_request_free(&req);
+	/* 200 characters (two bytes each) pass; 201 are too long. */
+	s = build("{\"op\":\"kick\",\"user\":\"u\",\"reason\":\"",
+	    "\xc3\xa9", 200, "\"}");
+	ACCEPT(s, &req);
+	ck_assert_uint_eq(strlen(req.reason), 400);
+	proto_request_free(&req);
+	free(s);
+	s = build("{\"op\":\"kick\",\"user\":\"u\",\"reason\":\"",
+	    "r", 201, "\"}");
+	REFUSE(s, ERR_TOO_LONG, "reason");
+	free(s);
+}
+END_TEST
+
+START_TEST(test_announce_fields)
+{
+	struct request	req;
+
+	REFUSE("{\"op\":\"announce\"}", ERR_BAD_FIELD, "text");
+	REFUSE("{\"op\":\"announce\",\"text\":\"\"}", ERR_BAD_FIELD, "text");
+	REFUSE("{\"op\":\"announce\",\"text\":\"t\",\"ch\":\"a b\"}",
+	    ERR_BAD_FIELD, "ch");
+	REFUSE("{\"op\":\"announce\",\"text\":\"t\",\"ch\":null}",
+	    ERR_BAD_FIELD, "ch");
+	ACCEPT("{\"op\":\"announce\",\"text\":\"hello all\"}", &req);
+	ck_assert_int_eq(req.op, OP_ANNOUNCE);
+	ck_assert_ptr_null(req.ch);
+	ck_assert_str_eq(req.text, "hello all");
+	proto_request_free(&req);
+	ACCEPT("{\"op\":\"announce\",\"text\":\"hi\",\"ch\":\"guild:4\"}",
+	    &req);
+	ck_assert_str_eq(req.ch, "guild:4");
+	proto_request_free(&req);
+}
+END_TEST
+
 START_TEST(test_now_ms)
 {
 	int64_t	a = proto_now_ms(), b = proto_now_ms();
@@ -1450,6 +1504,8 @@ proto_suite(void)
 	tcase_add_test(tc, test_ok_pong_frames);
 	tcase_add_test(tc, test_bye_frame);
 	tcase_add_test(tc, test_names);
+	tcase_add_test(tc, test_kick_fields);
+	tcase_add_test(tc, test_announce_fields);
 	tcase_add_test(tc, test_now_ms);
 	suite_add_tcase(s, tc);
 	return s;
