@@ -30,7 +30,7 @@ struct channel {
 	uint64_t seq;			/* last seq given */
 	int64_t active_ms;		/* last join, leave or message */
 	struct history hist;
-	struct strmap members;		/* user id -> struct cmember * (local ones, with Redis) */
+	struct strmap members;		/* uid -> struct cmember (inline); Redis: local */
 	/* With Redis: */
 	uint32_t nlocal;		/* this instance's memberships */
 	bool subscribed;		/* SUBSCRIBE sent (and kept while nlocal > 0) */

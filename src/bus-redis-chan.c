@@ -297,11 +297,10 @@ local_join(struct worker *w, struct channel *chn, const struct imsg *m)
 	char kch[128];
 
 	if (cm == NULL) {
-		cm = calloc(1, sizeof *cm + strlen(m->name) + 1);
-		if (cm == NULL || strmap_put(&chn->members, m->user, cm) != 0) {
-			free(cm);
+		cm = strmap_put_inline(&chn->members, m->user,
+		    sizeof *cm + strlen(m->name) + 1);
+		if (cm == NULL)
 			return -1;
-		}
 		strcpy(cm->name, m->name);
 	}
 	cm->conns++;
@@ -324,7 +323,7 @@ local_leave(struct worker *w, struct channel *chn, const char *uid, int worker)
 	uint32_t i;
 
 	if (cm != NULL && --cm->conns == 0)
-		free(strmap_del(&chn->members, uid));
+		strmap_del(&chn->members, uid);	/* frees cm */
 	if (chn->wcount[worker] > 0)
 		chn->wcount[worker]--;
 	if (chn->nlocal > 0)

@@ -44,13 +44,6 @@ bus_channel_get(struct worker *w, const char *ch, bool create)
 	return chn;
 }
 
-/* Frees one member (a strmap_each callback). */
-static void
-member_free_cb(const char *key, void *value, void *arg)
-{
-	free(value);
-}
-
 void
 bus_channel_free(struct channel *chn)
 {
@@ -67,8 +60,7 @@ bus_channel_free(struct channel *chn)
 		frame_unref(chn->early[i]);
 	free(chn->early);
 	history_free(&chn->hist);
-	strmap_each(&chn->members, member_free_cb, NULL);
-	strmap_free(&chn->members);
+	strmap_free(&chn->members);	/* the members are kept inline */
 	free(chn);
 }
 
@@ -275,10 +267,9 @@ handle_join(struct worker *w, struct imsg *m)
 	if (!m->flag) {
 		cm = strmap_get(&chn->members, m->user);
 		if (cm == NULL) {
-			cm = calloc(1, sizeof *cm + strlen(m->name) + 1);
-			if (cm == NULL ||
-			    strmap_put(&chn->members, m->user, cm) != 0) {
-				free(cm);
+			cm = strmap_put_inline(&chn->members, m->user,
+			    sizeof *cm + strlen(m->name) + 1);
+			if (cm == NULL) {
 				bus_channel_maybe_drop(w, chn);
 				bus_reply_err(w, m, ERR_INTERNAL, "out of memory");
 				return;
@@ -342,12 +333,9 @@ handle_leave(struct worker *w, struct imsg *m)
 	chn->active_ms = proto_now_ms();
 	cm = strmap_get(&chn->members, m->user);
 	if (cm != NULL && --cm->conns == 0) {
-		size_t before = chn->members.count;
-
-		strmap_del(&chn->members, m->user);
-		if (before <= (size_t)w->cfg->presence_events_max)
+		if (chn->members.count <= (size_t)w->cfg->presence_events_max)
 			presence(w, chn, "leave", m->user, cm->name);
-		free(cm);
+		strmap_del(&chn->members, m->user);	/* frees cm */
 	}
 	bus_channel_maybe_drop(w, chn);
 }

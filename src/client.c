@@ -98,7 +98,7 @@ client_send(struct client *c, struct frame *f)
 		 * flush after this loop iteration close it.
 		 */
 		log_info("client %llu: queue full (%u bytes), closing",
-		    (unsigned long long)c->id, c->qbytes);
+		    (unsigned long long)client_id(c), c->qbytes);
 		client_queue_clear(c);
 		c->doomed = true;
 		worker_want_flush(c->w, c);
@@ -214,7 +214,7 @@ client_flush(struct client *c)
 	return 0;
 
 failed:
-	log_debug("client %llu: write failed", (unsigned long long)c->id);
+	log_debug("client %llu: write failed", (unsigned long long)client_id(c));
 	client_queue_clear(c);
 	lws_set_timeout(c->wsi, PENDING_TIMEOUT_CLOSE_ACK, LWS_TO_KILL_ASYNC);
 	return -1;
@@ -229,7 +229,7 @@ client_close(struct client *c, int code, const char *reason, bool drop_queue,
 	if (c->closing)
 		return;
 	log_info("client %llu (%s): closing with %d: %s",
-	    (unsigned long long)c->id, c->uid[0] ? c->uid : "-", code, reason);
+	    (unsigned long long)client_id(c), c->uid[0] ? c->uid : "-", code, reason);
 	session_detach(c);
 	if (drop_queue)
 		client_queue_clear(c);

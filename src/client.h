@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "auth.h"
 #include "chan.h"
@@ -36,15 +37,13 @@ struct qnode {
 
 struct client {
 	/* Ordered by size: every idle connection pays for this struct. */
-	uint64_t id;			/* the session id, unique per instance */
 	struct worker *w;
 	struct lws *wsi;		/* NULL once lws has closed it */
 	/*
-	 * The user's id and display name: "" until authenticated, then both
-	 * in one allocation sized to them.
+	 * The user's id, then its display name (client_name): "" and "" until
+	 * authenticated, then both in one allocation sized to them.
 	 */
 	const char *uid;
-	const char *name;
 	struct identity *chs;		/* the token's chs patterns, or NULL */
 	struct room_set rooms;
 	struct qnode *qhead, *qtail;
@@ -72,6 +71,13 @@ struct client {
 	bool doomed;			/* queue overflowed: close at the flush */
 	bool paused;			/* reading paused while the auth is pending */
 };
+
+/* The user's display name, kept right after the user id. */
+static inline const char *
+client_name(const struct client *c)
+{
+	return c->uid + strlen(c->uid) + 1;
+}
 
 /*
  * Queues a reference to f for the client.  Returns 0, or -1 if the client is

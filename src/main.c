@@ -1,6 +1,7 @@
 /*
  * main.c: chatrelay's entry point: read the configuration, run the relay.
  */
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -12,6 +13,15 @@ main(int argc, char **argv)
 {
 	static struct server srv;
 
+	/*
+	 * lws allocates about 6 KB of header buffers for each WebSocket
+	 * handshake and frees them once the connection is upgraded.  From
+	 * the heap, they leave holes between the connections' long-lived
+	 * allocations: about 100 bytes of RSS per idle connection (measured
+	 * with chatrelay-bench --scenario idle).  Served by mmap, as every
+	 * allocation of 4 KB or more is from here on, they leave nothing.
+	 */
+	mallopt(M_MMAP_THRESHOLD, 4096);
 	switch (config_parse_args(&srv.cfg, argc, argv, stdout, stderr)) {
 	case CONFIG_EXIT_OK:
 		return 0;

@@ -15,6 +15,7 @@
 #include "log.h"
 #include "moderation.h"
 #include "proto.h"
+#include "users.h"
 #include "worker.h"
 
 #define KICK_REASON "kicked by a moderator"
@@ -48,7 +49,7 @@ cmd_send(struct jsonw *jw, struct client *c, const struct request *req)
 		reply_err(c, req->id, jw->failed ? ERR_INTERNAL : ERR_TOO_LONG,
 		    jw->failed ? "out of memory" : "the command is too long");
 	else
-		control_send(c->w, c->id, req->id, jw->buf, jw->len);
+		control_send(c->w, client_id(c), req->id, jw->buf, jw->len);
 	jw_free(jw);
 }
 
@@ -105,22 +106,22 @@ moderation_op(struct client *c, const struct request *req)
 void
 moderation_kick_here(struct worker *w, const char *uid, const char *reason)
 {
-	struct luser *u = strmap_get(&w->local_users, uid);
 	struct client **v;
+	struct client *const *conns;
 	uint32_t i, n;
 
-	if (u == NULL || u->n == 0)
+	conns = users_local(w, uid, &n);
+	if (n == 0)
 		return;
 	if (reason == NULL || reason[0] == '\0')
 		reason = KICK_REASON;
-	/* Closing takes each connection out of u: close from a copy. */
-	n = u->n;
+	/* Closing takes each connection out of the list: close from a copy. */
 	v = malloc(n * sizeof *v);
 	if (v == NULL) {
 		log_err("out of memory: kick of %s not done", uid);
 		return;
 	}
-	memcpy(v, u->v, n * sizeof *v);
+	memcpy(v, conns, n * sizeof *v);
 	for (i = 0; i < n; i++)
 		client_close(v[i], 4008, reason, true, -1);
 	free(v);

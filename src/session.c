@@ -67,11 +67,11 @@ send_welcome(struct client *c, const char *id)
 	jw_lit(&jw, ",\"user\":{\"id\":");
 	jw_cstr(&jw, c->uid);
 	jw_lit(&jw, ",\"name\":");
-	jw_cstr(&jw, c->name);
+	jw_cstr(&jw, client_name(c));
 	jw_lit(&jw, ",\"role\":\"");
 	jw_lit(&jw, auth_role_name(c->role));
 	jw_lit(&jw, "\"},\"session\":");
-	jw_uint(&jw, c->id);
+	jw_uint(&jw, client_id(c));
 	jw_lit(&jw, ",\"node\":");
 	jw_cstr(&jw, c->w->srv->node);
 	jw_lit(&jw, ",\"limits\":{\"frame\":");
@@ -90,6 +90,9 @@ send_welcome(struct client *c, const char *id)
 	jw_free(&jw);
 }
 
+/* The user id and name of a connection not authenticated yet: "" and "". */
+static const char no_names[2] = "";
+
 /* Sets c's user id and name (one allocation for both); returns 0 or -1. */
 static int
 session_set_names(struct client *c, const char *uid, const char *name)
@@ -101,10 +104,9 @@ session_set_names(struct client *c, const char *uid, const char *name)
 		return -1;
 	memcpy(p, uid, il + 1);
 	memcpy(p + il + 1, name, nl + 1);
-	if (c->uid[0] != '\0')
+	if (c->uid != no_names)
 		free((char *)c->uid);
 	c->uid = p;
-	c->name = p + il + 1;
 	return 0;
 }
 
@@ -174,9 +176,9 @@ session_auth(struct client *c, const char *token, size_t token_len,
 		return;
 	}
 	m->worker = (uint16_t)w->idx;
-	m->client = c->id;
+	m->client = client_id(c);
 	strcpy(m->user, c->uid);
-	strcpy(m->name, c->name);
+	strcpy(m->name, client_name(c));
 	strcpy(m->id, id);
 	owner = worker_owner(w, c->uid);
 	if ((owner != w->idx || w->redis != NULL) && c->wsi != NULL) {
@@ -199,7 +201,7 @@ session_open(struct worker *w, struct lws *wsi, bool admin, const char *token)
 		return NULL;
 	c->w = w;
 	c->wsi = wsi;
-	c->uid = c->name = "";
+	c->uid = no_names;
 	c->admin_path = admin;
 	c->connected_ms = (uint32_t)now;
 	c->last_rx_ms = (uint32_t)now;
@@ -223,10 +225,10 @@ channel_msg(struct client *c, enum imsg_type type, const struct request *req)
 	if (m == NULL)
 		return NULL;
 	m->worker = (uint16_t)c->w->idx;
-	m->client = c->id;
+	m->client = client_id(c);
 	strcpy(m->ch, req->ch);
 	strcpy(m->user, c->uid);
-	strcpy(m->name, c->name);
+	strcpy(m->name, client_name(c));
 	strcpy(m->id, req->id);
 	return m;
 }
@@ -290,10 +292,10 @@ post_leave(struct client *c, const char *ch)
 		return;
 	}
 	m->worker = (uint16_t)c->w->idx;
-	m->client = c->id;
+	m->client = client_id(c);
 	strcpy(m->ch, ch);
 	strcpy(m->user, c->uid);
-	strcpy(m->name, c->name);
+	strcpy(m->name, client_name(c));
 	worker_post(c->w, worker_owner(c->w, ch), m);
 }
 
@@ -328,7 +330,7 @@ put_from(struct jsonw *jw, const struct client *c)
 	jw_lit(jw, "\"from\":{\"id\":");
 	jw_cstr(jw, c->uid);
 	jw_lit(jw, ",\"name\":");
-	jw_cstr(jw, c->name);
+	jw_cstr(jw, client_name(c));
 	jw_lit(jw, "}");
 }
 
@@ -369,7 +371,7 @@ op_send(struct client *c, const struct request *req)
 	}
 	if (c->w->redis != NULL) {
 		/* Redis sequences it; the owner worker fans it out from there. */
-		bus_redis_publish(c->w, c->id, req->ch, jw.buf, jw.len,
+		bus_redis_publish(c->w, client_id(c), req->ch, jw.buf, jw.len,
 		    req->id);
 		jw_free(&jw);
 		return;
@@ -419,7 +421,7 @@ op_whisper(struct client *c, const struct request *req)
 	}
 	jw_free(&jw);
 	m->worker = (uint16_t)c->w->idx;
-	m->client = c->id;
+	m->client = client_id(c);
 	strcpy(m->user, req->to);
 	strcpy(m->id, req->id);
 	worker_post(c->w, worker_owner(c->w, req->to), m);

@@ -96,30 +96,68 @@ strmap_grow(struct strmap *m)
 	return 0;
 }
 
+/*
+ * Links a new entry for key (hash h) with room for extra bytes after the
+ * key, at offset *off; returns it, or NULL if memory ran out.
+ */
+static struct strmap_entry *
+strmap_add(struct strmap *m, const char *key, uint32_t h, size_t extra,
+    size_t *off)
+{
+	struct strmap_entry *e;
+	size_t len = strlen(key);
+	/* The extra bytes start aligned for pointers and 64-bit integers. */
+	size_t a = 8;
+
+	*off = (sizeof *e + len + 1 + a - 1) / a * a;
+	if (m->count >= m->nbuckets * m->load && strmap_grow(m) != 0)
+		return NULL;
+	e = malloc(extra > 0 ? *off + extra : sizeof *e + len + 1);
+	if (e == NULL)
+		return NULL;
+	memcpy(e->key, key, len + 1);
+	e->hash = h;
+	e->inline_value = extra > 0;
+	e->value = NULL;
+	e->next = m->buckets[h & (m->nbuckets - 1)];
+	m->buckets[h & (m->nbuckets - 1)] = e;
+	m->count++;
+	return e;
+}
+
 int
 strmap_put(struct strmap *m, const char *key, void *value)
 {
 	uint32_t h = strmap_hash(key);
 	struct strmap_entry *e = strmap_find(m, key, h);
-	size_t len;
+	size_t off;
 
-	if (e != NULL) {
-		e->value = value;
-		return 0;
-	}
-	if (m->count >= m->nbuckets * m->load && strmap_grow(m) != 0)
+	if (e == NULL && (e = strmap_add(m, key, h, 0, &off)) == NULL)
 		return -1;
-	len = strlen(key);
-	e = malloc(sizeof *e + len + 1);
-	if (e == NULL)
-		return -1;
-	memcpy(e->key, key, len + 1);
-	e->hash = h;
 	e->value = value;
-	e->next = m->buckets[h & (m->nbuckets - 1)];
-	m->buckets[h & (m->nbuckets - 1)] = e;
-	m->count++;
 	return 0;
+}
+
+void *
+strmap_put_inline(struct strmap *m, const char *key, size_t size)
+{
+	struct strmap_entry *e;
+	size_t off;
+
+	e = strmap_add(m, key, strmap_hash(key), size > 0 ? size : 1, &off);
+	if (e == NULL)
+		return NULL;
+	e->value = (char *)e + off;
+	memset(e->value, 0, size);
+	return e->value;
+}
+
+void **
+strmap_slot(const struct strmap *m, const char *key)
+{
+	struct strmap_entry *e = strmap_find(m, key, strmap_hash(key));
+
+	return e != NULL ? &e->value : NULL;
 }
 
 void *
@@ -136,7 +174,7 @@ strmap_del(struct strmap *m, const char *key)
 		e = *pe;
 		if (e->hash == h && strcmp(e->key, key) == 0) {
 			*pe = e->next;
-			v = e->value;
+			v = e->inline_value ? NULL : e->value;
 			free(e);
 			m->count--;
 			return v;

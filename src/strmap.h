@@ -14,6 +14,7 @@
 struct strmap_entry {
 	struct strmap_entry *next;
 	uint32_t hash;
+	uint32_t inline_value;	/* the value lives in this allocation */
 	void *value;
 	char key[];
 };
@@ -44,7 +45,27 @@ void *strmap_get(const struct strmap *m, const char *key);
  */
 int strmap_put(struct strmap *m, const char *key, void *value);
 
-/* Removes key; returns the value it held, or NULL. */
+/*
+ * Adds key (which must not be in m) with a value of size zeroed bytes kept
+ * in the entry's own allocation: one allocation instead of two, which is
+ * what a map with an entry per connection wants.  Returns the value
+ * (aligned for pointers and 64-bit integers), or NULL if memory ran out.
+ * The value lives as long as the entry: strmap_del and strmap_free free
+ * it.
+ */
+void *strmap_put_inline(struct strmap *m, const char *key, size_t size);
+
+/*
+ * Returns the address where the value of key is stored (valid until key is
+ * removed), or NULL: a value can be read and replaced there without a
+ * second lookup.
+ */
+void **strmap_slot(const struct strmap *m, const char *key);
+
+/*
+ * Removes key; returns the value it held, or NULL (also for a value kept
+ * inline, which is freed with the entry).
+ */
 void *strmap_del(struct strmap *m, const char *key);
 
 /*

@@ -32,13 +32,10 @@ handle_attach(struct worker *w, struct imsg *m)
 	int action = ACT_AUTH_OK;
 
 	if (r == NULL) {
-		r = calloc(1, sizeof *r +
+		r = strmap_put_inline(&w->users, m->user, sizeof *r +
 		    (size_t)w->srv->nworkers * sizeof r->per[0]);
-		if (r == NULL || strmap_put(&w->users, m->user, r) != 0) {
-			free(r);
-			r = NULL;
+		if (r == NULL)
 			action = ACT_AUTH_REFUSE;
-		}
 	}
 	if (r != NULL && r->total >= (uint32_t)w->cfg->user_connections_max)
 		action = ACT_AUTH_REFUSE;
@@ -71,7 +68,7 @@ handle_detach(struct worker *w, struct imsg *m)
 	if (r->total > 0)
 		r->total--;
 	if (r->total == 0)
-		free(strmap_del(&w->users, m->user));
+		strmap_del(&w->users, m->user);	/* frees r */
 	stat_set(&w->stats.users, (int64_t)w->users.count);
 }
 
@@ -133,39 +130,78 @@ users_handle(struct worker *w, struct imsg *m)
 	imsg_free(m);
 }
 
+/*
+ * The connections of a user on this worker, when there are two or more.
+ * With one, the local_users map holds the client pointer itself, which
+ * saves an allocation per connection; a struct luser is stored with its
+ * lowest bit set (clients and lusers come from malloc, so that bit is
+ * otherwise clear).
+ */
+struct luser {
+	uint32_t n, cap;
+	struct client *v[];
+};
+
+#define LUSER_TAG ((uintptr_t)1)
+
+/* Returns the luser a local_users value stands for, or NULL for one client. */
+static struct luser *
+luser_of(void *value)
+{
+	return ((uintptr_t)value & LUSER_TAG) != 0 ?
+	    (struct luser *)((uintptr_t)value & ~LUSER_TAG) : NULL;
+}
+
+struct client *const *
+users_local(struct worker *w, const char *uid, uint32_t *n)
+{
+	void **slot = strmap_slot(&w->local_users, uid);
+	struct luser *u;
+
+	if (slot == NULL) {
+		*n = 0;
+		return NULL;
+	}
+	if ((u = luser_of(*slot)) == NULL) {
+		*n = 1;
+		return (struct client *const *)slot;
+	}
+	*n = u->n;
+	return u->v;
+}
+
 int
 users_local_add(struct worker *w, struct client *c)
 {
-	struct luser *u = strmap_get(&w->local_users, c->uid);
-	struct client **v;
+	void **slot = strmap_slot(&w->local_users, c->uid);
+	struct luser *u;
 
-	if (u == NULL) {
-		u = calloc(1, sizeof *u);
-		if (u == NULL || strmap_put(&w->local_users, c->uid, u) != 0) {
-			free(u);
+	if (slot == NULL) {
+		if (strmap_put(&w->local_users, c->uid, c) != 0)
 			return -1;
-		}
-		u->v = &u->one;
-		u->cap = 1;
-	}
-	if (u->n == u->cap) {
-		uint32_t cap = u->cap * 2;
+	} else if ((u = luser_of(*slot)) == NULL) {
+		/* A second connection: the list begins. */
+		u = malloc(sizeof *u + 4 * sizeof u->v[0]);
+		if (u == NULL)
+			return -1;
+		u->v[0] = *slot;
+		u->v[1] = c;
+		u->n = 2;
+		u->cap = 4;
+		*slot = (void *)((uintptr_t)u | LUSER_TAG);
+	} else {
+		if (u->n == u->cap) {
+			struct luser *nu = realloc(u, sizeof *u +
+			    2 * u->cap * sizeof u->v[0]);
 
-		if (u->v == &u->one) {
-			v = malloc(cap * sizeof *v);
-			if (v != NULL)
-				v[0] = u->one;
-		} else
-			v = realloc(u->v, cap * sizeof *v);
-		if (v == NULL) {
-			if (u->n == 0)
-				free(strmap_del(&w->local_users, c->uid));
-			return -1;
+			if (nu == NULL)
+				return -1;
+			u = nu;
+			u->cap *= 2;
+			*slot = (void *)((uintptr_t)u | LUSER_TAG);
 		}
-		u->v = v;
-		u->cap = cap;
+		u->v[u->n++] = c;
 	}
-	u->v[u->n++] = c;
 	if (w->redis != NULL)	/* the owned-user counts live in Redis then */
 		stat_set(&w->stats.users, (int64_t)w->local_users.count);
 	return 0;
@@ -174,50 +210,43 @@ users_local_add(struct worker *w, struct client *c)
 void
 users_local_remove(struct worker *w, struct client *c)
 {
-	struct luser *u = strmap_get(&w->local_users, c->uid);
+	void **slot = strmap_slot(&w->local_users, c->uid);
+	struct luser *u;
 	uint32_t i;
 
-	if (u == NULL)
+	if (slot == NULL)
 		return;
-	for (i = 0; i < u->n; i++) {
-		if (u->v[i] == c) {
-			u->v[i] = u->v[--u->n];
-			break;
+	if ((u = luser_of(*slot)) == NULL) {
+		if (*slot == c)
+			strmap_del(&w->local_users, c->uid);
+	} else {
+		for (i = 0; i < u->n; i++) {
+			if (u->v[i] == c) {
+				u->v[i] = u->v[--u->n];
+				break;
+			}
 		}
-	}
-	if (u->n == 0) {
-		strmap_del(&w->local_users, c->uid);
-		if (u->v != &u->one)
-			free(u->v);
-		free(u);
+		if (u->n == 1) {
+			/* Back to one connection: no list. */
+			*slot = u->v[0];
+			free(u);
+		}
 	}
 	if (w->redis != NULL)
 		stat_set(&w->stats.users, (int64_t)w->local_users.count);
 }
 
-/* Frees one owned user (a strmap_each callback). */
-static void
-ureg_free_cb(const char *key, void *value, void *arg)
-{
-	free(value);
-}
-
-/* Frees one local user (a strmap_each callback). */
+/* Frees one local user's list, if it has one (a strmap_each callback). */
 static void
 luser_free_cb(const char *key, void *value, void *arg)
 {
-	struct luser *u = value;
-
-	if (u->v != &u->one)
-		free(u->v);
-	free(u);
+	free(luser_of(value));
 }
 
 void
 users_free(struct worker *w)
 {
-	strmap_each(&w->users, ureg_free_cb, NULL);
-	strmap_free(&w->users);
+	strmap_free(&w->users);		/* the owned users are kept inline */
 	strmap_each(&w->local_users, luser_free_cb, NULL);
 	strmap_free(&w->local_users);
 }

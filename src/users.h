@@ -7,6 +7,8 @@
 #ifndef CHATRELAY_USERS_H
 #define CHATRELAY_USERS_H
 
+#include <stdint.h>
+
 struct worker;
 struct client;
 struct imsg;
@@ -16,6 +18,15 @@ void users_handle(struct worker *w, struct imsg *m);
 
 /* Adds c to its worker's local map of users; returns 0 or -1. */
 int users_local_add(struct worker *w, struct client *c);
+
+/*
+ * The connections of user uid on w: *n client pointers at the address
+ * returned (NULL when *n is 0), valid until the user's connections here
+ * change.
+ */
+struct client *const *users_local(struct worker *w, const char *uid,
+    uint32_t *n);
+
 /* Removes c from that map. */
 void users_local_remove(struct worker *w, struct client *c);
 

@@ -44,6 +44,15 @@ worker_owner(const struct worker *w, const char *name)
 	return (int)(strmap_hash(name) % (uint32_t)w->srv->nworkers);
 }
 
+uint64_t
+client_id(const struct client *c)
+{
+	const struct worker *w = c->w;
+
+	return ((uint64_t)w->idx << (CLIENT_SLOT_BITS + CLIENT_GEN_BITS)) |
+	    ((uint64_t)w->gens[c->slot] << CLIENT_SLOT_BITS) | c->slot;
+}
+
 struct client *
 worker_client(struct worker *w, uint64_t id)
 {
@@ -53,7 +62,7 @@ worker_client(struct worker *w, uint64_t id)
 	if (slot >= w->nslots)
 		return NULL;
 	c = w->slots[slot];
-	return c != NULL && c->id == id ? c : NULL;
+	return c != NULL && client_id(c) == id ? c : NULL;
 }
 
 int
@@ -90,8 +99,6 @@ worker_add_client(struct worker *w, struct client *c)
 	w->gens[slot] = (w->gens[slot] + 1) & ((1u << CLIENT_GEN_BITS) - 1);
 	w->slots[slot] = c;
 	c->slot = slot;
-	c->id = ((uint64_t)w->idx << (CLIENT_SLOT_BITS + CLIENT_GEN_BITS)) |
-	    ((uint64_t)w->gens[slot] << CLIENT_SLOT_BITS) | slot;
 	w->nclients++;
 	atomic_fetch_add(&w->srv->nconns, 1);
 	return 0;
@@ -159,13 +166,11 @@ worker_deliver_channel(struct worker *w, const char *ch, struct frame *f,
 void
 worker_deliver_user(struct worker *w, const char *uid, struct frame *f)
 {
-	struct luser *u = strmap_get(&w->local_users, uid);
-	uint32_t i;
+	uint32_t i, n;
+	struct client *const *v = users_local(w, uid, &n);
 
-	if (u == NULL)
-		return;
-	for (i = 0; i < u->n; i++)
-		client_send(u->v[i], f);
+	for (i = 0; i < n; i++)
+		client_send(v[i], f);
 }
 
 void

@@ -49,7 +49,7 @@ struct worker {
 	struct bus_redis *redis;	/* the Redis bus, or NULL for in-process */
 
 	struct room_table rooms;	/* channel -> local members */
-	struct strmap local_users;	/* user id -> struct luser * */
+	struct strmap local_users;	/* user id -> its clients here (users.c) */
 	struct strmap channels;		/* owned channels: name -> struct channel * */
 	struct strmap users;		/* owned users: id -> struct ureg * */
 
@@ -73,13 +73,6 @@ struct worker {
 	int64_t last_sweep_ms;
 };
 
-/* The worker's local view of a user: its connections here. */
-struct luser {
-	struct client **v;	/* &one until a second connection comes */
-	uint32_t n, cap;
-	struct client *one;
-};
-
 /*
  * Sets up worker idx (loop, lws context, listening socket) on the calling
  * thread.  Returns 0, or -1 with the reason logged.
@@ -97,6 +90,13 @@ int64_t worker_now(struct worker *w);
 
 /* Returns the client with session id, or NULL if it is gone. */
 struct client *worker_client(struct worker *w, uint64_t id);
+
+/*
+ * The session id of c, a client in w's table: its worker, its slot and the
+ * slot's generation, so an id is never reused within an instance's life
+ * (as long as the generations do not wrap).
+ */
+uint64_t client_id(const struct client *c);
 
 /* Notes that this loop iteration took in a message (see on_check). */
 static inline void

@@ -637,6 +637,51 @@ START_TEST(test_strmap_basic)
 }
 END_TEST
 
+START_TEST(test_strmap_inline)
+{
+	struct strmap	 m;
+	char		 key[32];
+	uint64_t	*v;
+	void		**slot;
+	int		 i;
+
+	strmap_init(&m);
+	/* Inline values: zeroed, aligned, stable while the map grows. */
+	for (i = 0; i < 500; i++) {
+		snprintf(key, sizeof key, "user-%d", i);
+		v = strmap_put_inline(&m, key, sizeof *v * 2);
+		ck_assert_ptr_nonnull(v);
+		ck_assert_uint_eq((uintptr_t)v % 8, 0);
+		ck_assert_uint_eq(v[0], 0);
+		ck_assert_uint_eq(v[1], 0);
+		v[0] = (uint64_t)i;
+		v[1] = ~(uint64_t)i;
+	}
+	ck_assert_uint_eq(m.count, 500);
+	for (i = 0; i < 500; i++) {
+		snprintf(key, sizeof key, "user-%d", i);
+		v = strmap_get(&m, key);
+		ck_assert_ptr_nonnull(v);
+		ck_assert_uint_eq(v[0], (uint64_t)i);
+		ck_assert_uint_eq(v[1], ~(uint64_t)i);
+		ck_assert_ptr_eq(*strmap_slot(&m, key), v);
+	}
+	/* Deleting an inline value frees it with the entry: NULL comes back. */
+	ck_assert_ptr_null(strmap_del(&m, "user-7"));
+	ck_assert_ptr_null(strmap_get(&m, "user-7"));
+	ck_assert_ptr_null(strmap_slot(&m, "user-7"));
+	ck_assert_uint_eq(m.count, 499);
+	/* A slot is where the value lives: it can be replaced in place. */
+	ck_assert_int_eq(strmap_put(&m, "plain", &m), 0);
+	slot = strmap_slot(&m, "plain");
+	ck_assert_ptr_eq(*slot, &m);
+	*slot = key;
+	ck_assert_ptr_eq(strmap_get(&m, "plain"), key);
+	ck_assert_ptr_eq(strmap_del(&m, "plain"), key);
+	strmap_free(&m);	/* valgrind/ASan: the inline values go too */
+}
+END_TEST
+
 START_TEST(test_strmap_hash)
 {
 	/* FNV-1a, 32 bits: the published test vectors. */
@@ -753,6 +798,7 @@ room_suite(void)
 
 	tc = tcase_create("strmap");
 	tcase_add_test(tc, test_strmap_basic);
+	tcase_add_test(tc, test_strmap_inline);
 	tcase_add_test(tc, test_strmap_hash);
 	tcase_add_test(tc, test_strmap_growth);
 	suite_add_tcase(s, tc);
