@@ -176,9 +176,6 @@ fail:
 	frame_unref(f);
 }
 
-/* How long after Redis is back the memberships it missed are told. */
-#define STALE_DELAY_MS 2000
-
 /* ----------------------------------------------------------- control */
 
 /* What the answer to a control command's PUBLISH needs. */
@@ -438,6 +435,9 @@ failed:
 
 /* ------------------------------------------------ connections, liveness */
 
+/* How long after Redis is back the memberships it missed are told. */
+#define STALE_DELAY_MS 2000
+
 /* Records the connections' state; on the way up, catches up what needs it. */
 static void
 on_state(struct redis_conn *rc, enum redis_state st, void *arg)
@@ -460,7 +460,6 @@ on_state(struct redis_conn *rc, enum redis_state st, void *arg)
 			 */
 			br->stale_due_ms = proto_now_ms() + STALE_DELAY_MS;
 		}
-
 		if (up)
 			br->cmd_was_up = true;
 	} else

@@ -459,7 +459,8 @@ rate_ok(struct client *c, const struct request *req)
 	int64_t retry = 0;
 	bool ok;
 
-	if (req->op == OP_SEND || req->op == OP_WHISPER)
+	if (req->op == OP_SEND || req->op == OP_WHISPER ||
+	    req->op == OP_ANNOUNCE)
 		ok = bucket_take(&c->msg_bucket, cfg->rate, cfg->burst,
 		    worker_now(c->w), &retry);
 	else
@@ -497,7 +498,7 @@ session_message(struct client *c, const char *buf, size_t len)
 		else if (c->state != CS_READY)
 			reply_err(c, req.id, ERR_AUTH_REQUIRED,
 			    "authenticate first");
-		else
+		else if (rate_ok(c, &req))
 			moderation_op(c, &req);
 		goto done;
 	}

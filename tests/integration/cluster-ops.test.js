@@ -1,7 +1,8 @@
 'use strict';
 /*
  * cluster-ops.test.js: what travels between instances besides chat, with a
- * real redis-server and instances of 2 workers each:
+ * real redis-server and instances of 2 workers each (src/control.c,
+ * src/moderation.c, src/bus-redis-repair.c end to end):
  *
  *   - the control channel: a moderator's kick and announce on one instance
  *     act on every instance; while Redis is down they fail with unavailable

@@ -1,7 +1,8 @@
 'use strict';
 /*
  * moderation.test.js: the moderators' kick and announce on /admin, on one
- * relay with two workers (the control channel reaches every worker).
+ * relay with two workers (src/moderation.c; the control channel of
+ * src/control.c reaches every worker).
  */
 
 const { test, describe, before } = require('node:test');
@@ -169,3 +170,23 @@ async function kickedCount(port) {
 	assert.ok(m, 'no kicked counter in /metrics');
 	return Number(m[1]);
 }
+
+describe('moderation: rate limits', () => {
+	let relay;
+	before(async () => {
+		relay = await startRelay({ secret: SECRET, rate: 1, burst: 2 });
+	});
+
+	test('announce takes from the message bucket: the third at once is rate_limited and not delivered', T, async () => {
+		const p = await player(relay, uniq('listener'));
+		const mod = await moderator(relay);
+		assert.equal((await mod.call({ op: 'announce', text: 'one' })).op, 'ok');
+		assert.equal((await mod.call({ op: 'announce', text: 'two' })).op, 'ok');
+		const r = await mod.call({ op: 'announce', text: 'three' });
+		assert.equal(r.code, 'rate_limited', JSON.stringify(r));
+		assert.ok(r.retry_ms > 0);
+		assert.deepEqual((await p.take('notice', 2)).map((n) => n.text), ['one', 'two']);
+		await p.expectNone('notice', 300);
+		for (const c of [p, mod]) await c.close();
+	});
+});
