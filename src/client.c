@@ -126,6 +126,14 @@ client_send_new(struct client *c, struct frame *f)
 }
 
 void
+client_send_err(struct client *c, const char *id, enum errcode code,
+    const char *msg)
+{
+	worker_count_err(c->w, code);
+	client_send_new(c, proto_err_frame(id, code, msg, -1, -1));
+}
+
+void
 client_queue_clear(struct client *c)
 {
 	struct qnode *q, *next;

@@ -17,6 +17,7 @@
 
 #include "auth.h"
 #include "chan.h"
+#include "proto.h"
 #include "ratelimit.h"
 #include "room.h"
 
@@ -89,6 +90,10 @@ int client_send(struct client *c, struct frame *f);
 
 /* Queues f and drops the caller's reference (for freshly built frames). */
 int client_send_new(struct client *c, struct frame *f);
+
+/* Sends err code with msg for the request whose id is id, and counts it. */
+void client_send_err(struct client *c, const char *id, enum errcode code,
+    const char *msg);
 
 /*
  * Starts closing the client: it leaves its channels and its user, `bye`

@@ -20,15 +20,6 @@
 
 #define KICK_REASON "kicked by a moderator"
 
-/* Sends an err frame to c. */
-static void
-reply_err(struct client *c, const char *id, enum errcode code,
-    const char *msg)
-{
-	worker_count_err(c->w, code);
-	client_send_new(c, proto_err_frame(id, code, msg, -1, -1));
-}
-
 /* Starts a command: {"cmd":NAME,"by":MODERATOR. */
 static void
 cmd_begin(struct jsonw *jw, const char *name, const struct client *c)
@@ -46,7 +37,7 @@ cmd_send(struct jsonw *jw, struct client *c, const struct request *req)
 {
 	jw_lit(jw, "}");
 	if (jw->failed || jw->len > CONTROL_MAX)
-		reply_err(c, req->id, jw->failed ? ERR_INTERNAL : ERR_TOO_LONG,
+		client_send_err(c, req->id, jw->failed ? ERR_INTERNAL : ERR_TOO_LONG,
 		    jw->failed ? "out of memory" : "the command is too long");
 	else
 		control_send(c->w, client_id(c), req->id, jw->buf, jw->len);
@@ -97,7 +88,7 @@ moderation_op(struct client *c, const struct request *req)
 		op_announce(c, req);
 		break;
 	default:
-		reply_err(c, req->id, ERR_BAD_OP,
+		client_send_err(c, req->id, ERR_BAD_OP,
 		    "this moderation op is not available in this version");
 		break;
 	}

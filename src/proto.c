@@ -222,6 +222,21 @@ get_text(const cJSON *root, const struct config *cfg, struct request *req,
 	return 0;
 }
 
+/* Reads the required user id field `name` into *out; returns 0, or -1 with err filled. */
+static int
+get_user_id(const cJSON *root, const char *name, const char **out,
+    struct proto_error *err)
+{
+	const cJSON *it = cJSON_GetObjectItemCaseSensitive(root, name);
+
+	if (!cJSON_IsString(it) ||
+	    !user_id_valid(it->valuestring, strlen(it->valuestring)))
+		return fail(err, ERR_BAD_FIELD,
+		    "%s: missing or not a valid user id", name);
+	*out = it->valuestring;
+	return 0;
+}
+
 /* Reads the optional reason into req->reason; returns 0, or -1 with err filled. */
 static int
 get_reason(const cJSON *root, struct request *req, struct proto_error *err)
@@ -312,20 +327,12 @@ parse_fields(const cJSON *root, const struct config *cfg,
 			    "meta: longer than %d bytes", PROTO_META_MAX);
 		return 0;
 	case OP_WHISPER:
-		it = cJSON_GetObjectItemCaseSensitive(root, "to");
-		if (!cJSON_IsString(it) ||
-		    !user_id_valid(it->valuestring, strlen(it->valuestring)))
-			return fail(err, ERR_BAD_FIELD,
-			    "to: missing or not a valid user id");
-		req->to = it->valuestring;
+		if (get_user_id(root, "to", &req->to, err) != 0)
+			return -1;
 		return get_text(root, cfg, req, err);
 	case OP_KICK:
-		it = cJSON_GetObjectItemCaseSensitive(root, "user");
-		if (!cJSON_IsString(it) ||
-		    !user_id_valid(it->valuestring, strlen(it->valuestring)))
-			return fail(err, ERR_BAD_FIELD,
-			    "user: missing or not a valid user id");
-		req->user = it->valuestring;
+		if (get_user_id(root, "user", &req->user, err) != 0)
+			return -1;
 		return get_reason(root, req, err);
 	case OP_ANNOUNCE:
 		if (cJSON_GetObjectItemCaseSensitive(root, "ch") != NULL &&

@@ -33,21 +33,12 @@
  */
 #define MSG_HEADROOM 640
 
-/* Sends an err frame to c. */
-static void
-reply_err(struct client *c, const char *id, enum errcode code,
-    const char *msg)
-{
-	worker_count_err(c->w, code);
-	client_send_new(c, proto_err_frame(id, code, msg, -1, -1));
-}
-
 /* Sends err auth_failed (or another code), then closes with 4001. */
 static void
 refuse_auth(struct client *c, const char *id, enum errcode code,
     const char *msg)
 {
-	reply_err(c, id, code, msg);
+	client_send_err(c, id, code, msg);
 	client_close(c, 4001, msg, false, -1);
 }
 
@@ -146,7 +137,7 @@ session_auth(struct client *c, const char *token, size_t token_len,
 			char msg[96];
 
 			snprintf(msg, sizeof msg, "name: %s", why);
-			reply_err(c, id, ERR_BAD_FIELD, msg);
+			client_send_err(c, id, ERR_BAD_FIELD, msg);
 			return;
 		}
 	}
@@ -249,7 +240,7 @@ op_join(struct client *c, const struct request *req)
 	int rc;
 
 	if (!may_join(c, req->ch)) {
-		reply_err(c, req->id, ERR_FORBIDDEN,
+		client_send_err(c, req->id, ERR_FORBIDDEN,
 		    "your token does not allow this channel");
 		return;
 	}
@@ -259,12 +250,12 @@ op_join(struct client *c, const struct request *req)
 		rc = room_join(&w->rooms, &c->rooms, c, req->ch,
 		    w->cfg->channels_max, false);
 		if (rc == -2) {
-			reply_err(c, req->id, ERR_TOO_MANY_CHANNELS,
+			client_send_err(c, req->id, ERR_TOO_MANY_CHANNELS,
 			    "channel limit reached");
 			return;
 		}
 		if (rc != 0) {
-			reply_err(c, req->id, ERR_INTERNAL, "out of memory");
+			client_send_err(c, req->id, ERR_INTERNAL, "out of memory");
 			return;
 		}
 	}
@@ -272,7 +263,7 @@ op_join(struct client *c, const struct request *req)
 	if (m == NULL) {
 		if (!rejoin)
 			room_leave(&w->rooms, &c->rooms, req->ch);
-		reply_err(c, req->id, ERR_INTERNAL, "out of memory");
+		client_send_err(c, req->id, ERR_INTERNAL, "out of memory");
 		return;
 	}
 	m->flag = rejoin;
@@ -305,7 +296,7 @@ op_leave(struct client *c, const struct request *req)
 	struct jsonw jw;
 
 	if (room_leave(&c->w->rooms, &c->rooms, req->ch) < 0) {
-		reply_err(c, req->id, ERR_NOT_MEMBER, "not in this channel");
+		client_send_err(c, req->id, ERR_NOT_MEMBER, "not in this channel");
 		return;
 	}
 	jw_init(&jw);
@@ -341,7 +332,7 @@ op_send(struct client *c, const struct request *req)
 	struct imsg *m;
 
 	if (room_set_find(&c->rooms, req->ch) == NULL) {
-		reply_err(c, req->id, ERR_NOT_MEMBER,
+		client_send_err(c, req->id, ERR_NOT_MEMBER,
 		    "join the channel before sending to it");
 		return;
 	}
@@ -360,12 +351,12 @@ op_send(struct client *c, const struct request *req)
 	jw_lit(&jw, "}");
 	if (jw.failed) {
 		jw_free(&jw);
-		reply_err(c, req->id, ERR_INTERNAL, "out of memory");
+		client_send_err(c, req->id, ERR_INTERNAL, "out of memory");
 		return;
 	}
 	if (jw.len + 64 > (size_t)c->w->cfg->frame_max - MSG_HEADROOM) {
 		jw_free(&jw);
-		reply_err(c, req->id, ERR_TOO_LONG,
+		client_send_err(c, req->id, ERR_TOO_LONG,
 		    "message too large once serialized");
 		return;
 	}
@@ -380,7 +371,7 @@ op_send(struct client *c, const struct request *req)
 	if (m == NULL || (m->body = malloc(jw.len)) == NULL) {
 		imsg_free(m);
 		jw_free(&jw);
-		reply_err(c, req->id, ERR_INTERNAL, "out of memory");
+		client_send_err(c, req->id, ERR_INTERNAL, "out of memory");
 		return;
 	}
 	memcpy(m->body, jw.buf, jw.len);
@@ -407,7 +398,7 @@ op_whisper(struct client *c, const struct request *req)
 	jw_int(&jw, proto_now_ms());
 	jw_lit(&jw, "}");
 	if (jw.failed || jw.len > (size_t)c->w->cfg->frame_max) {
-		reply_err(c, req->id, jw.failed ? ERR_INTERNAL : ERR_TOO_LONG,
+		client_send_err(c, req->id, jw.failed ? ERR_INTERNAL : ERR_TOO_LONG,
 		    jw.failed ? "out of memory" : "whisper too large");
 		jw_free(&jw);
 		return;
@@ -416,7 +407,7 @@ op_whisper(struct client *c, const struct request *req)
 	if (m == NULL || (m->frame = frame_text(jw.buf, jw.len)) == NULL) {
 		imsg_free(m);
 		jw_free(&jw);
-		reply_err(c, req->id, ERR_INTERNAL, "out of memory");
+		client_send_err(c, req->id, ERR_INTERNAL, "out of memory");
 		return;
 	}
 	jw_free(&jw);
@@ -434,13 +425,13 @@ op_ask(struct client *c, const struct request *req, enum imsg_type type)
 	struct imsg *m;
 
 	if (!may_join(c, req->ch)) {
-		reply_err(c, req->id, ERR_FORBIDDEN,
+		client_send_err(c, req->id, ERR_FORBIDDEN,
 		    "your token does not allow this channel");
 		return;
 	}
 	m = channel_msg(c, type, req);
 	if (m == NULL) {
-		reply_err(c, req->id, ERR_INTERNAL, "out of memory");
+		client_send_err(c, req->id, ERR_INTERNAL, "out of memory");
 		return;
 	}
 	m->count = req->limit;
@@ -487,16 +478,16 @@ session_message(struct client *c, const char *buf, size_t len)
 	if (c->closing)
 		return;
 	if (proto_parse(buf, len, c->w->cfg, &req, &err) != 0) {
-		reply_err(c, req.id, err.code, err.msg);
+		client_send_err(c, req.id, err.code, err.msg);
 		return;
 	}
 	if (req.op >= OP_ADMIN_FIRST) {
 		/* The moderators' ops: only on /admin, with the role for it. */
 		if (!c->admin_path || c->role < ROLE_MODERATOR)
-			reply_err(c, req.id, ERR_FORBIDDEN,
+			client_send_err(c, req.id, ERR_FORBIDDEN,
 			    "a moderator op: needs a moderator token on /admin");
 		else if (c->state != CS_READY)
-			reply_err(c, req.id, ERR_AUTH_REQUIRED,
+			client_send_err(c, req.id, ERR_AUTH_REQUIRED,
 			    "authenticate first");
 		else if (rate_ok(c, &req))
 			moderation_op(c, &req);
@@ -505,13 +496,13 @@ session_message(struct client *c, const char *buf, size_t len)
 	if (!rate_ok(c, &req))
 		goto done;
 	if (c->state != CS_READY && req.op != OP_AUTH && req.op != OP_PING) {
-		reply_err(c, req.id, ERR_AUTH_REQUIRED, "authenticate first");
+		client_send_err(c, req.id, ERR_AUTH_REQUIRED, "authenticate first");
 		goto done;
 	}
 	switch (req.op) {
 	case OP_AUTH:
 		if (c->state != CS_NEW)
-			reply_err(c, req.id, ERR_BAD_OP,
+			client_send_err(c, req.id, ERR_BAD_OP,
 			    "already authenticated");
 		else
 			session_auth(c, req.token, req.token_len, req.name,

@@ -18,7 +18,7 @@
 
 const { test, describe, before } = require('node:test');
 const assert = require('node:assert/strict');
-const { startCluster, startRedis, mintToken, uniq, sleep } = require('./lib');
+const { startCluster, startRedis, mintToken, uniq, sleep, waitFor, who } = require('./lib');
 
 const W = 10000;	/* how long to wait for any one frame crossing the bus */
 const T = { timeout: 40000 };
@@ -36,23 +36,9 @@ async function moderator(relay) {
 	return c;
 }
 
-async function who(c, ch) {
-	const r = await c.call({ op: 'who', ch }, W);
-	assert.equal(r.op, 'who', JSON.stringify(r));
-	return r.members.map((m) => m.id).sort();
-}
-
-/* Polls fn (returning {done, seen}) until done; fails after timeoutMs showing the last seen. */
-async function waitFor(what, fn, timeoutMs = W) {
-	const deadline = Date.now() + timeoutMs;
-	let last;
-	for (;;) {
-		last = await fn();
-		if (last.done) return last.seen;
-		if (Date.now() > deadline)
-			assert.fail(`${what}: not within ${timeoutMs} ms; last seen: ${JSON.stringify(last.seen).slice(0, 500)}`);
-		await sleep(100);
-	}
+/* The sorted ids of who's members. */
+async function whoIds(c, ch) {
+	return (await who(c, ch, W)).ids;
 }
 
 describe('cluster: the control channel (kick, announce)', () => {
@@ -134,7 +120,7 @@ describe('cluster: leaves while Redis is away are told when it is back', () => {
 		const c = await n2.guest(cn);
 		for (const x of [a, b, c]) await x.join(ch, {}, W);
 		await a.take('presence', 2, W);
-		assert.deepEqual(await who(a, ch), [gid(an), gid(bn), gid(cn)].sort());
+		assert.deepEqual(await whoIds(a, ch), [gid(an), gid(bn), gid(cn)].sort());
 
 		await redis.shutdownSave();
 		for (const r of relays) await r.waitBus('down', W);
@@ -149,10 +135,10 @@ describe('cluster: leaves while Redis is away are told when it is back', () => {
 		assert.deepEqual(p, { op: 'presence', ch, event: 'leave', user: { id: gid(cn), name: cn } });
 		assert.deepEqual((await b.next({ op: 'presence', event: 'leave' }, W)).user.id, gid(cn));
 		await waitFor('who without the user who left during the outage', async () => {
-			const ids = await who(b, ch);
+			const ids = await whoIds(b, ch);
 			return { done: ids.length === 2, seen: ids };
 		});
-		assert.deepEqual(await who(a, ch), [gid(an), gid(bn)].sort());
+		assert.deepEqual(await whoIds(a, ch), [gid(an), gid(bn)].sort());
 		// user_connections_max is 1: a count left behind would refuse this
 		const again = await n1.guest(cn);
 		assert.equal(again.welcome.user.id, gid(cn));
@@ -187,13 +173,13 @@ describe('cluster: an instance taken for dead comes back', () => {
 		try {
 			const p = await a.next({ op: 'presence', event: 'leave' }, 4 * 2000 + 3000);
 			assert.equal(p.user.id, gid(bn), 'the stopped instance is reaped');
-			assert.deepEqual(await who(a, ch), [gid(an)]);
+			assert.deepEqual(await whoIds(a, ch), [gid(an)]);
 		} finally {
 			n2.proc.kill('SIGCONT');
 		}
 		const j = await a.next({ op: 'presence', event: 'join' }, W);
 		assert.deepEqual(j, { op: 'presence', ch, event: 'join', user: { id: gid(bn), name: bn } });
-		assert.deepEqual(await who(a, ch), [gid(an), gid(bn)].sort());
+		assert.deepEqual(await whoIds(a, ch), [gid(an), gid(bn)].sort());
 		const ok = await a.call({ op: 'whisper', to: gid(bn), text: 'welcome back' }, W);
 		assert.equal(ok.op, 'ok', JSON.stringify(ok));
 		assert.equal((await b.next('whisper', W)).text, 'welcome back');

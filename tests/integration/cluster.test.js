@@ -28,7 +28,7 @@
 
 const { test, describe, before } = require('node:test');
 const assert = require('node:assert/strict');
-const { startCluster, startRedis, startRelay, uniq, sleep, rawConnect, encodeFrame } = require('./lib');
+const { startCluster, startRedis, startRelay, uniq, sleep, rawConnect, encodeFrame, waitFor, who } = require('./lib');
 
 const T = { timeout: 30000 };
 const W = 10000;	/* how long to wait for any one frame crossing the bus */
@@ -43,27 +43,6 @@ async function say(c, ch, text) {
 	const r = await c.call({ op: 'send', ch, text }, W);
 	if (r.op !== 'ok') throw new Error(`send "${text}" to ${ch} answered ${JSON.stringify(r)}`);
 	return r;
-}
-
-/* who: {count, ids (sorted), raw}. */
-async function who(c, ch) {
-	const r = await c.call({ op: 'who', ch }, W);
-	assert.equal(r.op, 'who', JSON.stringify(r));
-	return { count: r.count, ids: r.members.map((m) => m.id).sort(), raw: r };
-}
-
-/* Polls fn (returning {done, seen}) every 100 ms until done; fails after timeoutMs showing the last seen. */
-async function waitFor(what, fn, timeoutMs = W) {
-	const deadline = Date.now() + timeoutMs;
-	let last;
-	for (;;) {
-		last = await fn();
-		if (last.done) return last.seen;
-		if (Date.now() > deadline) {
-			assert.fail(`${what}: not within ${timeoutMs} ms; last seen: ${JSON.stringify(last.seen).slice(0, 500)}`);
-		}
-		await sleep(100);
-	}
 }
 
 /* Resolves like promise; fails saying what did not happen after ms. */

@@ -12,6 +12,8 @@
  *   startRedis({port})      a real redis-server (persistence off) on a free
  *                           loopback port, or on port (to restart one)
  *   startCluster(n, dirs)   one redis-server and n relays (nodes n1..nN) on it
+ *   waitFor(what, fn)       polls until fn says done (or fails saying what)
+ *   who(c, ch)              a who on client c: {count, ids, raw}
  *
  * Every relay and client started through this module is stopped by a root
  * `after` hook (and killed on process exit), so nothing outlives the file.
@@ -1153,12 +1155,40 @@ for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
 	});
 }
 
+/*
+ * Polls fn (returning {done, seen}) every 100 ms until done, and resolves
+ * with the last seen; rejects after timeoutMs saying what did not happen
+ * and showing the last seen.
+ */
+async function waitFor(what, fn, timeoutMs = 10000) {
+	const deadline = Date.now() + timeoutMs;
+	let last;
+	for (;;) {
+		last = await fn();
+		if (last.done) return last.seen;
+		if (Date.now() > deadline) {
+			throw new Error(`${what}: not within ${timeoutMs} ms; last seen: ` +
+			    JSON.stringify(last.seen).slice(0, 500));
+		}
+		await sleep(100);
+	}
+}
+
+/* who on client c: resolves {count, ids (sorted), raw}; rejects on any other answer. */
+async function who(c, ch, timeoutMs = 10000) {
+	const r = await c.call({ op: 'who', ch }, timeoutMs);
+	if (r.op !== 'who') throw new Error(`who ${ch} answered ${JSON.stringify(r)}`);
+	return { count: r.count, ids: r.members.map((m) => m.id).sort(), raw: r };
+}
+
 module.exports = {
 	SRCDIR,
 	BIN,
 	sleep,
 	withTimeout,
 	uniq,
+	waitFor,
+	who,
 	startRelay,
 	startRedis,
 	startCluster,
