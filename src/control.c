@@ -25,8 +25,11 @@ control_fanout(struct worker *w, const char *cmd, size_t len)
 	struct imsg *m;
 	int i;
 
-	if (len > CONTROL_MAX)
+	if (len > CONTROL_MAX) {
+		log_warn("control: a command of %zu bytes (more than %d): "
+		    "ignored", len, CONTROL_MAX);
 		return;
+	}
 	for (i = 0; i < w->srv->nworkers; i++) {
 		m = imsg_new(IM_CONTROL);
 		if (m == NULL || (m->body = malloc(len + 1)) == NULL) {
