@@ -488,17 +488,6 @@ redis_join(struct worker *w, struct imsg *m)
 	}
 }
 
-/* The leave script ran, or the connection went before it answered. */
-static void
-on_left(struct redis_conn *rc, redisReply *r, void *priv)
-{
-	struct member_ctx *x = priv;
-
-	if (r == NULL)	/* it may not have run: tell it again later */
-		bus_redis_stale_member(x->w, x->ch, x->uid, x->name);
-	free(x);
-}
-
 /* Takes m's user out of m's channel (the channel's owner). */
 static void
 redis_leave(struct worker *w, struct imsg *m)
@@ -516,7 +505,7 @@ redis_leave(struct worker *w, struct imsg *m)
 		strcpy(x->uid, m->user);
 		strcpy(x->name, m->name);
 	}
-	if (x == NULL || run_member(w, S_LEAVE, m, on_left, x) != 0) {
+	if (x == NULL || run_member(w, S_LEAVE, m, bus_redis_member_done, x) != 0) {
 		/* Redis is away: the leave is told when it is back. */
 		free(x);
 		bus_redis_stale_member(w, m->ch, m->user, m->name);

@@ -144,6 +144,13 @@ void bus_redis_tell_stale(struct worker *w);
 void bus_redis_stale_member(struct worker *w, const char *ch,
     const char *uid, const char *name);
 
+/*
+ * bus-redis-repair.c: the reply callback of a leave or remember script run
+ * for a struct member_ctx (priv, freed here): without an answer, the
+ * membership is noted stale, to be told again.
+ */
+void bus_redis_member_done(struct redis_conn *rc, redisReply *r, void *priv);
+
 /* bus-redis-repair.c: notes that Redis may count uid's connections wrongly. */
 void bus_redis_stale_user(struct worker *w, const char *uid);
 

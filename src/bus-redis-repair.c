@@ -121,9 +121,8 @@ bus_redis_stale_member(struct worker *w, const char *ch, const char *uid,
 	}
 }
 
-/* The remember script for a stale membership ran, or its answer was lost. */
-static void
-on_remembered(struct redis_conn *rc, redisReply *r, void *priv)
+void
+bus_redis_member_done(struct redis_conn *rc, redisReply *r, void *priv)
 {
 	struct member_ctx *x = priv;
 
@@ -163,8 +162,8 @@ tell_member_cb(const char *k, void *value, void *arg)
 		cm = strmap_get(&chn->members, x->uid);
 	snprintf(n, sizeof n, "%u", cm != NULL ? cm->conns : 0);
 	if (bus_redis_run_member(w, S_REMEMBER, x->ch, x->uid, x->name, n,
-	    true, on_remembered, x) != 0)
-		on_remembered(NULL, NULL, x);
+	    true, bus_redis_member_done, x) != 0)
+		bus_redis_member_done(NULL, NULL, x);
 }
 
 /* ---------------------------------------------------------------- users */
