@@ -123,9 +123,9 @@ on_who(struct redis_conn *rc, redisReply *r, void *priv)
 		imsg_free(m);
 		return;
 	}
-	jw_init(&jw);
+	jsonw_init(&jw);
 	bus_reply_head(&jw, "who", m);
-	jw_lit(&jw, ",\"members\":[");
+	jsonw_lit(&jw, ",\"members\":[");
 	for (i = 0; i + 1 < list->elements; i += 2) {
 		redisReply *u = list->element[i], *n = list->element[i + 1];
 		size_t mark = jw.len;
@@ -134,24 +134,24 @@ on_who(struct redis_conn *rc, redisReply *r, void *priv)
 		    n->type != REDIS_REPLY_STRING)
 			continue;
 		if (listed > 0)
-			jw_lit(&jw, ",");
-		jw_lit(&jw, "{\"id\":");
-		jw_str(&jw, u->str, u->len);
-		jw_lit(&jw, ",\"name\":");
-		jw_str(&jw, n->str, n->len);
-		jw_lit(&jw, "}");
+			jsonw_lit(&jw, ",");
+		jsonw_lit(&jw, "{\"id\":");
+		jsonw_str(&jw, u->str, u->len);
+		jsonw_lit(&jw, ",\"name\":");
+		jsonw_str(&jw, n->str, n->len);
+		jsonw_lit(&jw, "}");
 		if (jw.len > limit) {
 			jw.len = mark;
 			break;
 		}
 		listed++;
 	}
-	jw_lit(&jw, "],\"count\":");
-	jw_int(&jw, reply_int(r->element[0], 0));
-	jw_lit(&jw, "}");
+	jsonw_lit(&jw, "],\"count\":");
+	jsonw_int(&jw, reply_int(r->element[0], 0));
+	jsonw_lit(&jw, "}");
 	if (!jw.failed)
 		bus_reply(w, m, ACT_NONE, frame_text(jw.buf, jw.len));
-	jw_free(&jw);
+	jsonw_free(&jw);
 	imsg_free(m);
 }
 

@@ -107,22 +107,22 @@ on_published(struct redis_conn *rc, redisReply *r, void *priv)
 	} else {
 		stat_add(&w->stats.published, 1);
 		stats_latency(&w->stats, uv_hrtime() - p->t0);
-		jw_init(&jw);
-		jw_lit(&jw, "{\"op\":\"ok\"");
+		jsonw_init(&jw);
+		jsonw_lit(&jw, "{\"op\":\"ok\"");
 		if (p->id[0] != '\0') {
-			jw_lit(&jw, ",\"id\":");
-			jw_lit(&jw, p->id);
+			jsonw_lit(&jw, ",\"id\":");
+			jsonw_lit(&jw, p->id);
 		}
-		jw_lit(&jw, ",\"ch\":");
-		jw_cstr(&jw, p->ch);
-		jw_lit(&jw, ",\"seq\":");
-		jw_int(&jw, r->integer);
-		jw_lit(&jw, ",\"ts\":");
-		jw_int(&jw, p->ts);
-		jw_lit(&jw, "}");
+		jsonw_lit(&jw, ",\"ch\":");
+		jsonw_cstr(&jw, p->ch);
+		jsonw_lit(&jw, ",\"seq\":");
+		jsonw_int(&jw, r->integer);
+		jsonw_lit(&jw, ",\"ts\":");
+		jsonw_int(&jw, p->ts);
+		jsonw_lit(&jw, "}");
 		if (!jw.failed)
 			f = frame_text(jw.buf, jw.len);
-		jw_free(&jw);
+		jsonw_free(&jw);
 	}
 	bus_to_client(w, w->idx, p->client, ACT_NONE, NULL, f);
 	frame_unref(f);

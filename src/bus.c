@@ -171,18 +171,18 @@ presence(struct worker *w, struct channel *chn, const char *event,
 	struct frame *f;
 	struct jsonw jw;
 
-	jw_init(&jw);
-	jw_lit(&jw, "{\"op\":\"presence\",\"ch\":");
-	jw_cstr(&jw, chn->name);
-	jw_lit(&jw, ",\"event\":\"");
-	jw_lit(&jw, event);
-	jw_lit(&jw, "\",\"user\":{\"id\":");
-	jw_cstr(&jw, uid);
-	jw_lit(&jw, ",\"name\":");
-	jw_cstr(&jw, name);
-	jw_lit(&jw, "}}");
+	jsonw_init(&jw);
+	jsonw_lit(&jw, "{\"op\":\"presence\",\"ch\":");
+	jsonw_cstr(&jw, chn->name);
+	jsonw_lit(&jw, ",\"event\":\"");
+	jsonw_lit(&jw, event);
+	jsonw_lit(&jw, "\",\"user\":{\"id\":");
+	jsonw_cstr(&jw, uid);
+	jsonw_lit(&jw, ",\"name\":");
+	jsonw_cstr(&jw, name);
+	jsonw_lit(&jw, "}}");
 	f = jw.failed ? NULL : frame_text(jw.buf, jw.len);
-	jw_free(&jw);
+	jsonw_free(&jw);
 	if (f != NULL)
 		bus_fanout_except(w, chn, f, uid);
 	frame_unref(f);
@@ -192,15 +192,15 @@ presence(struct worker *w, struct channel *chn, const char *event,
 void
 bus_reply_head(struct jsonw *jw, const char *op, const struct imsg *m)
 {
-	jw_lit(jw, "{\"op\":\"");
-	jw_lit(jw, op);
-	jw_lit(jw, "\"");
+	jsonw_lit(jw, "{\"op\":\"");
+	jsonw_lit(jw, op);
+	jsonw_lit(jw, "\"");
 	if (m->id[0] != '\0') {
-		jw_lit(jw, ",\"id\":");
-		jw_lit(jw, m->id);
+		jsonw_lit(jw, ",\"id\":");
+		jsonw_lit(jw, m->id);
 	}
-	jw_lit(jw, ",\"ch\":");
-	jw_cstr(jw, m->ch);
+	jsonw_lit(jw, ",\"ch\":");
+	jsonw_cstr(jw, m->ch);
 }
 
 /*
@@ -225,27 +225,27 @@ bus_send_msgs(struct worker *w, const struct imsg *m, struct channel *chn,
 		    (first_frame ? strlen(tail) : 0);
 
 		if (in_frame > 0 && jw->len + need > limit) {
-			jw_lit(jw, "]");
+			jsonw_lit(jw, "]");
 			if (first_frame)
-				jw_lit(jw, tail);
-			jw_lit(jw, ",\"more\":true}");
+				jsonw_lit(jw, tail);
+			jsonw_lit(jw, ",\"more\":true}");
 			if (!jw->failed)
 				bus_reply(w, m, first_frame ? action : ACT_NONE,
 				    frame_text(jw->buf, jw->len));
 			first_frame = false;
-			jw_reset(jw);
+			jsonw_reset(jw);
 			bus_reply_head(jw, "history", m);
-			jw_lit(jw, ",\"msgs\":[");
+			jsonw_lit(jw, ",\"msgs\":[");
 			in_frame = 0;
 		}
 		if (in_frame++ > 0)
-			jw_lit(jw, ",");
-		jw_raw(jw, frame_payload(e), frame_payload_len(e));
+			jsonw_lit(jw, ",");
+		jsonw_raw(jw, frame_payload(e), frame_payload_len(e));
 	}
-	jw_lit(jw, "]");
+	jsonw_lit(jw, "]");
 	if (first_frame)
-		jw_lit(jw, tail);
-	jw_lit(jw, ",\"more\":false}");
+		jsonw_lit(jw, tail);
+	jsonw_lit(jw, ",\"more\":false}");
 	if (!jw->failed)
 		bus_reply(w, m, first_frame ? action : ACT_NONE,
 		    frame_text(jw->buf, jw->len));
@@ -300,24 +300,24 @@ bus_joined_reply(struct worker *w, const struct imsg *m, struct channel *chn,
 		n = history_select(&chn->hist, m->since, m->count,
 		    chn->hist.cap, chn->seq, &first, &complete);
 
-	jw_init(&jw);
+	jsonw_init(&jw);
 	bus_reply_head(&jw, "joined", m);
-	jw_lit(&jw, ",\"seq\":");
-	jw_uint(&jw, chn->seq);
-	jw_lit(&jw, ",\"members\":");
-	jw_uint(&jw, members);
+	jsonw_lit(&jw, ",\"seq\":");
+	jsonw_uint(&jw, chn->seq);
+	jsonw_lit(&jw, ",\"members\":");
+	jsonw_uint(&jw, members);
 	if (m->since < 0 && m->count <= 0) {
-		jw_lit(&jw, "}");
+		jsonw_lit(&jw, "}");
 		if (!jw.failed)
 			bus_reply(w, m, action, frame_text(jw.buf, jw.len));
-		jw_free(&jw);
+		jsonw_free(&jw);
 		return;
 	}
-	jw_lit(&jw, ",\"msgs\":[");
+	jsonw_lit(&jw, ",\"msgs\":[");
 	bus_send_msgs(w, m, chn, &jw, m->since >= 0 ? (complete ?
 	    ",\"recovered\":true" : ",\"recovered\":false") : "", first, n,
 	    action);
-	jw_free(&jw);
+	jsonw_free(&jw);
 }
 
 static void
@@ -353,15 +353,15 @@ handle_publish(struct worker *w, struct imsg *m)
 		return;
 	}
 	ts = proto_now_ms();
-	jw_init(&jw);
-	jw_lit(&jw, "{\"op\":\"msg\",\"seq\":");
-	jw_uint(&jw, chn->seq + 1);
-	jw_lit(&jw, ",\"ts\":");
-	jw_int(&jw, ts);
-	jw_lit(&jw, ",");
-	jw_raw(&jw, m->body, m->body_len);
+	jsonw_init(&jw);
+	jsonw_lit(&jw, "{\"op\":\"msg\",\"seq\":");
+	jsonw_uint(&jw, chn->seq + 1);
+	jsonw_lit(&jw, ",\"ts\":");
+	jsonw_int(&jw, ts);
+	jsonw_lit(&jw, ",");
+	jsonw_raw(&jw, m->body, m->body_len);
 	f = jw.failed ? NULL : frame_text(jw.buf, jw.len);
-	jw_free(&jw);
+	jsonw_free(&jw);
 	if (f == NULL) {
 		bus_reply_err(w, m, ERR_INTERNAL, "out of memory");
 		return;
@@ -377,16 +377,16 @@ handle_publish(struct worker *w, struct imsg *m)
 	bus_fanout(w, chn, f);
 	frame_unref(f);
 
-	jw_init(&jw);
+	jsonw_init(&jw);
 	bus_reply_head(&jw, "ok", m);
-	jw_lit(&jw, ",\"seq\":");
-	jw_uint(&jw, chn->seq);
-	jw_lit(&jw, ",\"ts\":");
-	jw_int(&jw, ts);
-	jw_lit(&jw, "}");
+	jsonw_lit(&jw, ",\"seq\":");
+	jsonw_uint(&jw, chn->seq);
+	jsonw_lit(&jw, ",\"ts\":");
+	jsonw_int(&jw, ts);
+	jsonw_lit(&jw, "}");
 	if (!jw.failed)
 		bus_reply(w, m, ACT_NONE, frame_text(jw.buf, jw.len));
-	jw_free(&jw);
+	jsonw_free(&jw);
 }
 
 static void
@@ -412,11 +412,11 @@ bus_history_reply(struct worker *w, const struct imsg *m,
 	history_expire(&chn->hist, proto_now_ms(), w->cfg->history_ttl_ms);
 	n = history_select(&chn->hist, m->since, m->count, m->count, chn->seq,
 	    &first, NULL);
-	jw_init(&jw);
+	jsonw_init(&jw);
 	bus_reply_head(&jw, "history", m);
-	jw_lit(&jw, ",\"msgs\":[");
+	jsonw_lit(&jw, ",\"msgs\":[");
 	bus_send_msgs(w, m, chn, &jw, "", first, n, ACT_NONE);
-	jw_free(&jw);
+	jsonw_free(&jw);
 }
 
 /* State for listing members into a who reply. */
@@ -438,12 +438,12 @@ who_add(const char *uid, void *value, void *arg)
 	    wc->limit)
 		return;
 	if (wc->listed > 0)
-		jw_lit(wc->jw, ",");
-	jw_lit(wc->jw, "{\"id\":");
-	jw_cstr(wc->jw, uid);
-	jw_lit(wc->jw, ",\"name\":");
-	jw_cstr(wc->jw, cm->name);
-	jw_lit(wc->jw, "}");
+		jsonw_lit(wc->jw, ",");
+	jsonw_lit(wc->jw, "{\"id\":");
+	jsonw_cstr(wc->jw, uid);
+	jsonw_lit(wc->jw, ",\"name\":");
+	jsonw_cstr(wc->jw, cm->name);
+	jsonw_lit(wc->jw, "}");
 	if (wc->jw->len > wc->limit)
 		wc->jw->len = mark;
 	else
@@ -461,19 +461,19 @@ handle_who(struct worker *w, struct imsg *m)
 		bus_reply_err(w, m, ERR_NO_SUCH_CHANNEL, "no such channel");
 		return;
 	}
-	jw_init(&jw);
+	jsonw_init(&jw);
 	bus_reply_head(&jw, "who", m);
-	jw_lit(&jw, ",\"members\":[");
+	jsonw_lit(&jw, ",\"members\":[");
 	wc.jw = &jw;
 	wc.limit = (size_t)w->cfg->frame_max - 48;
 	wc.listed = 0;
 	strmap_each(&chn->members, who_add, &wc);
-	jw_lit(&jw, "],\"count\":");
-	jw_uint(&jw, chn->members.count);
-	jw_lit(&jw, "}");
+	jsonw_lit(&jw, "],\"count\":");
+	jsonw_uint(&jw, chn->members.count);
+	jsonw_lit(&jw, "}");
 	if (!jw.failed)
 		bus_reply(w, m, ACT_NONE, frame_text(jw.buf, jw.len));
-	jw_free(&jw);
+	jsonw_free(&jw);
 }
 
 void

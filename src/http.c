@@ -133,12 +133,12 @@ http_request(struct worker *w, struct lws *wsi, const char *path,
 	if (strcmp(path, "/metrics") == 0) {
 		struct jsonw jw;
 
-		jw_init(&jw);
+		jsonw_init(&jw);
 		metrics_render(w->srv, &jw);
 		n = jw.failed ? http_reply(wsi, 500, "text/plain",
 		    "out of memory\n") : http_reply_len(wsi, 200,
 		    "text/plain; version=0.0.4", jw.buf, jw.len);
-		jw_free(&jw);
+		jsonw_free(&jw);
 		return n;
 	}
 	if (strcmp(path, "/ws") == 0 || strcmp(path, "/admin") == 0)

@@ -9,7 +9,7 @@
 #include "jsonw.h"
 
 void
-jw_init(struct jsonw *w)
+jsonw_init(struct jsonw *w)
 {
 	w->buf = w->inline_buf;
 	w->len = 0;
@@ -18,15 +18,15 @@ jw_init(struct jsonw *w)
 }
 
 void
-jw_free(struct jsonw *w)
+jsonw_free(struct jsonw *w)
 {
 	if (w->buf != w->inline_buf)
 		free(w->buf);
-	jw_init(w);
+	jsonw_init(w);
 }
 
 void
-jw_reset(struct jsonw *w)
+jsonw_reset(struct jsonw *w)
 {
 	w->len = 0;
 	w->failed = false;
@@ -34,7 +34,7 @@ jw_reset(struct jsonw *w)
 
 /* Makes room for n more bytes; returns false (and sets failed) if it cannot. */
 static bool
-jw_reserve(struct jsonw *w, size_t n)
+jsonw_reserve(struct jsonw *w, size_t n)
 {
 	size_t cap;
 	char *nb;
@@ -62,22 +62,22 @@ jw_reserve(struct jsonw *w, size_t n)
 }
 
 void
-jw_raw(struct jsonw *w, const char *s, size_t len)
+jsonw_raw(struct jsonw *w, const char *s, size_t len)
 {
-	if (!jw_reserve(w, len))
+	if (!jsonw_reserve(w, len))
 		return;
 	memcpy(w->buf + w->len, s, len);
 	w->len += len;
 }
 
 void
-jw_lit(struct jsonw *w, const char *s)
+jsonw_lit(struct jsonw *w, const char *s)
 {
-	jw_raw(w, s, strlen(s));
+	jsonw_raw(w, s, strlen(s));
 }
 
 void
-jw_str(struct jsonw *w, const char *s, size_t len)
+jsonw_str(struct jsonw *w, const char *s, size_t len)
 {
 	static const char hex[] = "0123456789abcdef";
 	const unsigned char *p = (const unsigned char *)s;
@@ -85,7 +85,7 @@ jw_str(struct jsonw *w, const char *s, size_t len)
 	char *o;
 
 	/* Worst case every byte becomes \u00XX. */
-	if (!jw_reserve(w, len * 6 + 2))
+	if (!jsonw_reserve(w, len * 6 + 2))
 		return;
 	o = w->buf + w->len;
 	*o++ = '"';
@@ -127,13 +127,13 @@ jw_str(struct jsonw *w, const char *s, size_t len)
 }
 
 void
-jw_cstr(struct jsonw *w, const char *s)
+jsonw_cstr(struct jsonw *w, const char *s)
 {
-	jw_str(w, s, strlen(s));
+	jsonw_str(w, s, strlen(s));
 }
 
 void
-jw_uint(struct jsonw *w, uint64_t v)
+jsonw_uint(struct jsonw *w, uint64_t v)
 {
 	char b[24], *p = b + sizeof b;
 
@@ -142,15 +142,15 @@ jw_uint(struct jsonw *w, uint64_t v)
 		*--p = (char)('0' + v % 10);
 		v /= 10;
 	} while (v != 0);
-	jw_raw(w, p, (size_t)(b + sizeof b - p));
+	jsonw_raw(w, p, (size_t)(b + sizeof b - p));
 }
 
 void
-jw_int(struct jsonw *w, int64_t v)
+jsonw_int(struct jsonw *w, int64_t v)
 {
 	if (v < 0) {
-		jw_raw(w, "-", 1);
-		jw_uint(w, (uint64_t)0 - (uint64_t)v);
+		jsonw_raw(w, "-", 1);
+		jsonw_uint(w, (uint64_t)0 - (uint64_t)v);
 	} else
-		jw_uint(w, (uint64_t)v);
+		jsonw_uint(w, (uint64_t)v);
 }

@@ -20,21 +20,21 @@ struct jsonw {
 	char inline_buf[512];
 };
 
-void jw_init(struct jsonw *w);
-void jw_free(struct jsonw *w);
+void jsonw_init(struct jsonw *w);
+void jsonw_free(struct jsonw *w);
 /* Empties the buffer, keeping its memory. */
-void jw_reset(struct jsonw *w);
+void jsonw_reset(struct jsonw *w);
 
 /* Appends len raw bytes. */
-void jw_raw(struct jsonw *w, const char *s, size_t len);
+void jsonw_raw(struct jsonw *w, const char *s, size_t len);
 /* Appends a NUL-terminated literal. */
-void jw_lit(struct jsonw *w, const char *s);
+void jsonw_lit(struct jsonw *w, const char *s);
 /* Appends s (len bytes of valid UTF-8) as a quoted, escaped JSON string. */
-void jw_str(struct jsonw *w, const char *s, size_t len);
+void jsonw_str(struct jsonw *w, const char *s, size_t len);
 /* Appends a NUL-terminated string as a quoted, escaped JSON string. */
-void jw_cstr(struct jsonw *w, const char *s);
+void jsonw_cstr(struct jsonw *w, const char *s);
 /* Appends a decimal integer. */
-void jw_int(struct jsonw *w, int64_t v);
-void jw_uint(struct jsonw *w, uint64_t v);
+void jsonw_int(struct jsonw *w, int64_t v);
+void jsonw_uint(struct jsonw *w, uint64_t v);
 
 #endif

@@ -102,7 +102,7 @@ metric(struct jsonw *w, const char *name, const char *type, const char *help,
 
 	snprintf(b, sizeof b, "# HELP %s %s\n# TYPE %s %s\n%s %" PRIu64 "\n",
 	    name, help, name, type, name, v);
-	jw_lit(w, b);
+	jsonw_lit(w, b);
 }
 
 #define SUM(f) sum(srv, offsetof(struct stats, f))
@@ -117,7 +117,7 @@ metrics_render(struct server *srv, struct jsonw *w)
 	snprintf(b, sizeof b, "# HELP chatrelay_info The relay's version and "
 	    "node id.\n# TYPE chatrelay_info gauge\nchatrelay_info{version="
 	    "\"%s\",node=\"%s\"} 1\n", CHATRELAY_VERSION, srv->node);
-	jw_lit(w, b);
+	jsonw_lit(w, b);
 	metric(w, "chatrelay_workers", "gauge", "Worker threads.",
 	    (uint64_t)srv->nworkers);
 	metric(w, "chatrelay_connections", "gauge",
@@ -144,30 +144,30 @@ metrics_render(struct server *srv, struct jsonw *w)
 	metric(w, "chatrelay_whispers_total", "counter",
 	    "Whispers routed.", SUM(whispers));
 
-	jw_lit(w, "# HELP chatrelay_disconnections_total Connections closed, "
+	jsonw_lit(w, "# HELP chatrelay_disconnections_total Connections closed, "
 	    "by reason.\n# TYPE chatrelay_disconnections_total counter\n");
 	for (i = 0; i < CLOSE_REASONS; i++) {
 		snprintf(b, sizeof b, "chatrelay_disconnections_total{reason="
 		    "\"%s\"} %" PRIu64 "\n", close_names[i],
 		    SUM(closes[i]));
-		jw_lit(w, b);
+		jsonw_lit(w, b);
 	}
 	snprintf(b, sizeof b, "# HELP chatrelay_drops_total Clients dropped "
 	    "for not reading (their queued messages discarded).\n"
 	    "# TYPE chatrelay_drops_total counter\nchatrelay_drops_total "
 	    "%" PRIu64 "\n", SUM(closes[CLOSE_SLOW]));
-	jw_lit(w, b);
+	jsonw_lit(w, b);
 
-	jw_lit(w, "# HELP chatrelay_errors_total err frames sent, by code.\n"
+	jsonw_lit(w, "# HELP chatrelay_errors_total err frames sent, by code.\n"
 	    "# TYPE chatrelay_errors_total counter\n");
 	for (i = 0; i < ERR_COUNT; i++) {
 		snprintf(b, sizeof b, "chatrelay_errors_total{code=\"%s\"} %"
 		    PRIu64 "\n", proto_errcode_name((enum errcode)i),
 		    SUM(errors[i]));
-		jw_lit(w, b);
+		jsonw_lit(w, b);
 	}
 
-	jw_lit(w, "# HELP chatrelay_bus_publish_seconds Time from a client's "
+	jsonw_lit(w, "# HELP chatrelay_bus_publish_seconds Time from a client's "
 	    "send to its message being sequenced by the bus.\n"
 	    "# TYPE chatrelay_bus_publish_seconds histogram\n");
 	for (i = 0; i < METRICS_LAT_BUCKETS; i++) {
@@ -179,10 +179,10 @@ metrics_render(struct server *srv, struct jsonw *w)
 		else
 			snprintf(b, sizeof b, "chatrelay_bus_publish_seconds_"
 			    "bucket{le=\"+Inf\"} %" PRIu64 "\n", cum);
-		jw_lit(w, b);
+		jsonw_lit(w, b);
 	}
 	snprintf(b, sizeof b, "chatrelay_bus_publish_seconds_sum %.9f\n"
 	    "chatrelay_bus_publish_seconds_count %" PRIu64 "\n",
 	    (double)SUM(lat_sum_ns) / 1e9, SUM(lat_count));
-	jw_lit(w, b);
+	jsonw_lit(w, b);
 }

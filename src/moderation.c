@@ -24,24 +24,24 @@
 static void
 cmd_begin(struct jsonw *jw, const char *name, const struct client *c)
 {
-	jw_init(jw);
-	jw_lit(jw, "{\"cmd\":\"");
-	jw_lit(jw, name);
-	jw_lit(jw, "\",\"by\":");
-	jw_cstr(jw, c->uid);
+	jsonw_init(jw);
+	jsonw_lit(jw, "{\"cmd\":\"");
+	jsonw_lit(jw, name);
+	jsonw_lit(jw, "\",\"by\":");
+	jsonw_cstr(jw, c->uid);
 }
 
 /* Ends the command and sends it to the cluster; c is answered for req. */
 static void
 cmd_send(struct jsonw *jw, struct client *c, const struct request *req)
 {
-	jw_lit(jw, "}");
+	jsonw_lit(jw, "}");
 	if (jw->failed || jw->len > CONTROL_MAX)
 		client_send_err(c, req->id, jw->failed ? ERR_INTERNAL : ERR_TOO_LONG,
 		    jw->failed ? "out of memory" : "the command is too long");
 	else
 		control_send(c->w, client_id(c), req->id, jw->buf, jw->len);
-	jw_free(jw);
+	jsonw_free(jw);
 }
 
 static void
@@ -52,10 +52,10 @@ op_kick(struct client *c, const struct request *req)
 	log_notice("audit: %s %s kicks %s: %s", auth_role_name(c->role),
 	    c->uid, req->user, req->reason[0] ? req->reason : "(no reason)");
 	cmd_begin(&jw, "kick", c);
-	jw_lit(&jw, ",\"user\":");
-	jw_cstr(&jw, req->user);
-	jw_lit(&jw, ",\"reason\":");
-	jw_cstr(&jw, req->reason);
+	jsonw_lit(&jw, ",\"user\":");
+	jsonw_cstr(&jw, req->user);
+	jsonw_lit(&jw, ",\"reason\":");
+	jsonw_cstr(&jw, req->reason);
 	cmd_send(&jw, c, req);
 }
 
@@ -68,11 +68,11 @@ op_announce(struct client *c, const struct request *req)
 	    auth_role_name(c->role), c->uid,
 	    req->ch != NULL ? req->ch : "everyone", req->text);
 	cmd_begin(&jw, "announce", c);
-	jw_lit(&jw, ",\"text\":");
-	jw_str(&jw, req->text, req->text_len);
+	jsonw_lit(&jw, ",\"text\":");
+	jsonw_str(&jw, req->text, req->text_len);
 	if (req->ch != NULL) {
-		jw_lit(&jw, ",\"ch\":");
-		jw_cstr(&jw, req->ch);
+		jsonw_lit(&jw, ",\"ch\":");
+		jsonw_cstr(&jw, req->ch);
 	}
 	cmd_send(&jw, c, req);
 }
@@ -125,16 +125,16 @@ moderation_announce_here(struct worker *w, const char *text, const char *ch)
 	struct frame *f;
 	uint32_t i;
 
-	jw_init(&jw);
-	jw_lit(&jw, "{\"op\":\"notice\",\"text\":");
-	jw_cstr(&jw, text);
+	jsonw_init(&jw);
+	jsonw_lit(&jw, "{\"op\":\"notice\",\"text\":");
+	jsonw_cstr(&jw, text);
 	if (ch != NULL) {
-		jw_lit(&jw, ",\"ch\":");
-		jw_cstr(&jw, ch);
+		jsonw_lit(&jw, ",\"ch\":");
+		jsonw_cstr(&jw, ch);
 	}
-	jw_lit(&jw, ",\"level\":\"info\"}");
+	jsonw_lit(&jw, ",\"level\":\"info\"}");
 	f = jw.failed ? NULL : frame_text(jw.buf, jw.len);
-	jw_free(&jw);
+	jsonw_free(&jw);
 	if (f == NULL) {
 		log_err("out of memory: an announcement not delivered");
 		return;

@@ -135,15 +135,15 @@ parse_id(const cJSON *id, struct request *req)
 
 		if (n > PROTO_ID_MAX)
 			return -1;
-		jw_init(&w);
-		jw_str(&w, id->valuestring, n);
+		jsonw_init(&w);
+		jsonw_str(&w, id->valuestring, n);
 		if (w.failed || w.len > PROTO_ID_JSON_MAX) {
-			jw_free(&w);
+			jsonw_free(&w);
 			return -1;
 		}
 		memcpy(req->id, w.buf, w.len);
 		req->id[w.len] = '\0';
-		jw_free(&w);
+		jsonw_free(&w);
 		return 0;
 	}
 	if (!cJSON_IsNumber(id))
@@ -427,8 +427,8 @@ static void
 put_id(struct jsonw *w, const char *id)
 {
 	if (id != NULL && id[0] != '\0') {
-		jw_lit(w, ",\"id\":");
-		jw_lit(w, id);
+		jsonw_lit(w, ",\"id\":");
+		jsonw_lit(w, id);
 	}
 }
 
@@ -440,7 +440,7 @@ finish(struct jsonw *w)
 
 	if (!w->failed)
 		f = frame_text(w->buf, w->len);
-	jw_free(w);
+	jsonw_free(w);
 	return f;
 }
 
@@ -450,22 +450,22 @@ proto_err_frame(const char *id, enum errcode code, const char *msg,
 {
 	struct jsonw w;
 
-	jw_init(&w);
-	jw_lit(&w, "{\"op\":\"err\"");
+	jsonw_init(&w);
+	jsonw_lit(&w, "{\"op\":\"err\"");
 	put_id(&w, id);
-	jw_lit(&w, ",\"code\":\"");
-	jw_lit(&w, proto_errcode_name(code));
-	jw_lit(&w, "\",\"msg\":");
-	jw_cstr(&w, msg != NULL ? msg : "");
+	jsonw_lit(&w, ",\"code\":\"");
+	jsonw_lit(&w, proto_errcode_name(code));
+	jsonw_lit(&w, "\",\"msg\":");
+	jsonw_cstr(&w, msg != NULL ? msg : "");
 	if (retry_ms >= 0) {
-		jw_lit(&w, ",\"retry_ms\":");
-		jw_int(&w, retry_ms);
+		jsonw_lit(&w, ",\"retry_ms\":");
+		jsonw_int(&w, retry_ms);
 	}
 	if (until >= 0) {
-		jw_lit(&w, ",\"until\":");
-		jw_int(&w, until);
+		jsonw_lit(&w, ",\"until\":");
+		jsonw_int(&w, until);
 	}
-	jw_lit(&w, "}");
+	jsonw_lit(&w, "}");
 	return finish(&w);
 }
 
@@ -474,10 +474,10 @@ proto_ok_frame(const char *id)
 {
 	struct jsonw w;
 
-	jw_init(&w);
-	jw_lit(&w, "{\"op\":\"ok\"");
+	jsonw_init(&w);
+	jsonw_lit(&w, "{\"op\":\"ok\"");
 	put_id(&w, id);
-	jw_lit(&w, "}");
+	jsonw_lit(&w, "}");
 	return finish(&w);
 }
 
@@ -486,10 +486,10 @@ proto_pong_frame(const char *id)
 {
 	struct jsonw w;
 
-	jw_init(&w);
-	jw_lit(&w, "{\"op\":\"pong\"");
+	jsonw_init(&w);
+	jsonw_lit(&w, "{\"op\":\"pong\"");
 	put_id(&w, id);
-	jw_lit(&w, "}");
+	jsonw_lit(&w, "}");
 	return finish(&w);
 }
 
@@ -498,15 +498,15 @@ proto_bye_frame(int code, const char *reason, int64_t reconnect_ms)
 {
 	struct jsonw w;
 
-	jw_init(&w);
-	jw_lit(&w, "{\"op\":\"bye\",\"code\":");
-	jw_int(&w, code);
-	jw_lit(&w, ",\"reason\":");
-	jw_cstr(&w, reason);
+	jsonw_init(&w);
+	jsonw_lit(&w, "{\"op\":\"bye\",\"code\":");
+	jsonw_int(&w, code);
+	jsonw_lit(&w, ",\"reason\":");
+	jsonw_cstr(&w, reason);
 	if (reconnect_ms >= 0) {
-		jw_lit(&w, ",\"reconnect_ms\":");
-		jw_int(&w, reconnect_ms);
+		jsonw_lit(&w, ",\"reconnect_ms\":");
+		jsonw_int(&w, reconnect_ms);
 	}
-	jw_lit(&w, "}");
+	jsonw_lit(&w, "}");
 	return finish(&w);
 }

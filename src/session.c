@@ -49,36 +49,36 @@ send_welcome(struct client *c, const char *id)
 	const struct config *cfg = c->w->cfg;
 	struct jsonw jw;
 
-	jw_init(&jw);
-	jw_lit(&jw, "{\"op\":\"welcome\"");
+	jsonw_init(&jw);
+	jsonw_lit(&jw, "{\"op\":\"welcome\"");
 	if (id[0] != '\0') {
-		jw_lit(&jw, ",\"id\":");
-		jw_lit(&jw, id);
+		jsonw_lit(&jw, ",\"id\":");
+		jsonw_lit(&jw, id);
 	}
-	jw_lit(&jw, ",\"user\":{\"id\":");
-	jw_cstr(&jw, c->uid);
-	jw_lit(&jw, ",\"name\":");
-	jw_cstr(&jw, client_name(c));
-	jw_lit(&jw, ",\"role\":\"");
-	jw_lit(&jw, auth_role_name(c->role));
-	jw_lit(&jw, "\"},\"session\":");
-	jw_uint(&jw, client_id(c));
-	jw_lit(&jw, ",\"node\":");
-	jw_cstr(&jw, c->w->srv->node);
-	jw_lit(&jw, ",\"limits\":{\"frame\":");
-	jw_int(&jw, cfg->frame_max);
-	jw_lit(&jw, ",\"text\":");
-	jw_int(&jw, cfg->text_max);
-	jw_lit(&jw, ",\"rate\":");
-	jw_int(&jw, cfg->rate);
-	jw_lit(&jw, ",\"burst\":");
-	jw_int(&jw, cfg->burst);
-	jw_lit(&jw, ",\"channels\":");
-	jw_int(&jw, cfg->channels_max);
-	jw_lit(&jw, "}}");
+	jsonw_lit(&jw, ",\"user\":{\"id\":");
+	jsonw_cstr(&jw, c->uid);
+	jsonw_lit(&jw, ",\"name\":");
+	jsonw_cstr(&jw, client_name(c));
+	jsonw_lit(&jw, ",\"role\":\"");
+	jsonw_lit(&jw, auth_role_name(c->role));
+	jsonw_lit(&jw, "\"},\"session\":");
+	jsonw_uint(&jw, client_id(c));
+	jsonw_lit(&jw, ",\"node\":");
+	jsonw_cstr(&jw, c->w->srv->node);
+	jsonw_lit(&jw, ",\"limits\":{\"frame\":");
+	jsonw_int(&jw, cfg->frame_max);
+	jsonw_lit(&jw, ",\"text\":");
+	jsonw_int(&jw, cfg->text_max);
+	jsonw_lit(&jw, ",\"rate\":");
+	jsonw_int(&jw, cfg->rate);
+	jsonw_lit(&jw, ",\"burst\":");
+	jsonw_int(&jw, cfg->burst);
+	jsonw_lit(&jw, ",\"channels\":");
+	jsonw_int(&jw, cfg->channels_max);
+	jsonw_lit(&jw, "}}");
 	if (!jw.failed)
 		client_send_new(c, frame_text(jw.buf, jw.len));
-	jw_free(&jw);
+	jsonw_free(&jw);
 }
 
 /* The user id and name of a connection not authenticated yet: "" and "". */
@@ -299,18 +299,18 @@ op_leave(struct client *c, const struct request *req)
 		client_send_err(c, req->id, ERR_NOT_MEMBER, "not in this channel");
 		return;
 	}
-	jw_init(&jw);
-	jw_lit(&jw, "{\"op\":\"left\"");
+	jsonw_init(&jw);
+	jsonw_lit(&jw, "{\"op\":\"left\"");
 	if (req->id[0] != '\0') {
-		jw_lit(&jw, ",\"id\":");
-		jw_lit(&jw, req->id);
+		jsonw_lit(&jw, ",\"id\":");
+		jsonw_lit(&jw, req->id);
 	}
-	jw_lit(&jw, ",\"ch\":");
-	jw_cstr(&jw, req->ch);
-	jw_lit(&jw, "}");
+	jsonw_lit(&jw, ",\"ch\":");
+	jsonw_cstr(&jw, req->ch);
+	jsonw_lit(&jw, "}");
 	if (!jw.failed)
 		client_send_new(c, frame_text(jw.buf, jw.len));
-	jw_free(&jw);
+	jsonw_free(&jw);
 	post_leave(c, req->ch);
 }
 
@@ -318,11 +318,11 @@ op_leave(struct client *c, const struct request *req)
 static void
 put_from(struct jsonw *jw, const struct client *c)
 {
-	jw_lit(jw, "\"from\":{\"id\":");
-	jw_cstr(jw, c->uid);
-	jw_lit(jw, ",\"name\":");
-	jw_cstr(jw, client_name(c));
-	jw_lit(jw, "}");
+	jsonw_lit(jw, "\"from\":{\"id\":");
+	jsonw_cstr(jw, c->uid);
+	jsonw_lit(jw, ",\"name\":");
+	jsonw_cstr(jw, client_name(c));
+	jsonw_lit(jw, "}");
 }
 
 static void
@@ -337,25 +337,25 @@ op_send(struct client *c, const struct request *req)
 		return;
 	}
 	/* The msg object minus its head ({"op":"msg","seq":N,"ts":T,), which the owner adds. */
-	jw_init(&jw);
-	jw_lit(&jw, "\"ch\":");
-	jw_cstr(&jw, req->ch);
-	jw_lit(&jw, ",");
+	jsonw_init(&jw);
+	jsonw_lit(&jw, "\"ch\":");
+	jsonw_cstr(&jw, req->ch);
+	jsonw_lit(&jw, ",");
 	put_from(&jw, c);
-	jw_lit(&jw, ",\"text\":");
-	jw_str(&jw, req->text, req->text_len);
+	jsonw_lit(&jw, ",\"text\":");
+	jsonw_str(&jw, req->text, req->text_len);
 	if (req->meta != NULL) {
-		jw_lit(&jw, ",\"meta\":");
-		jw_raw(&jw, req->meta, req->meta_len);
+		jsonw_lit(&jw, ",\"meta\":");
+		jsonw_raw(&jw, req->meta, req->meta_len);
 	}
-	jw_lit(&jw, "}");
+	jsonw_lit(&jw, "}");
 	if (jw.failed) {
-		jw_free(&jw);
+		jsonw_free(&jw);
 		client_send_err(c, req->id, ERR_INTERNAL, "out of memory");
 		return;
 	}
 	if (jw.len + 64 > (size_t)c->w->cfg->frame_max - MSG_HEADROOM) {
-		jw_free(&jw);
+		jsonw_free(&jw);
 		client_send_err(c, req->id, ERR_TOO_LONG,
 		    "message too large once serialized");
 		return;
@@ -364,20 +364,20 @@ op_send(struct client *c, const struct request *req)
 		/* Redis sequences it; the owner worker fans it out from there. */
 		bus_redis_publish(c->w, client_id(c), req->ch, jw.buf, jw.len,
 		    req->id);
-		jw_free(&jw);
+		jsonw_free(&jw);
 		return;
 	}
 	m = channel_msg(c, IM_PUBLISH, req);
 	if (m == NULL || (m->body = malloc(jw.len)) == NULL) {
 		imsg_free(m);
-		jw_free(&jw);
+		jsonw_free(&jw);
 		client_send_err(c, req->id, ERR_INTERNAL, "out of memory");
 		return;
 	}
 	memcpy(m->body, jw.buf, jw.len);
 	m->body_len = jw.len;
 	m->t0 = uv_hrtime();
-	jw_free(&jw);
+	jsonw_free(&jw);
 	worker_post(c->w, worker_owner(c->w, req->ch), m);
 }
 
@@ -387,30 +387,30 @@ op_whisper(struct client *c, const struct request *req)
 	struct jsonw jw;
 	struct imsg *m;
 
-	jw_init(&jw);
-	jw_lit(&jw, "{\"op\":\"whisper\",");
+	jsonw_init(&jw);
+	jsonw_lit(&jw, "{\"op\":\"whisper\",");
 	put_from(&jw, c);
-	jw_lit(&jw, ",\"to\":");
-	jw_cstr(&jw, req->to);
-	jw_lit(&jw, ",\"text\":");
-	jw_str(&jw, req->text, req->text_len);
-	jw_lit(&jw, ",\"ts\":");
-	jw_int(&jw, proto_now_ms());
-	jw_lit(&jw, "}");
+	jsonw_lit(&jw, ",\"to\":");
+	jsonw_cstr(&jw, req->to);
+	jsonw_lit(&jw, ",\"text\":");
+	jsonw_str(&jw, req->text, req->text_len);
+	jsonw_lit(&jw, ",\"ts\":");
+	jsonw_int(&jw, proto_now_ms());
+	jsonw_lit(&jw, "}");
 	if (jw.failed || jw.len > (size_t)c->w->cfg->frame_max) {
 		client_send_err(c, req->id, jw.failed ? ERR_INTERNAL : ERR_TOO_LONG,
 		    jw.failed ? "out of memory" : "whisper too large");
-		jw_free(&jw);
+		jsonw_free(&jw);
 		return;
 	}
 	m = imsg_new(IM_WHISPER);
 	if (m == NULL || (m->frame = frame_text(jw.buf, jw.len)) == NULL) {
 		imsg_free(m);
-		jw_free(&jw);
+		jsonw_free(&jw);
 		client_send_err(c, req->id, ERR_INTERNAL, "out of memory");
 		return;
 	}
-	jw_free(&jw);
+	jsonw_free(&jw);
 	m->worker = (uint16_t)c->w->idx;
 	m->client = client_id(c);
 	strcpy(m->user, req->to);

@@ -333,26 +333,26 @@ START_TEST(test_jw_escapes)
 	char		want[16], in[2];
 	int		c;
 
-	jw_init(&w);
-	jw_cstr(&w, "plain");
+	jsonw_init(&w);
+	jsonw_cstr(&w, "plain");
 	EXPECT_JW(&w, "\"plain\"");
-	jw_reset(&w);
-	jw_cstr(&w, "");
+	jsonw_reset(&w);
+	jsonw_cstr(&w, "");
 	EXPECT_JW(&w, "\"\"");
-	jw_reset(&w);
-	jw_cstr(&w, "a\"b\\c");
+	jsonw_reset(&w);
+	jsonw_cstr(&w, "a\"b\\c");
 	EXPECT_JW(&w, "\"a\\\"b\\\\c\"");
-	jw_reset(&w);
-	jw_cstr(&w, "\"\"\\\\");
+	jsonw_reset(&w);
+	jsonw_cstr(&w, "\"\"\\\\");
 	EXPECT_JW(&w, "\"\\\"\\\"\\\\\\\\\"");
-	jw_reset(&w);
-	jw_cstr(&w, "line\nnext\ttab\rcr\bbs\fff");
+	jsonw_reset(&w);
+	jsonw_cstr(&w, "line\nnext\ttab\rcr\bbs\fff");
 	EXPECT_JW(&w, "\"line\\nnext\\ttab\\rcr\\bbs\\fff\"");
-	jw_reset(&w);
+	jsonw_reset(&w);
 	/* '/' and DEL need no escape. */
-	jw_cstr(&w, "a/b\x7f");
+	jsonw_cstr(&w, "a/b\x7f");
 	EXPECT_JW(&w, "\"a/b\x7f\"");
-	jw_reset(&w);
+	jsonw_reset(&w);
 
 	/* Every control character, alone. */
 	for (c = 0; c < 0x20; c++) {
@@ -365,27 +365,27 @@ START_TEST(test_jw_escapes)
 		case '\r': snprintf(want, sizeof want, "\"\\r\""); break;
 		default: snprintf(want, sizeof want, "\"\\u%04x\"", c);
 		}
-		jw_reset(&w);
-		jw_str(&w, in, 1);
+		jsonw_reset(&w);
+		jsonw_str(&w, in, 1);
 		expect_jw(&w, want, strlen(want), c);
 	}
-	jw_reset(&w);
-	jw_cstr(&w, "\x01x\x1fy");
+	jsonw_reset(&w);
+	jsonw_cstr(&w, "\x01x\x1fy");
 	EXPECT_JW(&w, "\"\\u0001x\\u001fy\"");
-	jw_reset(&w);
+	jsonw_reset(&w);
 	/* A NUL inside a counted string is escaped, not an end. */
-	jw_str(&w, "a\0b", 3);
+	jsonw_str(&w, "a\0b", 3);
 	EXPECT_JW(&w, "\"a\\u0000b\"");
-	jw_reset(&w);
+	jsonw_reset(&w);
 	/* Only len bytes. */
-	jw_str(&w, "abcdef", 3);
+	jsonw_str(&w, "abcdef", 3);
 	EXPECT_JW(&w, "\"abc\"");
-	jw_reset(&w);
+	jsonw_reset(&w);
 
 	/* Non-ASCII passes through unchanged. */
-	jw_cstr(&w, "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80 \xe6\x97\xa5");
+	jsonw_cstr(&w, "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80 \xe6\x97\xa5");
 	EXPECT_JW(&w, "\"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80 \xe6\x97\xa5\"");
-	jw_free(&w);
+	jsonw_free(&w);
 }
 END_TEST
 
@@ -393,28 +393,28 @@ START_TEST(test_jw_pieces)
 {
 	struct jsonw	w;
 
-	jw_init(&w);
-	jw_lit(&w, "{\"a\":");
-	jw_int(&w, 0);
-	jw_lit(&w, ",\"b\":");
-	jw_int(&w, -1);
-	jw_lit(&w, ",\"c\":");
-	jw_int(&w, INT64_MAX);
-	jw_lit(&w, ",\"d\":");
-	jw_int(&w, INT64_MIN);
-	jw_lit(&w, ",\"e\":");
-	jw_uint(&w, UINT64_MAX);
-	jw_lit(&w, ",\"f\":");
-	jw_uint(&w, 0);
-	jw_raw(&w, "}xyz", 1);
+	jsonw_init(&w);
+	jsonw_lit(&w, "{\"a\":");
+	jsonw_int(&w, 0);
+	jsonw_lit(&w, ",\"b\":");
+	jsonw_int(&w, -1);
+	jsonw_lit(&w, ",\"c\":");
+	jsonw_int(&w, INT64_MAX);
+	jsonw_lit(&w, ",\"d\":");
+	jsonw_int(&w, INT64_MIN);
+	jsonw_lit(&w, ",\"e\":");
+	jsonw_uint(&w, UINT64_MAX);
+	jsonw_lit(&w, ",\"f\":");
+	jsonw_uint(&w, 0);
+	jsonw_raw(&w, "}xyz", 1);
 	EXPECT_JW(&w, "{\"a\":0,\"b\":-1,\"c\":9223372036854775807,"
 	    "\"d\":-9223372036854775808,\"e\":18446744073709551615,\"f\":0}");
-	jw_raw(&w, "", 0);
-	jw_lit(&w, "");
+	jsonw_raw(&w, "", 0);
+	jsonw_lit(&w, "");
 	ck_assert_uint_eq(w.len, strlen("{\"a\":0,\"b\":-1,\"c\":"
 	    "9223372036854775807,\"d\":-9223372036854775808,\"e\":"
 	    "18446744073709551615,\"f\":0}"));
-	jw_free(&w);
+	jsonw_free(&w);
 }
 END_TEST
 
@@ -427,10 +427,10 @@ START_TEST(test_jw_growth)
 	cJSON		*j;
 
 	/* Past the inline buffer with literals. */
-	jw_init(&w);
+	jsonw_init(&w);
 	ck_assert_ptr_eq(w.buf, w.inline_buf);
 	for (i = 0; i < 5000; i++)
-		jw_lit(&w, "0123456789");
+		jsonw_lit(&w, "0123456789");
 	ck_assert(!w.failed);
 	ck_assert_uint_eq(w.len, 50000);
 	ck_assert_ptr_ne(w.buf, w.inline_buf);
@@ -441,13 +441,13 @@ START_TEST(test_jw_growth)
 	/* Reset keeps the memory. */
 	buf = w.buf;
 	cap = w.cap;
-	jw_reset(&w);
+	jsonw_reset(&w);
 	ck_assert_uint_eq(w.len, 0);
 	ck_assert_ptr_eq(w.buf, buf);
 	ck_assert_uint_eq(w.cap, cap);
-	jw_cstr(&w, "x");
+	jsonw_cstr(&w, "x");
 	EXPECT_JW(&w, "\"x\"");
-	jw_free(&w);
+	jsonw_free(&w);
 	ck_assert_ptr_eq(w.buf, w.inline_buf);
 	ck_assert_uint_eq(w.len, 0);
 
@@ -459,14 +459,14 @@ START_TEST(test_jw_growth)
 	for (i = 0; i < 4000; i++)
 		big[i] = "a\"\\\n\x01\xc3\xa9z"[i % 8];
 	big[4000] = '\0';
-	jw_init(&w);
-	jw_lit(&w, "[");
+	jsonw_init(&w);
+	jsonw_lit(&w, "[");
 	for (i = 0; i < 3; i++) {
 		if (i != 0)
-			jw_lit(&w, ",");
-		jw_cstr(&w, big);
+			jsonw_lit(&w, ",");
+		jsonw_cstr(&w, big);
 	}
-	jw_lit(&w, "]");
+	jsonw_lit(&w, "]");
 	ck_assert(!w.failed);
 	j = cJSON_ParseWithLength(w.buf, w.len);
 	ck_assert_ptr_nonnull(j);
@@ -477,10 +477,10 @@ START_TEST(test_jw_growth)
 	cJSON_Delete(j);
 
 	/* Byte-exact, just past 512 bytes of output. */
-	jw_reset(&w);
+	jsonw_reset(&w);
 	memset(big, '"', 300);
 	big[300] = '\0';
-	jw_cstr(&w, big);
+	jsonw_cstr(&w, big);
 	want[0] = '"';
 	for (i = 0; i < 300; i++) {
 		want[1 + 2 * i] = '\\';
@@ -488,7 +488,7 @@ START_TEST(test_jw_growth)
 	}
 	want[601] = '"';
 	expect_jw(&w, want, 602, __LINE__);
-	jw_free(&w);
+	jsonw_free(&w);
 	free(big);
 	free(want);
 }
@@ -503,7 +503,7 @@ START_TEST(test_jw_round_trip)
 	int		k, i, n;
 	cJSON		*j;
 
-	jw_init(&w);
+	jsonw_init(&w);
 	for (k = 0; k < 2000; k++) {
 		seed = seed * 1103515245u + 12345u;
 		n = (int)((seed >> 16) % (sizeof s - 1));
@@ -512,8 +512,8 @@ START_TEST(test_jw_round_trip)
 			s[i] = (char)(1 + (seed >> 16) % 127);
 		}
 		s[n] = '\0';
-		jw_reset(&w);
-		jw_cstr(&w, s);
+		jsonw_reset(&w);
+		jsonw_cstr(&w, s);
 		REQUIRE(!w.failed, "failed");
 		j = cJSON_ParseWithLength(w.buf, w.len);
 		REQUIRE(cJSON_IsString(j), "'%.*s' is not a JSON string",
@@ -522,7 +522,7 @@ START_TEST(test_jw_round_trip)
 		    s, j->valuestring);
 		cJSON_Delete(j);
 	}
-	jw_free(&w);
+	jsonw_free(&w);
 }
 END_TEST
 
