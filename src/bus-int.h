@@ -1,7 +1,7 @@
 /*
- * bus-int.h: what the in-process bus (bus.c) and the Redis bus
- * (bus-redis.c) share: a worker's state for the channels it owns, and the
- * replies and fan-out built from it.  Private to those two files.
+ * bus-int.h: what the two buses (bus-local.c and bus-redis*.c) share, from
+ * bus.c: a channel's members, and answering joins and history requests
+ * from a history ring.  Private to the buses.
  */
 #ifndef CHATRELAY_BUS_INT_H
 #define CHATRELAY_BUS_INT_H
@@ -9,82 +9,48 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "chan.h"
-#include "history.h"
-#include "proto.h"
 #include "strmap.h"
 
-struct frame;
-struct imsg;
-struct jsonw;
+struct history;
 struct worker;
+struct im_join;
+struct im_query;
 
-/* A user in a channel, with how many of its connections are in it. */
+/* A user in a channel (a value kept inline in a strmap keyed by user id). */
 struct cmember {
-	uint32_t conns;
+	uint32_t conns;		/* its memberships (connections) in the channel */
 	char name[];		/* sized to the name: one per member per channel */
 };
 
-struct channel {
-	char name[CHAN_NAME_MAX + 1];
-	uint64_t seq;			/* last seq given */
-	int64_t active_ms;		/* last join, leave or message */
-	struct history hist;
-	struct strmap members;		/* uid -> struct cmember (inline); Redis: local */
-	/* With Redis: */
-	uint32_t nlocal;		/* this instance's memberships */
-	bool subscribed;		/* SUBSCRIBE sent (and kept while nlocal > 0) */
-	bool synced;			/* hist and seq caught up with Redis */
-	bool syncing;			/* a history read is under way */
-	struct imsg *pending;		/* joins waiting for the sync, oldest first */
-	struct frame **early;		/* what the subscription brought before the sync */
-	uint32_t nearly, capearly;
-	uint32_t wcount[];		/* memberships per worker */
-};
-
-/* Returns the channel named ch, creating it if create; NULL if absent or out of memory. */
-struct channel *bus_channel_get(struct worker *w, const char *ch, bool create);
-
-/* Frees a channel that is already out of the worker's map. */
-void bus_channel_free(struct channel *chn);
-
-/* Drops chn if nobody is in it and it has nothing left to remember. */
-void bus_channel_maybe_drop(struct worker *w, struct channel *chn);
-
-/* Sends a freshly built frame (dropping the caller's reference) to m's sender. */
-void bus_reply(struct worker *w, const struct imsg *m, int action,
-    struct frame *f);
-
-/* Sends err to m's sender. */
-void bus_reply_err(struct worker *w, const struct imsg *m, enum errcode code,
-    const char *msg);
-
-/* Sends f to every worker with members in chn (the caller keeps its reference). */
-void bus_fanout(struct worker *w, struct channel *chn, struct frame *f);
-
-/* The same, leaving out the connections of user `except` (NULL: nobody). */
-void bus_fanout_except(struct worker *w, struct channel *chn, struct frame *f,
-    const char *except);
-
-/* Starts a reply frame: {"op":OP,"id":ID,"ch":CH */
-void bus_reply_head(struct jsonw *jw, const char *op, const struct imsg *m);
+/*
+ * Counts one more membership of user uid (display name name) in members.
+ * Returns 1 if the user is new there, 0 if it was in already, -1 if memory
+ * ran out (nothing changed).
+ */
+int bus_member_add(struct strmap *members, const char *uid, const char *name);
 
 /*
- * Sends history entries [first, first+n) of chn to m's sender, split over
- * frames within frame_max (see bus.c).
+ * Counts one membership less of uid.  Returns 1 if that was its last (it
+ * is gone: name, if not NULL, gets its display name first), 0 if it is
+ * still in, -1 if it was not a member.
  */
-void bus_send_msgs(struct worker *w, const struct imsg *m, struct channel *chn,
-    struct jsonw *jw, const char *tail, int first, int n, int action);
-
-/* Answers a history request of m from chn's history ring. */
-void bus_history_reply(struct worker *w, const struct imsg *m,
-    struct channel *chn);
+int bus_member_remove(struct strmap *members, const char *uid, char *name,
+    size_t name_len);
 
 /*
- * Answers a join of m from chn's history ring: {"op":"joined",...} with
- * seq = chn->seq, members as given, and the messages asked for.
+ * Answers join m from history ring h (its last seq: seq; members: the
+ * member count to report), with the messages m asked for (history, since).
+ * action goes with the first frame (ACT_ACTIVATE or ACT_NONE).
  */
-void bus_joined_reply(struct worker *w, const struct imsg *m,
-    struct channel *chn, uint64_t members, int action);
+void bus_answer_joined(struct worker *w, const struct im_join *m,
+    struct history *h, uint64_t seq, uint64_t members, int action);
+
+/* Answers history request m from history ring h (its last seq: seq). */
+void bus_answer_history(struct worker *w, const struct im_query *m,
+    struct history *h, uint64_t seq);
+
+/* Answers who request m with the members of a strmap of struct cmember. */
+void bus_answer_who_map(struct worker *w, const struct im_query *m,
+    const struct strmap *members);
 
 #endif

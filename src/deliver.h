@@ -1,0 +1,77 @@
+/*
+ * deliver.h: delivery, in one place: a frame to the local members of a
+ * channel, to the local connections of a user, to one client, and the same
+ * across the workers of this instance (run here for this worker, posted to
+ * the others' inboxes).
+ */
+#ifndef CHATRELAY_DELIVER_H
+#define CHATRELAY_DELIVER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "proto.h"
+
+struct frame;
+struct origin;
+struct worker;
+struct im_deliver;
+struct im_user_deliver;
+
+/*
+ * Delivers f to every active local member of channel ch, except the
+ * connections of user `except` (NULL: everyone; presence is never sent to
+ * the user it is about).  The caller keeps its reference.
+ */
+void deliver_channel(struct worker *w, const char *ch, struct frame *f,
+    const char *except);
+
+/* Delivers f to every local connection of user uid (the caller keeps f). */
+void deliver_user(struct worker *w, const char *uid, struct frame *f);
+
+/* Delivers f to every authenticated local connection (the caller keeps f). */
+void deliver_all(struct worker *w, struct frame *f);
+
+/*
+ * deliver_channel on every worker i with counts[i] > 0 (counts NULL: every
+ * worker): here at once, elsewhere through the inbox.  The caller keeps f.
+ */
+void deliver_channel_workers(struct worker *w, const uint32_t *counts,
+    const char *ch, struct frame *f, const char *except);
+
+/* deliver_user on every worker i with counts[i] > 0 (counts NULL: every worker). */
+void deliver_user_workers(struct worker *w, const uint32_t *counts,
+    const char *uid, struct frame *f);
+
+/*
+ * Hands control command cmd (len bytes) to every worker of this instance,
+ * to run there (control.h).  Returns 0, or -1 if it is longer than
+ * CONTROL_MAX (logged, handed to nobody).
+ */
+int deliver_control_workers(struct worker *w, const char *cmd, size_t len);
+
+/*
+ * Sends f to the client a request came from, with an action for its worker
+ * (ch: the channel of ACT_ACTIVATE and ACT_JOIN_FAIL, else NULL).  Takes
+ * the caller's reference of f; a NULL f (out of memory) sends nothing.
+ */
+void deliver_reply(struct worker *w, const struct origin *to, int action,
+    const char *ch, struct frame *f);
+
+/* Sends err code with msg to the client a request came from, and counts it. */
+void deliver_reply_err(struct worker *w, const struct origin *to, int action,
+    const char *ch, enum errcode code, const char *msg);
+
+/*
+ * Answers an attach of user uid: its owner admitted the connection (ok) or
+ * refused it (too many connections).  If the connection has gone by then,
+ * its worker gives the count back (a detach).
+ */
+void deliver_attach_answer(struct worker *w, const struct origin *to, bool ok,
+    const char *uid);
+
+/* IM_DELIVER and IM_USER_DELIVER on the receiving worker. */
+void deliver_on_channel(struct worker *w, struct im_deliver *m);
+void deliver_on_user(struct worker *w, struct im_user_deliver *m);
+
+#endif

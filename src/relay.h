@@ -1,0 +1,39 @@
+/*
+ * relay.h: what every worker of the process shares: the configuration,
+ * the node's name, the workers themselves, the bus chosen at start and the
+ * hooks through which the worker layer calls the layers above it.  Set up
+ * by server.c before the workers start and read-only after, except the
+ * atomics.
+ */
+#ifndef CHATRELAY_RELAY_H
+#define CHATRELAY_RELAY_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+
+#include "config.h"
+
+struct worker;
+struct worker_hooks;
+struct bus_ops;
+
+struct relay {
+	struct config cfg;		/* read-only once workers run */
+	char node[65];
+	/*
+	 * The node's name in Redis: node + "/" + a random boot id, so that
+	 * what a previous life of this node left there is reaped like any
+	 * dead node's, never mistaken for this one's.
+	 */
+	char node_key[80];
+	int nworkers;
+	struct worker *workers;
+	const struct worker_hooks *hooks;	/* dispatch.c's wiring */
+	const struct bus_ops *bus;	/* the in-process or the Redis bus */
+	atomic_bool no_post;		/* shutting down: workers stop posting */
+	atomic_int nconns;		/* WebSocket connections, all workers */
+	atomic_int quiesced;		/* workers that have seen no_post */
+	void *tls_client_ctx;		/* SSL_CTX given to lws (see server.c) */
+};
+
+#endif
