@@ -3,26 +3,19 @@
  * against real redis-server processes on free loopback ports.
  *
  * Each test runs its own libuv loop until a condition holds or a deadline
- * passes, so a hang fails the test instead of stalling it.  Servers are
- * started with fork+exec and killed (SIGKILL) when the test ends; they also
- * die with the test process (PR_SET_PDEATHSIG).  Skipped (exit 77) when
+ * passes, so a hang fails the test instead of stalling it.  Servers come
+ * from redis-server.c (fork+exec) and are killed (SIGKILL) when the test
+ * ends; they also die with the test process.  Skipped (exit 77) when
  * redis-server is not installed.
  */
 #include <arpa/inet.h>
-#include <errno.h>
-#include <fcntl.h>
 #include <netinet/in.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
-#include <sys/un.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <check.h>
@@ -31,6 +24,7 @@
 
 #include "log.h"
 #include "redis.h"
+#include "redis-server.h"
 
 /*
  * Like ck_assert_msg, but silent when it holds: a passing ck_assert records
@@ -41,172 +35,7 @@
 		ck_abort_msg(__VA_ARGS__);				\
 } while (0)
 
-#define REDIS_BIN "redis-server"
 #define WAIT_MS 10000		/* bound on things expected to happen */
-
-/* ---- redis-server processes. ---- */
-
-struct server {
-	pid_t	 pid;
-	int	 port;
-	char	 pass[64];	/* --requirepass, or "" */
-	char	 sock[108];	/* --unixsocket, or "" */
-};
-
-#define MAX_SERVERS 8
-static pid_t		 server_pids[MAX_SERVERS];	/* killed at teardown */
-
-/* Returns a loopback TCP port that nothing listens on just now. */
-static int
-free_port(void)
-{
-	struct sockaddr_in	 sa;
-	socklen_t		 len = sizeof sa;
-	int			 fd, port;
-
-	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	ck_assert_int_ge(fd, 0);
-	memset(&sa, 0, sizeof sa);
-	sa.sin_family = AF_INET;
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
-	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
-	port = ntohs(sa.sin_port);
-	close(fd);
-	return port;
-}
-
-/* Returns true if the server answers PING (PONG, or NOAUTH when it wants a password). */
-static bool
-server_answers(const struct server *s)
-{
-	struct sockaddr_in	 sin;
-	struct sockaddr_un	 sun;
-	struct pollfd		 pfd;
-	char			 buf[64];
-	ssize_t			 n;
-	int			 fd, rv;
-
-	if (s->sock[0] != '\0') {
-		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		memset(&sun, 0, sizeof sun);
-		sun.sun_family = AF_UNIX;
-		snprintf(sun.sun_path, sizeof sun.sun_path, "%s", s->sock);
-		rv = connect(fd, (struct sockaddr *)&sun, sizeof sun);
-	} else {
-		fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		memset(&sin, 0, sizeof sin);
-		sin.sin_family = AF_INET;
-		sin.sin_port = htons((uint16_t)s->port);
-		sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-		rv = connect(fd, (struct sockaddr *)&sin, sizeof sin);
-	}
-	if (rv != 0 || write(fd, "PING\r\n", 6) != 6) {
-		close(fd);
-		return false;
-	}
-	pfd.fd = fd;
-	pfd.events = POLLIN;
-	n = poll(&pfd, 1, 500) == 1 ? read(fd, buf, sizeof buf - 1) : -1;
-	close(fd);
-	if (n <= 0)
-		return false;
-	buf[n] = '\0';
-	return strncmp(buf, "+PONG", 5) == 0 || strncmp(buf, "-NOAUTH", 7) == 0;
-}
-
-/* Starts redis-server as s says and waits until it answers. */
-static void
-server_start(struct server *s)
-{
-	char		 port[16];
-	const char	*argv[24];
-	int		 argc = 0, i, devnull;
-	pid_t		 pid;
-
-	snprintf(port, sizeof port, "%d", s->port);
-	argv[argc++] = REDIS_BIN;
-	argv[argc++] = "--port";
-	argv[argc++] = port;
-	argv[argc++] = "--bind";
-	argv[argc++] = "127.0.0.1";
-	argv[argc++] = "--save";
-	argv[argc++] = "";
-	argv[argc++] = "--appendonly";
-	argv[argc++] = "no";
-	argv[argc++] = "--daemonize";
-	argv[argc++] = "no";
-	argv[argc++] = "--loglevel";
-	argv[argc++] = "warning";
-	if (s->pass[0] != '\0') {
-		argv[argc++] = "--requirepass";
-		argv[argc++] = s->pass;
-	}
-	if (s->sock[0] != '\0') {
-		argv[argc++] = "--unixsocket";
-		argv[argc++] = s->sock;
-		argv[argc++] = "--unixsocketperm";
-		argv[argc++] = "700";
-	}
-	argv[argc] = NULL;
-	devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
-	ck_assert_int_ge(devnull, 0);
-	pid = fork();
-	ck_assert_int_ge(pid, 0);
-	if (pid == 0) {
-		(void)prctl(PR_SET_PDEATHSIG, SIGKILL);
-		(void)dup2(devnull, 1);
-		(void)dup2(devnull, 2);
-		execvp(REDIS_BIN, (char *const *)argv);
-		_exit(127);
-	}
-	close(devnull);
-	s->pid = pid;
-	for (i = 0; i < MAX_SERVERS; i++) {
-		if (server_pids[i] == 0) {
-			server_pids[i] = pid;
-			break;
-		}
-	}
-	for (i = 0; i < 1000 && !server_answers(s); i++)
-		usleep(10000);
-	ck_assert_msg(i < 1000, "redis-server did not start on port %d",
-	    s->port);
-}
-
-/* Kills process pid with SIGKILL, reaps it and forgets it. */
-static void
-pid_kill(pid_t pid)
-{
-	int	 i;
-
-	kill(pid, SIGKILL);
-	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
-		;
-	for (i = 0; i < MAX_SERVERS; i++) {
-		if (server_pids[i] == pid)
-			server_pids[i] = 0;
-	}
-}
-
-/* Kills the server. */
-static void
-server_kill(struct server *s)
-{
-	if (s->pid > 0)
-		pid_kill(s->pid);
-	s->pid = 0;
-}
-
-/* Sets s up for a new server on a free port (not started). */
-static void
-server_init(struct server *s, const char *pass)
-{
-	memset(s, 0, sizeof *s);
-	s->port = free_port();
-	if (pass != NULL)
-		snprintf(s->pass, sizeof s->pass, "%s", pass);
-}
 
 /* ---- The loop, and running it until something happens. ---- */
 
@@ -251,10 +80,7 @@ teardown(void)
 {
 	int	 i;
 
-	for (i = 0; i < MAX_SERVERS; i++) {
-		if (server_pids[i] != 0)
-			pid_kill(server_pids[i]);
-	}
+	test_redis_kill_all();
 	uv_close((uv_handle_t *)&deadline, NULL);
 	/* A lookup on the thread pool may take a moment to come back. */
 	for (i = 0; i < 5000 && uv_loop_alive(&loop); i++) {
@@ -351,7 +177,7 @@ open_conn(const char *url, struct rec *r)
 
 /* Writes redis://[:pass@]127.0.0.1:port[/db] into buf. */
 static const char *
-url_of(char *buf, size_t len, const struct server *s, const char *pass,
+url_of(char *buf, size_t len, const struct test_redis *s, const char *pass,
     int db)
 {
 	snprintf(buf, len, "redis://%s%s%s127.0.0.1:%d/%d",
@@ -576,12 +402,12 @@ END_TEST
 
 START_TEST(test_connect_up)
 {
-	struct server	 s;
-	struct rec	 r;
-	char		 url[128];
+	struct test_redis	 s;
+	struct rec		 r;
+	char			 url[128];
 
-	server_init(&s, NULL);
-	server_start(&s);
+	test_redis_init(&s, NULL);
+	test_redis_start(&s);
 	open_conn(url_of(url, sizeof url, &s, NULL, 0), &r);
 	ck_assert_int_eq(redis_conn_state(r.rc), REDIS_CONNECTING);
 	ck_assert_int_eq(r.nstates, 0);		/* nothing from inside new */
@@ -594,15 +420,15 @@ END_TEST
 
 START_TEST(test_set_get)
 {
-	struct server	 s;
-	struct rec	 r;
-	struct result	 res;
-	const char	*argv[3] = { "SET", "bin", "a\0b" };
-	size_t		 lens[3] = { 3, 3, 3 };
-	char		 url[128];
+	struct test_redis	 s;
+	struct rec		 r;
+	struct result		 res;
+	const char		*argv[3] = { "SET", "bin", "a\0b" };
+	size_t			 lens[3] = { 3, 3, 3 };
+	char			 url[128];
 
-	server_init(&s, NULL);
-	server_start(&s);
+	test_redis_init(&s, NULL);
+	test_redis_start(&s);
 	open_conn(url_of(url, sizeof url, &s, NULL, 0), &r);
 	WAIT_UP(&r);
 	CMD(r.rc, &res, "SET", "greeting", "hello");
@@ -657,16 +483,16 @@ on_incr(struct redis_conn *rc, struct redisReply *reply, void *priv)
 
 START_TEST(test_pipeline)
 {
-	struct server	 s;
-	struct rec	 r;
-	struct incrs	 in = { 0, 0, true };
-	const char	*argv[2] = { "INCR", "counter" };
-	size_t		 lens[2] = { 4, 7 };
-	char		 url[128];
-	int		 i;
+	struct test_redis	 s;
+	struct rec		 r;
+	struct incrs		 in = { 0, 0, true };
+	const char		*argv[2] = { "INCR", "counter" };
+	size_t			 lens[2] = { 4, 7 };
+	char			 url[128];
+	int			 i;
 
-	server_init(&s, NULL);
-	server_start(&s);
+	test_redis_init(&s, NULL);
+	test_redis_start(&s);
 	open_conn(url_of(url, sizeof url, &s, NULL, 0), &r);
 	WAIT_UP(&r);
 	for (i = 0; i < 1000; i++)
@@ -681,13 +507,13 @@ END_TEST
 
 START_TEST(test_auth)
 {
-	struct server	 s;
-	struct rec	 r, u;
-	struct result	 res;
-	char		 url[160];
+	struct test_redis	 s;
+	struct rec		 r, u;
+	struct result		 res;
+	char			 url[160];
 
-	server_init(&s, "pa:ss@word");
-	server_start(&s);
+	test_redis_init(&s, "pa:ss@word");
+	test_redis_start(&s);
 	open_conn(url_of(url, sizeof url, &s, "pa%3Ass%40word", 0), &r);
 	WAIT_UP(&r);
 	CMD(r.rc, &res, "PING");
@@ -704,12 +530,12 @@ END_TEST
 
 START_TEST(test_auth_wrong)
 {
-	struct server	 s;
-	struct rec	 r, n;
-	char		 url[160];
+	struct test_redis	 s;
+	struct rec		 r, n;
+	char			 url[160];
 
-	server_init(&s, "right");
-	server_start(&s);
+	test_redis_init(&s, "right");
+	test_redis_start(&s);
 	open_conn(url_of(url, sizeof url, &s, "wrong", 0), &r);
 	open_conn(url_of(url, sizeof url, &s, NULL, 0), &n);	/* NOAUTH */
 	run_for(1500);
@@ -729,13 +555,13 @@ END_TEST
 
 START_TEST(test_select)
 {
-	struct server	 s;
-	struct rec	 r3, r0;
-	struct result	 res;
-	char		 url[128];
+	struct test_redis	 s;
+	struct rec		 r3, r0;
+	struct result		 res;
+	char			 url[128];
 
-	server_init(&s, NULL);
-	server_start(&s);
+	test_redis_init(&s, NULL);
+	test_redis_start(&s);
 	open_conn(url_of(url, sizeof url, &s, NULL, 3), &r3);
 	open_conn(url_of(url, sizeof url, &s, NULL, 0), &r0);
 	WAIT_UP(&r3);
@@ -760,16 +586,16 @@ END_TEST
 
 START_TEST(test_pubsub)
 {
-	struct server	 s;
-	struct rec	 sub, pub;
-	struct result	 res, res2;
-	const char	*argv[3] = { "PUBLISH", "bin", "x\0y" };
-	size_t		 lens[3] = { 7, 3, 3 };
-	char		 url[128];
-	int		 i;
+	struct test_redis	 s;
+	struct rec		 sub, pub;
+	struct result		 res, res2;
+	const char		*argv[3] = { "PUBLISH", "bin", "x\0y" };
+	size_t			 lens[3] = { 7, 3, 3 };
+	char			 url[128];
+	int			 i;
 
-	server_init(&s, NULL);
-	server_start(&s);
+	test_redis_init(&s, NULL);
+	test_redis_start(&s);
 	open_conn(url_of(url, sizeof url, &s, NULL, 0), &sub);
 	open_conn(url_of(url, sizeof url, &s, NULL, 0), &pub);
 	/* Remembered before UP; confirmed before UP is reported. */
@@ -841,14 +667,14 @@ END_TEST
 /* Subscribe and unsubscribe in quick succession end as the last call says. */
 START_TEST(test_pubsub_churn)
 {
-	struct server	 s;
-	struct rec	 sub, pub;
-	struct result	 res;
-	char		 url[128];
-	int		 i;
+	struct test_redis	 s;
+	struct rec		 sub, pub;
+	struct result		 res;
+	char			 url[128];
+	int			 i;
 
-	server_init(&s, NULL);
-	server_start(&s);
+	test_redis_init(&s, NULL);
+	test_redis_start(&s);
 	open_conn(url_of(url, sizeof url, &s, NULL, 0), &sub);
 	open_conn(url_of(url, sizeof url, &s, NULL, 0), &pub);
 	ck_assert_int_eq(redis_conn_subscribe(sub.rc, "keep", 4), 0);
@@ -882,14 +708,14 @@ END_TEST
 /* More channels than one SUBSCRIBE carries: all confirmed before UP, every time. */
 START_TEST(test_many_channels)
 {
-	struct server	 s;
-	struct rec	 sub, pub;
-	struct result	 res;
-	char		 url[128], ch[32];
-	int		 i;
+	struct test_redis	 s;
+	struct rec		 sub, pub;
+	struct result		 res;
+	char			 url[128], ch[32];
+	int			 i;
 
-	server_init(&s, NULL);
-	server_start(&s);
+	test_redis_init(&s, NULL);
+	test_redis_start(&s);
 	open_conn(url_of(url, sizeof url, &s, NULL, 0), &sub);
 	for (i = 0; i < 300; i++) {
 		snprintf(ch, sizeof ch, "ch-%d", i);
@@ -903,9 +729,9 @@ START_TEST(test_many_channels)
 	CMD(pub.rc, &res, "PUBSUB", "NUMSUB", "ch-0", "ch-299");
 	ck_assert_str_eq(res.elem[1], "1");
 	ck_assert_str_eq(res.elem[3], "1");
-	server_kill(&s);
+	test_redis_kill(&s);
 	ck_assert(RUN_UNTIL(sub.downs == 1, WAIT_MS));
-	server_start(&s);
+	test_redis_start(&s);
 	WAIT_UP(&sub);
 	ck_assert_int_eq(sub.subscribed_at_up, 600);
 	redis_conn_free(sub.rc);
@@ -919,7 +745,7 @@ START_TEST(test_eval)
 {
 	static const char	*src = "return {KEYS[1], ARGV[1], ARGV[2]}";
 	struct redis_script	 sc, bad, counts;
-	struct server		 s;
+	struct test_redis	 s;
 	struct rec		 r;
 	struct result		 res, many[5];
 	const char		*argv[3] = { "k1", "a1", "a2" };
@@ -930,8 +756,8 @@ START_TEST(test_eval)
 	redis_script_init(&sc, src);
 	redis_script_init(&bad, "return redis.call('NOPE')");
 	redis_script_init(&counts, "return {#KEYS, #ARGV, ARGV[2]}");
-	server_init(&s, NULL);
-	server_start(&s);
+	test_redis_init(&s, NULL);
+	test_redis_start(&s);
 	open_conn(url_of(url, sizeof url, &s, NULL, 0), &r);
 	WAIT_UP(&r);
 	/* Our SHA-1 is Redis's. */
@@ -1004,14 +830,14 @@ END_TEST
 
 START_TEST(test_kill_restart)
 {
-	struct server	 s;
-	struct rec	 cmd, sub;
-	struct result	 blpop, res;
-	char		 url[128];
-	int		 before;
+	struct test_redis	 s;
+	struct rec		 cmd, sub;
+	struct result		 blpop, res;
+	char			 url[128];
+	int			 before;
 
-	server_init(&s, NULL);
-	server_start(&s);
+	test_redis_init(&s, NULL);
+	test_redis_start(&s);
 	open_conn(url_of(url, sizeof url, &s, NULL, 0), &cmd);
 	open_conn(url_of(url, sizeof url, &s, NULL, 0), &sub);
 	ck_assert_int_eq(redis_conn_subscribe(sub.rc, "ch", 2), 0);
@@ -1025,7 +851,7 @@ START_TEST(test_kill_restart)
 	run_for(50);
 	ck_assert(!blpop.done);
 
-	server_kill(&s);
+	test_redis_kill(&s);
 	ck_assert(RUN_UNTIL(blpop.done && cmd.downs == 1 && sub.downs == 1,
 	    WAIT_MS));
 	ck_assert(blpop.null);
@@ -1039,7 +865,7 @@ START_TEST(test_kill_restart)
 	ck_assert_int_ge(cmd.downs, 2);		/* refused attempts */
 	ck_assert_int_ge(cmd.connectings, 2);
 
-	server_start(&s);
+	test_redis_start(&s);
 	before = sub.subscribed;
 	WAIT_UP(&cmd);
 	WAIT_UP(&sub);
@@ -1068,18 +894,18 @@ END_TEST
 
 START_TEST(test_connect_later)
 {
-	struct server	 s;
-	struct rec	 r;
-	struct result	 res;
-	char		 url[128];
+	struct test_redis	 s;
+	struct rec		 r;
+	struct result		 res;
+	char			 url[128];
 
-	server_init(&s, NULL);
+	test_redis_init(&s, NULL);
 	open_conn(url_of(url, sizeof url, &s, NULL, 0), &r);
 	run_for(700);
 	ck_assert_int_eq(r.ups, 0);
 	ck_assert_int_ge(r.downs, 2);
 	ck_assert_int_ge(r.connectings, 1);
-	server_start(&s);
+	test_redis_start(&s);
 	WAIT_UP(&r);
 	CMD(r.rc, &res, "PING");
 	redis_conn_free(r.rc);
@@ -1088,12 +914,12 @@ END_TEST
 
 START_TEST(test_unix_socket)
 {
-	struct server	 s;
-	struct rec	 r;
-	struct result	 res;
-	char		 url[200];
+	struct test_redis	 s;
+	struct rec		 r;
+	struct result		 res;
+	char			 url[200];
 
-	server_init(&s, NULL);
+	test_redis_init(&s, NULL);
 	snprintf(s.sock, sizeof s.sock, "/tmp/check_redis.%d.%d.sock",
 	    (int)getpid(), s.port);
 	unlink(s.sock);
@@ -1102,25 +928,25 @@ START_TEST(test_unix_socket)
 	run_for(300);		/* no such socket yet: refused at once */
 	ck_assert_int_eq(r.ups, 0);
 	ck_assert_int_ge(r.downs, 1);
-	server_start(&s);
+	test_redis_start(&s);
 	WAIT_UP(&r);
 	CMD(r.rc, &res, "SET", "u", "1");
 	CMD(r.rc, &res, "CLIENT", "INFO");
 	ck_assert_ptr_nonnull(strstr(res.str, " db=1 "));
 	redis_conn_free(r.rc);
-	server_kill(&s);
+	test_redis_kill(&s);
 	unlink(s.sock);
 }
 END_TEST
 
 START_TEST(test_localhost)
 {
-	struct server	 s;
-	struct rec	 r;
-	char		 url[128];
+	struct test_redis	 s;
+	struct rec		 r;
+	char			 url[128];
 
-	server_init(&s, NULL);
-	server_start(&s);
+	test_redis_init(&s, NULL);
+	test_redis_start(&s);
 	/* A name: looked up on the thread pool, IPv4 first. */
 	snprintf(url, sizeof url, "redis://localhost:%d", s.port);
 	open_conn(url, &r);
@@ -1227,16 +1053,16 @@ on_count(struct redis_conn *rc, struct redisReply *reply, void *priv)
 
 START_TEST(test_free_in_reply_cb)
 {
-	struct server	 s;
-	struct rec	 r;
-	struct freer	 f = { 0 }, g = { 0 };
-	const char	*argv[1] = { "PING" };
-	size_t		 lens[1] = { 4 };
-	char		 url[128];
-	int		 i;
+	struct test_redis	 s;
+	struct rec		 r;
+	struct freer		 f = { 0 }, g = { 0 };
+	const char		*argv[1] = { "PING" };
+	size_t			 lens[1] = { 4 };
+	char			 url[128];
+	int			 i;
 
-	server_init(&s, NULL);
-	server_start(&s);
+	test_redis_init(&s, NULL);
+	test_redis_start(&s);
 	open_conn(url_of(url, sizeof url, &s, NULL, 0), &r);
 	WAIT_UP(&r);
 	ck_assert_int_eq(redis_conn_command(r.rc, on_reply_free, &f, 1, argv,
@@ -1257,13 +1083,13 @@ END_TEST
 
 START_TEST(test_free_in_null_cb)
 {
-	struct server	 s;
-	struct rec	 r;
-	struct freer	 f = { 0 }, g = { 0 };
-	char		 url[128];
+	struct test_redis	 s;
+	struct rec		 r;
+	struct freer		 f = { 0 }, g = { 0 };
+	char			 url[128];
 
-	server_init(&s, NULL);
-	server_start(&s);
+	test_redis_init(&s, NULL);
+	test_redis_start(&s);
 	open_conn(url_of(url, sizeof url, &s, NULL, 0), &r);
 	WAIT_UP(&r);
 	ck_assert_int_eq(redis_conn_command(r.rc, on_reply_free, &f, 3,
@@ -1271,7 +1097,7 @@ START_TEST(test_free_in_null_cb)
 	ck_assert_int_eq(redis_conn_command(r.rc, on_count, &g, 3,
 	    (const char *[]){ "BLPOP", "l", "0" }, (size_t[]){ 5, 1, 1 }), 0);
 	run_for(50);
-	server_kill(&s);
+	test_redis_kill(&s);
 	ck_assert(RUN_UNTIL(f.calls == 1, WAIT_MS));
 	ck_assert_int_eq(f.nulls, 1);
 	ck_assert_int_eq(g.nulls, 1);
@@ -1283,16 +1109,16 @@ END_TEST
 
 START_TEST(test_free_in_state_cb)
 {
-	struct server	 s;
-	struct rec	 up, down, connecting;
-	char		 url[128];
+	struct test_redis	 s;
+	struct rec		 up, down, connecting;
+	char			 url[128];
 
-	server_init(&s, NULL);
-	server_start(&s);
+	test_redis_init(&s, NULL);
+	test_redis_start(&s);
 	open_conn(url_of(url, sizeof url, &s, NULL, 0), &up);
 	up.free_on = REDIS_UP;
 	ck_assert(RUN_UNTIL(up.rc == NULL, WAIT_MS));
-	server_kill(&s);
+	test_redis_kill(&s);
 	open_conn(url_of(url, sizeof url, &s, NULL, 0), &down);
 	down.free_on = REDIS_DOWN;
 	ck_assert(RUN_UNTIL(down.rc == NULL, WAIT_MS));
@@ -1308,14 +1134,14 @@ END_TEST
 
 START_TEST(test_free_with_pending)
 {
-	struct server	 s;
-	struct rec	 r;
-	struct freer	 g = { 0 };
-	char		 url[128];
-	int		 i;
+	struct test_redis	 s;
+	struct rec		 r;
+	struct freer		 g = { 0 };
+	char			 url[128];
+	int			 i;
 
-	server_init(&s, NULL);
-	server_start(&s);
+	test_redis_init(&s, NULL);
+	test_redis_start(&s);
 	open_conn(url_of(url, sizeof url, &s, NULL, 0), &r);
 	WAIT_UP(&r);
 	for (i = 0; i < 10; i++)
@@ -1340,13 +1166,13 @@ END_TEST
 
 START_TEST(test_free_in_message_cb)
 {
-	struct server	 s;
-	struct rec	 sub, pub;
-	struct result	 res, res2;
-	char		 url[128];
+	struct test_redis	 s;
+	struct rec		 sub, pub;
+	struct result		 res, res2;
+	char			 url[128];
 
-	server_init(&s, NULL);
-	server_start(&s);
+	test_redis_init(&s, NULL);
+	test_redis_start(&s);
 	open_conn(url_of(url, sizeof url, &s, NULL, 0), &sub);
 	open_conn(url_of(url, sizeof url, &s, NULL, 0), &pub);
 	ck_assert_int_eq(redis_conn_subscribe(sub.rc, "c", 1), 0);
@@ -1367,14 +1193,14 @@ END_TEST
 /* At most REDIS_PENDING_MAX commands in flight. */
 START_TEST(test_pending_bound)
 {
-	struct server	 s;
-	struct rec	 r;
-	struct freer	 g = { 0 };
-	char		 url[128];
-	int		 i;
+	struct test_redis	 s;
+	struct rec		 r;
+	struct freer		 g = { 0 };
+	char			 url[128];
+	int			 i;
 
-	server_init(&s, NULL);
-	server_start(&s);
+	test_redis_init(&s, NULL);
+	test_redis_start(&s);
 	open_conn(url_of(url, sizeof url, &s, NULL, 0), &r);
 	WAIT_UP(&r);
 	for (i = 0; i < REDIS_PENDING_MAX; i++)
@@ -1439,21 +1265,15 @@ redis_suite(void)
 	return s;
 }
 
-/* Returns true if redis-server can be run. */
-static bool
-have_redis_server(void)
-{
-	return system(REDIS_BIN " --version >/dev/null 2>&1") == 0;
-}
-
 int
 main(void)
 {
 	SRunner	*sr;
 	int	 failed;
 
-	if (!have_redis_server()) {
-		fprintf(stderr, "check_redis: no %s: skipped\n", REDIS_BIN);
+	if (!test_redis_available()) {
+		fprintf(stderr, "check_redis: no %s: skipped\n",
+		    TEST_REDIS_BIN);
 		return 77;
 	}
 	signal(SIGPIPE, SIG_IGN);	/* the caller's job, says redis.h */

@@ -1,82 +1,41 @@
 /*
  * check_scripts.c: the Redis bus's Lua scripts, run in a real redis-server
- * (started on a free loopback port, persistence off) with hiredis's
+ * (redis-server.c: a free loopback port, persistence off) with hiredis's
  * synchronous API, so their logic is checked apart from the relay.
  */
 #include <check.h>
-#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
-#include <netinet/in.h>
-#include <arpa/inet.h>
-#include <unistd.h>
 
 #include <hiredis/hiredis.h>
 
 #include "bus-scripts.h"
+#include "redis-server.h"
 
-static pid_t server_pid;
-static int server_port;
+static struct test_redis server;
 static redisContext *rc;
-
-/* Returns a free loopback TCP port. */
-static int
-free_port(void)
-{
-	struct sockaddr_in a;
-	socklen_t len = sizeof a;
-	int fd = socket(AF_INET, SOCK_STREAM, 0), port;
-
-	memset(&a, 0, sizeof a);
-	a.sin_family = AF_INET;
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	ck_assert_int_eq(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
-	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&a, &len), 0);
-	port = ntohs(a.sin_port);
-	close(fd);
-	return port;
-}
 
 /* Starts redis-server and connects to it (a fresh, empty one per test). */
 static void
 setup(void)
 {
-	char port[16];
-	int i;
-
-	server_port = free_port();
-	snprintf(port, sizeof port, "%d", server_port);
-	server_pid = fork();
-	if (server_pid == 0) {
-		execlp("redis-server", "redis-server", "--port", port, "--bind",
-		    "127.0.0.1", "--save", "", "--appendonly", "no",
-		    "--daemonize", "no", "--loglevel", "warning", (char *)NULL);
-		_exit(127);
-	}
-	for (i = 0; i < 100; i++) {
-		rc = redisConnect("127.0.0.1", server_port);
-		if (rc != NULL && rc->err == 0)
-			return;
-		if (rc != NULL)
-			redisFree(rc);
-		rc = NULL;
-		usleep(50000);
-	}
-	ck_abort_msg("redis-server did not start (is it installed?)");
+	test_redis_init(&server, NULL);
+	test_redis_start(&server);
+	rc = redisConnect("127.0.0.1", server.port);
+	ck_assert_msg(rc != NULL && rc->err == 0, "cannot connect to "
+	    "redis-server on port %d", server.port);
 }
 
+/* Disconnects and kills the server. */
 static void
 teardown(void)
 {
 	if (rc != NULL)
 		redisFree(rc);
 	rc = NULL;
-	kill(server_pid, SIGKILL);
-	waitpid(server_pid, NULL, 0);
+	test_redis_kill(&server);
 }
 
 /* Runs a script with the given keys and args (NULL-terminated lists). */
@@ -278,7 +237,7 @@ expect_event(redisContext *sub, const char *event, const char *uid)
 
 START_TEST(test_remember_tell_publishes_presence)
 {
-	redisContext *sub = redisConnect("127.0.0.1", server_port);
+	redisContext *sub = redisConnect("127.0.0.1", server.port);
 	redisReply *r;
 
 	ck_assert_ptr_nonnull(sub);
@@ -312,7 +271,7 @@ END_TEST
 
 START_TEST(test_presence_is_valid_json)
 {
-	redisContext *sub = redisConnect("127.0.0.1", server_port);
+	redisContext *sub = redisConnect("127.0.0.1", server.port);
 	redisReply *r;
 
 	ck_assert_ptr_nonnull(sub);
