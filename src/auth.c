@@ -10,7 +10,6 @@
  * in *why are fixed strings meant for the client; nothing here logs, so a
  * token or a secret can never reach a log line from this file.
  */
-#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -29,9 +28,6 @@
 
 /* Decoded parts are never longer than this: 3 bytes per 4 characters. */
 #define AUTH_DECODED_MAX (AUTH_TOKEN_MAX / 4 * 3 + 3)
-
-static const char auth_b64_chars[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
 static const char *const auth_role_names[] = { "player", "moderator", "admin" };
 
@@ -85,32 +81,6 @@ auth_b64url_decode(const char *in, size_t n, unsigned char *out, size_t outlen)
 	if (acc != 0)
 		return -1;	/* non-zero leftover bits */
 	return (int)o;
-}
-
-/*
- * Encodes n bytes of in as unpadded base64url into out, which must hold
- * (n * 4 + 2) / 3 + 1 bytes.  Returns the length written, without the NUL.
- */
-static size_t
-auth_b64url_encode(const unsigned char *in, size_t n, char *out)
-{
-	size_t		i, o = 0;
-	uint32_t	acc = 0;
-	int		bits = 0;
-
-	for (i = 0; i < n; i++) {
-		acc = (acc << 8) | in[i];
-		bits += 8;
-		while (bits >= 6) {
-			bits -= 6;
-			out[o++] = auth_b64_chars[(acc >> bits) & 0x3f];
-		}
-		acc &= (1U << bits) - 1;
-	}
-	if (bits > 0)
-		out[o++] = auth_b64_chars[(acc << (6 - bits)) & 0x3f];
-	out[o] = '\0';
-	return o;
 }
 
 /* Computes HMAC-SHA256(secret, data) into mac.  Returns 0, or -1. */
@@ -423,65 +393,6 @@ fail:
 	OPENSSL_cleanse(mac, sizeof mac);
 	*why = reason;
 	return -1;
-}
-
-char *
-auth_sign_jwt(const char *secret, const char *sub, const char *name,
-    const char *role, int64_t exp, const char *const *chs, int nchs)
-{
-	static const char	 hdr[] = "{\"alg\":\"HS256\",\"typ\":\"JWT\"}";
-	unsigned char		 mac[AUTH_SIG_LEN];
-	cJSON			*claims, *arr;
-	char			*payload = NULL, *tok = NULL;
-	size_t			 plen, size, o;
-	int			 i;
-
-	if (secret == NULL || *secret == '\0' || sub == NULL || nchs < 0)
-		return NULL;
-	if ((claims = cJSON_CreateObject()) == NULL)
-		return NULL;
-	if (cJSON_AddStringToObject(claims, "sub", sub) == NULL)
-		goto out;
-	if (name != NULL && cJSON_AddStringToObject(claims, "name", name) == NULL)
-		goto out;
-	if (role != NULL && cJSON_AddStringToObject(claims, "role", role) == NULL)
-		goto out;
-	if (exp != 0 &&
-	    cJSON_AddNumberToObject(claims, "exp", (double)exp) == NULL)
-		goto out;
-	if (chs != NULL) {
-		if ((arr = cJSON_AddArrayToObject(claims, "chs")) == NULL)
-			goto out;
-		for (i = 0; i < nchs; i++) {
-			if (!cJSON_AddItemToArray(arr,
-			    cJSON_CreateString(chs[i])))
-				goto out;
-		}
-	}
-	if ((payload = cJSON_PrintUnformatted(claims)) == NULL)
-		goto out;
-
-	plen = strlen(payload);
-	size = (sizeof hdr * 4 + 2) / 3 + 1 + (plen * 4 + 2) / 3 + 1 +
-	    AUTH_SIG_B64_LEN + 1;
-	if ((tok = malloc(size)) == NULL)
-		goto out;
-	o = auth_b64url_encode((const unsigned char *)hdr, sizeof hdr - 1, tok);
-	tok[o++] = '.';
-	o += auth_b64url_encode((const unsigned char *)payload, plen, tok + o);
-	if (auth_hmac(secret, tok, o, mac) != 0) {
-		free(tok);
-		tok = NULL;
-		goto out;
-	}
-	tok[o++] = '.';
-	auth_b64url_encode(mac, sizeof mac, tok + o);
-	OPENSSL_cleanse(mac, sizeof mac);
-
-out:
-	cJSON_free(payload);
-	cJSON_Delete(claims);
-	return tok;
 }
 
 int

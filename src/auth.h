@@ -37,14 +37,6 @@ int auth_verify_jwt(const char *token, size_t len, const char *secret,
     int64_t now, struct identity *out, const char **why);
 
 /*
- * Makes a signed HS256 token (for tools and tests) with the given claims;
- * exp 0 = no exp, chs NULL = no chs claim.  Returns a malloc'd string the
- * caller frees, or NULL.
- */
-char *auth_sign_jwt(const char *secret, const char *sub, const char *name,
-    const char *role, int64_t exp, const char *const *chs, int nchs);
-
-/*
  * Fills out with the open-mode guest identity for a requested display name:
  * id "guest:NAME", role player.  Returns 0, or -1 with *why if the name is
  * empty, too long (so that the id stays within USER_ID_MAX) or not a valid id.

@@ -76,17 +76,3 @@ chan_pattern_match(const char *pat, const char *ch)
 		return strncmp(pat, ch, plen - 1) == 0;
 	return strcmp(pat, ch) == 0;
 }
-
-void
-chan_namespace(const char *ch, char *out, size_t outlen)
-{
-	size_t	n;
-
-	if (outlen == 0)
-		return;
-	n = strcspn(ch, ":");
-	if (n >= outlen)
-		n = outlen - 1;
-	memcpy(out, ch, n);
-	out[n] = '\0';
-}

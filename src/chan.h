@@ -1,11 +1,10 @@
 /*
  * chan.h: the rules for names: channel names, user ids, channel patterns.
  *
- * Channel names are 1-64 bytes of [A-Za-z0-9_.:-]; the namespace is the part
- * before the first ':' (the whole name when there is none).  User ids are
- * 1-64 bytes of printable ASCII without spaces.  A pattern is a channel name
- * that may end with '*', matching every name that starts with what precedes
- * it ("party:*"; a lone "*" matches everything).
+ * Channel names are 1-64 bytes of [A-Za-z0-9_.:-].  User ids are 1-64 bytes
+ * of printable ASCII without spaces.  A pattern is a channel name that may
+ * end with '*', matching every name that starts with what precedes it
+ * ("party:*"; a lone "*" matches everything).
  */
 #ifndef CHATRELAY_CHAN_H
 #define CHATRELAY_CHAN_H
@@ -28,11 +27,5 @@ bool chan_pattern_valid(const char *s, size_t len);
 
 /* Returns true if the channel name ch matches the pattern pat. */
 bool chan_pattern_match(const char *pat, const char *ch);
-
-/*
- * Copies the namespace of ch (the part before the first ':', or all of ch)
- * into out (outlen bytes, NUL-terminated, truncated if needed).
- */
-void chan_namespace(const char *ch, char *out, size_t outlen);
 
 #endif

@@ -88,7 +88,7 @@ history_select(const struct history *h, int64_t since, int last, int max,
 			*complete = true;
 		return n;
 	}
-	/* Entries are in seq order (gaps only where a message was deleted). */
+	/* Entries are in increasing seq order, not always consecutive. */
 	for (lo = 0; lo < h->count; lo++)
 		if (history_at(h, lo)->seq > (uint64_t)since)
 			break;
@@ -108,23 +108,4 @@ history_select(const struct history *h, int64_t since, int last, int max,
 	}
 	*first = lo;
 	return n;
-}
-
-bool
-history_delete(struct history *h, uint64_t seq)
-{
-	int i, j;
-
-	for (i = 0; i < h->count; i++) {
-		if (history_at(h, i)->seq != seq)
-			continue;
-		frame_unref(history_at(h, i));
-		for (j = i; j + 1 < h->count; j++)
-			h->ring[(h->head + j) % h->cap] =
-			    h->ring[(h->head + j + 1) % h->cap];
-		h->count--;
-		h->ring[(h->head + h->count) % h->cap] = NULL;
-		return true;
-	}
-	return false;
 }

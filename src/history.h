@@ -48,7 +48,4 @@ struct frame *history_at(const struct history *h, int i);
 int history_select(const struct history *h, int64_t since, int last,
     int max, uint64_t last_seq, int *first, bool *complete);
 
-/* Removes the entry with this seq; returns true if it was there. */
-bool history_delete(struct history *h, uint64_t seq);
-
 #endif

@@ -1,11 +1,12 @@
 /*
  * check_auth.c: unit tests for auth.c, JWT (HS256) verification and guests.
  *
- * Tokens for the verifier are built here, independently of auth_sign_jwt:
- * base64url comes from OpenSSL's EVP_EncodeBlock (then made URL-safe and
- * unpadded) or is written out by hand, and the signature is OpenSSL's HMAC()
- * computed in this file.  So a bug in auth_sign_jwt cannot hide one in
- * auth_verify_jwt; the round-trip test then checks the two agree.
+ * Tokens for the verifier are built here, independently of test_jwt_sign
+ * (jwt-sign.c): base64url comes from OpenSSL's EVP_EncodeBlock (then made
+ * URL-safe and unpadded) or is written out by hand, and the signature is
+ * OpenSSL's HMAC() computed in this file.  So a bug in test_jwt_sign cannot
+ * hide one in auth_verify_jwt; the round-trip test then checks the two
+ * agree.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE	/* vasprintf */
@@ -20,6 +21,7 @@
 #include <openssl/hmac.h>
 
 #include "auth.h"
+#include "jwt-sign.h"
 
 #define SECRET "s3cret-for-tests"
 #define NOW ((int64_t)1700000000)
@@ -1001,7 +1003,7 @@ START_TEST(test_round_trip)
 	const char	*why = NULL;
 	char		*tok, *dot;
 
-	tok = auth_sign_jwt(SECRET, "u1", "Zo\xc3\xab", "admin", NOW + 30,
+	tok = test_jwt_sign(SECRET, "u1", "Zo\xc3\xab", "admin", NOW + 30,
 	    chs, 2);
 	ck_assert_ptr_nonnull(tok);
 	/* The canonical header, byte for byte. */
@@ -1029,7 +1031,7 @@ START_TEST(test_round_trip)
 	free(tok);
 
 	/* Minimal claims. */
-	tok = auth_sign_jwt(SECRET, "u2", NULL, NULL, 0, NULL, 0);
+	tok = test_jwt_sign(SECRET, "u2", NULL, NULL, 0, NULL, 0);
 	ck_assert_ptr_nonnull(tok);
 	ck_assert_ptr_null(verify(tok, &id));
 	ck_assert_str_eq(id.id, "u2");
@@ -1040,7 +1042,7 @@ START_TEST(test_round_trip)
 	free(tok);
 
 	/* An empty chs list is still a chs claim. */
-	tok = auth_sign_jwt(SECRET, "u3", NULL, NULL, 0, chs, 0);
+	tok = test_jwt_sign(SECRET, "u3", NULL, NULL, 0, chs, 0);
 	ck_assert_ptr_nonnull(tok);
 	ck_assert_ptr_null(verify(tok, &id));
 	ck_assert(id.has_chs);
@@ -1048,13 +1050,13 @@ START_TEST(test_round_trip)
 	free(tok);
 
 	/* Signing does not validate claims; verifying does. */
-	tok = auth_sign_jwt(SECRET, "u4", NULL, "root", 0, NULL, 0);
+	tok = test_jwt_sign(SECRET, "u4", NULL, "root", 0, NULL, 0);
 	ck_assert_ptr_nonnull(tok);
 	expect_fail(tok, "bad role");
 	free(tok);
 
 	/* The signature matches one computed here. */
-	tok = auth_sign_jwt(SECRET, "u5", NULL, NULL, 0, NULL, 0);
+	tok = test_jwt_sign(SECRET, "u5", NULL, NULL, 0, NULL, 0);
 	ck_assert_ptr_nonnull(tok);
 	{
 		char	*in = fmt("%.*s", (int)(strrchr(tok, '.') - tok), tok);
@@ -1066,9 +1068,9 @@ START_TEST(test_round_trip)
 	}
 	free(tok);
 
-	ck_assert_ptr_null(auth_sign_jwt(NULL, "u", NULL, NULL, 0, NULL, 0));
-	ck_assert_ptr_null(auth_sign_jwt("", "u", NULL, NULL, 0, NULL, 0));
-	ck_assert_ptr_null(auth_sign_jwt(SECRET, NULL, NULL, NULL, 0, NULL, 0));
+	ck_assert_ptr_null(test_jwt_sign(NULL, "u", NULL, NULL, 0, NULL, 0));
+	ck_assert_ptr_null(test_jwt_sign("", "u", NULL, NULL, 0, NULL, 0));
+	ck_assert_ptr_null(test_jwt_sign(SECRET, NULL, NULL, NULL, 0, NULL, 0));
 }
 END_TEST
 

@@ -191,35 +191,6 @@ START_TEST(test_pattern_match)
 }
 END_TEST
 
-START_TEST(test_namespace)
-{
-	char	out[CHAN_NAME_MAX + 1];
-	char	small[4];
-
-	chan_namespace("global", out, sizeof out);
-	ck_assert_str_eq(out, "global");
-	chan_namespace("guild:42", out, sizeof out);
-	ck_assert_str_eq(out, "guild");
-	chan_namespace("party:ab12:x", out, sizeof out);
-	ck_assert_str_eq(out, "party");
-	chan_namespace(":x", out, sizeof out);
-	ck_assert_str_eq(out, "");
-	chan_namespace("party:", out, sizeof out);
-	ck_assert_str_eq(out, "party");
-
-	/* Truncated to fit, always NUL-terminated. */
-	chan_namespace("guild:42", small, sizeof small);
-	ck_assert_str_eq(small, "gui");
-	chan_namespace("abc:d", small, sizeof small);
-	ck_assert_str_eq(small, "abc");
-	chan_namespace("ab:d", small, 1);
-	ck_assert_str_eq(small, "");
-	small[0] = 'Z';
-	chan_namespace("ab:d", small, 0);	/* nothing written */
-	ck_assert_int_eq(small[0], 'Z');
-}
-END_TEST
-
 /* Builds the suite of chan tests. */
 static Suite *
 chan_suite(void)
@@ -231,7 +202,6 @@ chan_suite(void)
 	tcase_add_test(tc, test_name_valid);
 	tcase_add_test(tc, test_name_invalid);
 	tcase_add_test(tc, test_user_id);
-	tcase_add_test(tc, test_namespace);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("patterns");

@@ -162,7 +162,7 @@ END_TEST
 
 /*
  * Frames whose only reference is the history's are freed exactly once:
- * when evicted, expired, deleted or at history_free (valgrind checks).
+ * when evicted, expired or at history_free (valgrind checks).
  */
 START_TEST(test_owned_frames)
 {
@@ -171,8 +171,7 @@ START_TEST(test_owned_frames)
 	history_init(&h, 4);
 	push_owned(&h, 1, 100);
 	expect_range(&h, 97, 100, __LINE__);
-	ck_assert(history_delete(&h, 98));
-	history_expire(&h, NOW + 97 * 1000, 0);
+	history_expire(&h, NOW + 98 * 1000, 0);
 	EXPECT(&h, 99, 100);
 	history_free(&h);
 
@@ -203,7 +202,6 @@ START_TEST(test_cap_zero)
 	ck_assert_int_eq(history_select(&h, 1, 50, 50, 1, &first, &complete),
 	    0);
 	ck_assert(complete);
-	ck_assert(!history_delete(&h, 1));
 	history_expire(&h, NOW, 1000);
 	history_free(&h);
 	ck_assert_int_eq(refs(f), 1);
@@ -383,64 +381,7 @@ START_TEST(test_select_last)
 }
 END_TEST
 
-/* ---- history_delete. ---- */
-
-START_TEST(test_delete)
-{
-	struct history	 h;
-	struct frame	*fs[32];
-	uint64_t	 s;
-
-	/* cap 8, seqs 1..10: keeps 3..10, and the ring has wrapped. */
-	history_init(&h, 8);
-	push_range(&h, fs, 1, 10);
-	expect_range(&h, 3, 10, __LINE__);
-
-	ck_assert(history_delete(&h, 6));
-	EXPECT(&h, 3, 4, 5, 7, 8, 9, 10);
-	ck_assert_int_eq(refs(fs[6]), 1);
-	ck_assert(!history_delete(&h, 6));
-	ck_assert(!history_delete(&h, 1));	/* evicted already */
-	ck_assert(!history_delete(&h, 99));
-	EXPECT(&h, 3, 4, 5, 7, 8, 9, 10);
-
-	/* The oldest and the newest. */
-	ck_assert(history_delete(&h, 3));
-	ck_assert(history_delete(&h, 10));
-	EXPECT(&h, 4, 5, 7, 8, 9);
-	ck_assert_int_eq(refs(fs[3]), 1);
-	ck_assert_int_eq(refs(fs[10]), 1);
-
-	/* Selecting around a deleted message. */
-	SELECT(&h, 6, 0, 100, 10, 7, 9, -1);
-	SELECT(&h, NONE, 2, 100, 10, 8, 9, 1);
-
-	/* Pushing fills the freed room, then evicts in order. */
-	push_range(&h, fs, 11, 13);
-	EXPECT(&h, 4, 5, 7, 8, 9, 11, 12, 13);
-	push_range(&h, fs, 14, 14);
-	EXPECT(&h, 5, 7, 8, 9, 11, 12, 13, 14);
-	ck_assert_int_eq(refs(fs[4]), 1);
-	push_range(&h, fs, 15, 20);
-	EXPECT(&h, 13, 14, 15, 16, 17, 18, 19, 20);
-
-	/* Down to nothing and back. */
-	for (s = 13; s <= 20; s++)
-		ck_assert(history_delete(&h, s));
-	ck_assert_int_eq(h.count, 0);
-	push_range(&h, fs, 21, 22);
-	EXPECT(&h, 21, 22);
-
-	history_free(&h);
-	for (s = 1; s <= 22; s++) {
-		ck_assert_msg(refs(fs[s]) == 1, "seq %llu: refs %d",
-		    (unsigned long long)s, refs(fs[s]));
-		frame_unref(fs[s]);
-	}
-}
-END_TEST
-
-/* Random pushes, deletes and expiries, checked against a plain array. */
+/* Random pushes and expiries, checked against a plain array. */
 START_TEST(test_random_model)
 {
 	enum { CAP = 7, N = 3000 };
@@ -459,7 +400,7 @@ START_TEST(test_random_model)
 		for (i = 0; i < N; i++) {
 			seed = seed * 1103515245u + 12345u;
 			op = (int)((seed >> 16) % 10);
-			if (op < 6 && next <= N) {
+			if (op < 8 && next <= N) {
 				fs[next] = msg(next, (int64_t)next * 10);
 				ck_assert_int_eq(history_push(&h, fs[next]), 0);
 				frame_unref(fs[next]);
@@ -469,13 +410,7 @@ START_TEST(test_random_model)
 					mn--;
 				}
 				model[mn++] = next++;
-			} else if (op < 8 && mn > 0) {
-				j = (int)((seed >> 8) % (unsigned)mn);
-				ck_assert(history_delete(&h, model[j]));
-				memmove(model + j, model + j + 1,
-				    (size_t)(mn - j - 1) * sizeof *model);
-				mn--;
-			} else if (op == 8 && mn > 0) {
+			} else if (op >= 8 && mn > 0) {
 				/* Expire the oldest one or two. */
 				now = (int64_t)model[mn > 1 ? 1 : 0] * 10;
 				history_expire(&h, now, 0);
@@ -484,8 +419,7 @@ START_TEST(test_random_model)
 					    (size_t)(mn - 1) * sizeof *model);
 					mn--;
 				}
-			} else
-				ck_assert(!history_delete(&h, next + 5));
+			}
 			expect_seqs(&h, model, mn, __LINE__);
 			for (j = 0; j < mn; j++)
 				ck_assert_int_eq(refs(history_at(&h, j)), 1);
@@ -508,7 +442,6 @@ history_suite(void)
 	tcase_add_test(tc, test_owned_frames);
 	tcase_add_test(tc, test_cap_zero);
 	tcase_add_test(tc, test_expire);
-	tcase_add_test(tc, test_delete);
 	tcase_add_test(tc, test_random_model);
 	suite_add_tcase(s, tc);
 
