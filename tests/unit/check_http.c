@@ -1,0 +1,321 @@
+/*
+ * check_http.c: unit tests for http_resolve (http.c), which maps a request
+ * path to a regular file that really lies inside web_root.
+ *
+ * The web root is a mkdtemp directory made once for the suite (an unchecked
+ * fixture, so it is removed even when a test fails).  Beside it, in a
+ * directory whose name starts with the root's, are the files the symlinks
+ * that try to escape point at: a check of the root as a mere string prefix
+ * would let them through.
+ */
+#include <ftw.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <check.h>
+
+#include "http.h"
+
+#define ROOT_MAX 512		/* room for the web root's name */
+
+static char	 root[ROOT_MAX];	/* the web root, as made */
+static char	 rroot[PATH_MAX];	/* its realpath() */
+static char	 outside[ROOT_MAX + 8];	/* root + "-out", beside it */
+
+/* Makes file rel (under dir) holding text. */
+static void
+make_file(const char *dir, const char *rel, const char *text)
+{
+	char	 path[PATH_MAX];
+	FILE	*f;
+
+	snprintf(path, sizeof path, "%s/%s", dir, rel);
+	f = fopen(path, "w");
+	ck_assert_msg(f != NULL, "cannot create %s", path);
+	ck_assert_int_ge(fputs(text, f), 0);
+	ck_assert_int_eq(fclose(f), 0);
+}
+
+/* Makes directory rel under dir. */
+static void
+make_dir(const char *dir, const char *rel)
+{
+	char	 path[PATH_MAX];
+
+	snprintf(path, sizeof path, "%s/%s", dir, rel);
+	ck_assert_msg(mkdir(path, 0755) == 0, "cannot create %s", path);
+}
+
+/* Makes rel under dir a symlink to target. */
+static void
+make_link(const char *target, const char *dir, const char *rel)
+{
+	char	 path[PATH_MAX];
+
+	snprintf(path, sizeof path, "%s/%s", dir, rel);
+	ck_assert_msg(symlink(target, path) == 0, "cannot create %s", path);
+}
+
+/* Makes the web root and the directory beside it. */
+static void
+setup(void)
+{
+	const char	*tmp = getenv("TMPDIR");
+	char		 target[PATH_MAX];
+
+	ck_assert_int_lt(snprintf(root, sizeof root, "%s/check_http.XXXXXX",
+	    tmp != NULL && *tmp != '\0' ? tmp : "/tmp"), (int)sizeof root);
+	ck_assert_ptr_nonnull(mkdtemp(root));
+	ck_assert_ptr_nonnull(realpath(root, rroot));
+	snprintf(outside, sizeof outside, "%s-out", root);
+	ck_assert_int_eq(mkdir(outside, 0700), 0);
+	make_file(outside, "secret.txt", "secret\n");
+	make_file(outside, "index.html", "outside\n");
+	make_link(root, outside, "root-link");
+
+	make_file(root, "index.html", "top\n");
+	make_file(root, "hello.txt", "hello\n");
+	make_file(root, "a%2e%2e.txt", "literal percents\n");
+	make_file(root, "a%20b.txt", "literal percents\n");
+	make_file(root, "notes..txt", "two dots\n");
+	make_dir(root, "sub");
+	make_file(root, "sub/index.html", "sub\n");
+	make_file(root, "sub/page.html", "page\n");
+	make_dir(root, "empty");
+	make_dir(root, "dir-index");
+	make_dir(root, "dir-index/index.html");
+	make_dir(root, "index-out");
+	snprintf(target, sizeof target, "%s/secret.txt", outside);
+	make_link(target, root, "index-out/index.html");
+	snprintf(target, sizeof target, "%s/fifo", root);
+	ck_assert_int_eq(mkfifo(target, 0600), 0);
+
+	make_link("hello.txt", root, "link-in");
+	make_link("sub", root, "link-sub");
+	snprintf(target, sizeof target, "%s/secret.txt", outside);
+	make_link(target, root, "link-out");
+	make_link(outside, root, "link-out-dir");
+	make_link("..", root, "link-up");
+	make_link("nowhere.txt", root, "dangling");
+}
+
+/* Removes path, whatever it is (nftw callback; symlinks are not followed). */
+static int
+remove_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	return remove(path);
+}
+
+/* Removes the web root and the directory beside it. */
+static void
+teardown(void)
+{
+	ck_assert_int_eq(nftw(root, remove_one, 16, FTW_DEPTH | FTW_PHYS), 0);
+	ck_assert_int_eq(nftw(outside, remove_one, 16, FTW_DEPTH | FTW_PHYS),
+	    0);
+}
+
+/* Checks that path resolves under root to the file rroot + want. */
+static void
+expect_file(const char *path, const char *want, int line)
+{
+	char	 out[PATH_MAX], full[PATH_MAX * 2];
+
+	snprintf(full, sizeof full, "%s%s", rroot, want);
+	ck_assert_msg(http_resolve(root, path, out, sizeof out) == 0,
+	    "line %d: \"%s\" refused", line, path);
+	ck_assert_msg(strcmp(out, full) == 0, "line %d: \"%s\" is %s, want %s",
+	    line, path, out, full);
+}
+
+/* Checks that path is refused. */
+static void
+expect_refused(const char *path, int line)
+{
+	char	 out[PATH_MAX];
+
+	ck_assert_msg(http_resolve(root, path, out, sizeof out) == -1,
+	    "line %d: \"%s\" accepted", line, path);
+}
+
+#define FILE_IS(path, want) expect_file((path), (want), __LINE__)
+#define REFUSED(path) expect_refused((path), __LINE__)
+
+START_TEST(test_index)
+{
+	FILE_IS("/", "/index.html");
+	FILE_IS("/index.html", "/index.html");
+	FILE_IS("/sub", "/sub/index.html");
+	FILE_IS("/sub/", "/sub/index.html");
+	FILE_IS("/sub/index.html", "/sub/index.html");
+}
+END_TEST
+
+START_TEST(test_plain_files)
+{
+	char	 out[PATH_MAX], other[PATH_MAX + 16], want[PATH_MAX * 2];
+
+	FILE_IS("/hello.txt", "/hello.txt");
+	FILE_IS("/sub/page.html", "/sub/page.html");
+	FILE_IS("//hello.txt", "/hello.txt");
+
+	/* A root given with a trailing slash, or through a symlink. */
+	snprintf(want, sizeof want, "%s/hello.txt", rroot);
+	snprintf(other, sizeof other, "%s/", root);
+	ck_assert_int_eq(http_resolve(other, "/hello.txt", out, sizeof out),
+	    0);
+	ck_assert_str_eq(out, want);
+	snprintf(other, sizeof other, "%s/root-link", outside);
+	ck_assert_int_eq(http_resolve(other, "/hello.txt", out, sizeof out),
+	    0);
+	ck_assert_str_eq(out, want);
+}
+END_TEST
+
+START_TEST(test_dotdot)
+{
+	REFUSED("..");
+	REFUSED("/..");
+	REFUSED("/../");
+	REFUSED("/../etc/passwd");
+	REFUSED("/sub/..");
+	REFUSED("/sub/../hello.txt");	/* even back inside */
+	REFUSED("/sub/../../etc/passwd");
+	/* Any "..", even inside a name that exists. */
+	REFUSED("/notes..txt");
+}
+END_TEST
+
+/* The path comes decoded: names that look encoded are taken as they are. */
+START_TEST(test_encoded_names)
+{
+	FILE_IS("/a%2e%2e.txt", "/a%2e%2e.txt");
+	FILE_IS("/a%20b.txt", "/a%20b.txt");
+	REFUSED("/a b.txt");
+	REFUSED("/%2e%2e/etc/passwd");
+	REFUSED("/%2e%2e%2fetc%2fpasswd");
+	REFUSED("/hello%2etxt");
+	REFUSED("/sub%2fpage.html");
+}
+END_TEST
+
+START_TEST(test_not_absolute)
+{
+	REFUSED("");
+	REFUSED("hello.txt");
+	REFUSED("sub/index.html");
+	REFUSED("./hello.txt");
+	REFUSED("\\hello.txt");
+}
+END_TEST
+
+START_TEST(test_symlinks)
+{
+	char	 path[PATH_MAX];
+
+	/* Inside the root: the file it points at. */
+	FILE_IS("/link-in", "/hello.txt");
+	FILE_IS("/link-sub", "/sub/index.html");
+	FILE_IS("/link-sub/page.html", "/sub/page.html");
+
+	/* Out of the root, to a directory whose name starts with the root's. */
+	REFUSED("/link-out");
+	REFUSED("/link-out-dir");
+	REFUSED("/link-out-dir/");
+	REFUSED("/link-out-dir/secret.txt");
+	REFUSED("/index-out");
+	REFUSED("/index-out/index.html");
+	/* Up and out without a ".." in the path. */
+	snprintf(path, sizeof path, "/link-up/%s/hello.txt",
+	    strrchr(root, '/') + 1);
+	FILE_IS(path, "/hello.txt");	/* and back in: fine */
+	snprintf(path, sizeof path, "/link-up/%s-out/secret.txt",
+	    strrchr(root, '/') + 1);
+	REFUSED(path);
+	REFUSED("/link-up");
+	REFUSED("/link-up/");
+	/* Pointing at nothing. */
+	REFUSED("/dangling");
+}
+END_TEST
+
+START_TEST(test_small_buffer)
+{
+	char	 out[PATH_MAX + 8], want[PATH_MAX * 2];
+	size_t	 n, i;
+
+	snprintf(want, sizeof want, "%s/sub/index.html", rroot);
+	n = strlen(want);
+	ck_assert_uint_lt(n + 1, sizeof out);
+	/* No room for the NUL: refused, and nothing written past outlen. */
+	memset(out, 'Z', sizeof out);
+	ck_assert_int_eq(http_resolve(root, "/sub/", out, n), -1);
+	for (i = n; i < sizeof out; i++)
+		ck_assert_int_eq(out[i], 'Z');
+	ck_assert_int_eq(http_resolve(root, "/sub/", out, 1), -1);
+	ck_assert_int_eq(http_resolve(root, "/sub/", out, 0), -1);
+	/* Exactly enough. */
+	ck_assert_int_eq(http_resolve(root, "/sub/", out, n + 1), 0);
+	ck_assert_str_eq(out, want);
+}
+END_TEST
+
+START_TEST(test_refused)
+{
+	char	 out[PATH_MAX], missing[PATH_MAX + 16];
+
+	/* Missing. */
+	REFUSED("/nope.html");
+	REFUSED("/sub/nope.html");
+	REFUSED("/nope/");
+	REFUSED("/hello.txt/");		/* a file is no directory */
+	/* Not a regular file, or a directory without one. */
+	REFUSED("/fifo");
+	REFUSED("/empty");
+	REFUSED("/empty/");
+	REFUSED("/dir-index");		/* index.html is a directory */
+	REFUSED("/dir-index/index.html");
+	/* No such root. */
+	snprintf(missing, sizeof missing, "%s/nope", root);
+	ck_assert_int_eq(http_resolve(missing, "/", out, sizeof out), -1);
+	ck_assert_int_eq(http_resolve(missing, "/index.html", out,
+	    sizeof out), -1);
+}
+END_TEST
+
+/* Builds the suite of http tests. */
+static Suite *
+http_suite(void)
+{
+	Suite	*s = suite_create("http");
+	TCase	*tc;
+
+	tc = tcase_create("resolve");
+	tcase_add_unchecked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_index);
+	tcase_add_test(tc, test_plain_files);
+	tcase_add_test(tc, test_dotdot);
+	tcase_add_test(tc, test_encoded_names);
+	tcase_add_test(tc, test_not_absolute);
+	tcase_add_test(tc, test_symlinks);
+	tcase_add_test(tc, test_small_buffer);
+	tcase_add_test(tc, test_refused);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner	*sr = srunner_create(http_suite());
+	int	 failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
