@@ -8,7 +8,8 @@
  * that, messages that arrive meanwhile are held, duplicates (seq already
  * delivered) are dropped, and a gap makes the owner read the missing ones
  * from history.  Joins, leaves, who and history go through the scripts of
- * bus-scripts.c.
+ * bus-scripts.c.  The bus keeps these channels itself (struct bus_redis's
+ * channels), apart from the worker's room table.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -17,18 +18,151 @@
 
 #include "bus-int.h"
 #include "bus-redis-int.h"
-#include "bus-redis.h"
-#include "bus.h"
 #include "config.h"
+#include "deliver.h"
 #include "frame.h"
-#include "inbox.h"
-#include "jsonw.h"
-#include "log.h"
+#include "history.h"
+#include "msg.h"
 #include "proto.h"
-#include "server.h"
+#include "relay.h"
 #include "worker.h"
 
 #define EARLY_MAX 4096		/* messages held per channel until its sync */
+
+/* ------------------------------------------------------------- channels */
+
+/* Frees a channel that is already out of the map, with what it holds. */
+static void
+chan_free(struct rchan *chn)
+{
+	uint32_t i;
+
+	while (chn->pending != NULL) {
+		struct im_join *m = chn->pending;
+
+		chn->pending = m->next_pending;
+		msg_free(&m->hdr);
+	}
+	for (i = 0; i < chn->nearly; i++)
+		frame_unref(chn->early[i]);
+	free(chn->early);
+	history_free(&chn->hist);
+	strmap_free(&chn->members);	/* the members are kept inline */
+	free(chn);
+}
+
+/* Sets the channel gauge to the number of channels w owns. */
+static void
+chan_gauge(struct worker *w)
+{
+	struct bus_redis *br = w->bus;
+
+	metrics_set(&w->stats.channels, (int64_t)br->channels.count);
+}
+
+struct rchan *
+bus_redis_chan_get(struct worker *w, const char *ch, bool create)
+{
+	struct bus_redis *br = w->bus;
+	struct rchan *chn = strmap_get(&br->channels, ch);
+
+	if (chn != NULL || !create)
+		return chn;
+	chn = calloc(1, sizeof *chn +
+	    (size_t)w->relay->nworkers * sizeof chn->wcount[0]);
+	if (chn == NULL)
+		return NULL;
+	snprintf(chn->name, sizeof chn->name, "%s", ch);
+	history_init(&chn->hist, w->cfg->history_size);
+	strmap_init(&chn->members);
+	if (strmap_put(&br->channels, chn->name, chn) != 0) {
+		chan_free(chn);
+		return NULL;
+	}
+	chan_gauge(w);
+	return chn;
+}
+
+/*
+ * Returns true once chn has nothing left to remember: with Redis the seq
+ * lives there, so only local state is dropped.
+ */
+static bool
+chan_forgettable(const struct rchan *chn)
+{
+	return chn->nlocal == 0 && !chn->subscribed && chn->pending == NULL;
+}
+
+void
+bus_redis_chan_maybe_drop(struct worker *w, struct rchan *chn)
+{
+	struct bus_redis *br = w->bus;
+
+	if (!chan_forgettable(chn))
+		return;
+	strmap_del(&br->channels, chn->name);
+	chan_free(chn);
+	chan_gauge(w);
+}
+
+/* State for one sweep over the owned channels. */
+struct sweep_ctx {
+	struct worker *w;
+	int64_t wall;
+	struct rchan **drop;
+	size_t ndrop, cap;
+};
+
+/* Expires one channel's history and notes it for dropping (a strmap_each callback). */
+static void
+sweep_one(const char *name, void *value, void *arg)
+{
+	struct sweep_ctx *sc = arg;
+	struct rchan *chn = value;
+	struct rchan **d;
+
+	history_expire(&chn->hist, sc->wall, sc->w->cfg->history_ttl_ms);
+	if (!chan_forgettable(chn))
+		return;
+	if (sc->ndrop == sc->cap) {
+		sc->cap = sc->cap ? sc->cap * 2 : 16;
+		d = realloc(sc->drop, sc->cap * sizeof *d);
+		if (d == NULL)
+			return;
+		sc->drop = d;
+	}
+	sc->drop[sc->ndrop++] = chn;
+}
+
+void
+bus_redis_sweep(struct worker *w, int64_t wall)
+{
+	struct bus_redis *br = w->bus;
+	struct sweep_ctx sc = { w, wall, NULL, 0, 0 };
+	size_t i;
+
+	strmap_each(&br->channels, sweep_one, &sc);
+	for (i = 0; i < sc.ndrop; i++) {
+		strmap_del(&br->channels, sc.drop[i]->name);
+		chan_free(sc.drop[i]);
+	}
+	chan_gauge(w);
+	free(sc.drop);
+}
+
+/* Frees one channel (a strmap_each callback). */
+static void
+chan_free_cb(const char *name, void *value, void *arg)
+{
+	chan_free(value);
+}
+
+void
+bus_redis_chans_free(struct bus_redis *br)
+{
+	strmap_each(&br->channels, chan_free_cb, NULL);
+	strmap_free(&br->channels);
+}
 
 /* ------------------------------------------------------ channel delivery */
 
@@ -118,24 +252,24 @@ presence_uid(const struct frame *f, char *uid, size_t len)
 
 /* Delivers f (a msg with the next seq, or a presence) to the local members. */
 static void
-deliver(struct worker *w, struct channel *chn, struct frame *f)
+deliver(struct worker *w, struct rchan *chn, struct frame *f)
 {
 	char uid[USER_ID_MAX + 1];
 
 	if (f->seq != 0) {
 		chn->seq = f->seq;
 		history_push(&chn->hist, f);
-		bus_fanout(w, chn, f);
+		deliver_channel_workers(w, chn->wcount, chn->name, f, NULL);
 		return;
 	}
 	/* Presence is not for the user it is about. */
-	bus_fanout_except(w, chn, f,
+	deliver_channel_workers(w, chn->wcount, chn->name, f,
 	    presence_uid(f, uid, sizeof uid) ? uid : NULL);
 }
 
 /* Holds f until the channel is synchronised. */
 static void
-hold(struct channel *chn, struct frame *f)
+hold(struct rchan *chn, struct frame *f)
 {
 	struct frame **e;
 	uint32_t cap;
@@ -153,11 +287,11 @@ hold(struct channel *chn, struct frame *f)
 	chn->early[chn->nearly++] = frame_ref(f);
 }
 
-static void start_sync(struct worker *w, struct channel *chn);
+static void start_sync(struct worker *w, struct rchan *chn);
 
 /* What the subscription brought for channel chn (owner worker). */
 static void
-on_channel_payload(struct worker *w, struct channel *chn, const char *p,
+on_channel_payload(struct worker *w, struct rchan *chn, const char *p,
     size_t len)
 {
 	struct frame *f = bus_redis_payload_frame(p, len);
@@ -178,7 +312,8 @@ on_channel_payload(struct worker *w, struct channel *chn, const char *p,
 }
 
 
-static void answer_join(struct worker *w, struct channel *chn, struct imsg *m);
+static void answer_join(struct worker *w, struct rchan *chn,
+    struct im_join *m);
 
 /*
  * The history read of a sync: fills the ring on a first sync, delivers what
@@ -190,11 +325,11 @@ on_synced(struct redis_conn *rc, redisReply *r, void *priv)
 {
 	struct chan_tag *tag = priv;
 	struct worker *w = tag->w;
-	struct channel *chn;
+	struct rchan *chn;
 	bool first;
 	size_t i;
 
-	chn = bus_channel_get(w, tag->ch, false);
+	chn = bus_redis_chan_get(w, tag->ch, false);
 	free(tag);
 	if (chn == NULL || !chn->subscribed)
 		return;
@@ -233,23 +368,23 @@ on_synced(struct redis_conn *rc, redisReply *r, void *priv)
 	}
 	chn->nearly = 0;
 	while (chn->pending != NULL) {
-		struct imsg *m = chn->pending;
+		struct im_join *m = chn->pending;
 
-		chn->pending = atomic_load_explicit(&m->next,
-		    memory_order_relaxed);
+		chn->pending = m->next_pending;
 		answer_join(w, chn, m);
 	}
 }
 
 /* Reads chn's seq and history from Redis (once its SUBSCRIBE is confirmed). */
 static void
-start_sync(struct worker *w, struct channel *chn)
+start_sync(struct worker *w, struct rchan *chn)
 {
+	struct bus_redis *br = w->bus;
 	char kseq[128], khist[128];
 	const char *argv[2];
 	struct chan_tag *tag;
 
-	if (chn->syncing || !w->redis->sub_up)
+	if (chn->syncing || !br->sub_up)
 		return;
 	tag = chan_tag_new(w, chn->name);
 	if (tag == NULL)
@@ -270,7 +405,7 @@ bus_redis_on_subscribed(struct redis_conn *rc, const char *channel,
 {
 	struct worker *w = arg;
 	char name[CHAN_NAME_MAX + 1];
-	struct channel *chn;
+	struct rchan *chn;
 
 	if (chlen <= sizeof KP "ch:" - 1 ||
 	    memcmp(channel, KP "ch:", sizeof KP "ch:" - 1) != 0)
@@ -280,7 +415,7 @@ bus_redis_on_subscribed(struct redis_conn *rc, const char *channel,
 		return;
 	memcpy(name, channel + sizeof KP "ch:" - 1, chlen);
 	name[chlen] = '\0';
-	chn = bus_channel_get(w, name, false);
+	chn = bus_redis_chan_get(w, name, false);
 	if (chn != NULL && chn->subscribed) {
 		chn->synced = false;
 		start_sync(w, chn);
@@ -291,39 +426,33 @@ bus_redis_on_subscribed(struct redis_conn *rc, const char *channel,
 
 /* Counts one more local membership of m's user in chn; subscribes on the first. */
 static int
-local_join(struct worker *w, struct channel *chn, const struct imsg *m)
+local_join(struct worker *w, struct rchan *chn, const struct im_join *m)
 {
-	struct cmember *cm = strmap_get(&chn->members, m->user);
+	struct bus_redis *br = w->bus;
 	char kch[128];
 
-	if (cm == NULL) {
-		cm = strmap_put_inline(&chn->members, m->user,
-		    sizeof *cm + strlen(m->name) + 1);
-		if (cm == NULL)
-			return -1;
-		strcpy(cm->name, m->name);
-	}
-	cm->conns++;
-	chn->wcount[m->worker]++;
+	if (bus_member_add(&chn->members, m->user, m->name) < 0)
+		return -1;
+	chn->wcount[m->from.worker]++;
 	if (chn->nlocal++ == 0 && !chn->subscribed) {
 		chn->subscribed = true;
 		chn->synced = false;
 		key(kch, sizeof kch, "ch", chn->name);
-		redis_conn_subscribe(w->redis->sub, kch, strlen(kch));
+		if (br->sub != NULL)
+			redis_conn_subscribe(br->sub, kch, strlen(kch));
 	}
 	return 0;
 }
 
 /* Counts one local membership less; unsubscribes and forgets on the last. */
 static void
-local_leave(struct worker *w, struct channel *chn, const char *uid, int worker)
+local_leave(struct worker *w, struct rchan *chn, const char *uid, int worker)
 {
-	struct cmember *cm = strmap_get(&chn->members, uid);
+	struct bus_redis *br = w->bus;
 	char kch[128];
 	uint32_t i;
 
-	if (cm != NULL && --cm->conns == 0)
-		strmap_del(&chn->members, uid);	/* frees cm */
+	(void)bus_member_remove(&chn->members, uid, NULL, 0);
 	if (chn->wcount[worker] > 0)
 		chn->wcount[worker]--;
 	if (chn->nlocal > 0)
@@ -331,15 +460,15 @@ local_leave(struct worker *w, struct channel *chn, const char *uid, int worker)
 	if (chn->nlocal > 0 || !chn->subscribed)
 		return;
 	key(kch, sizeof kch, "ch", chn->name);
-	redis_conn_unsubscribe(w->redis->sub, kch, strlen(kch));
+	if (br->sub != NULL)
+		redis_conn_unsubscribe(br->sub, kch, strlen(kch));
 	chn->subscribed = chn->synced = chn->syncing = false;
 	/* Joins still waiting were from connections that have left too. */
 	while (chn->pending != NULL) {
-		struct imsg *m = chn->pending;
+		struct im_join *m = chn->pending;
 
-		chn->pending = atomic_load_explicit(&m->next,
-		    memory_order_relaxed);
-		imsg_free(m);
+		chn->pending = m->next_pending;
+		msg_free(&m->hdr);
 	}
 	for (i = 0; i < chn->nearly; i++)
 		frame_unref(chn->early[i]);
@@ -349,29 +478,29 @@ local_leave(struct worker *w, struct channel *chn, const char *uid, int worker)
 	chn->seq = 0;
 }
 
-/* Sends the joined reply (members counted by Redis, in m->t0) and frees m. */
+/* Sends the joined reply (members counted by Redis, in m->members) and frees m. */
 static void
-answer_join(struct worker *w, struct channel *chn, struct imsg *m)
+answer_join(struct worker *w, struct rchan *chn, struct im_join *m)
 {
-	bus_joined_reply(w, m, chn, m->t0, m->flag ? ACT_NONE : ACT_ACTIVATE);
-	imsg_free(m);
+	bus_answer_joined(w, m, &chn->hist, chn->seq, m->members,
+	    m->rejoin ? ACT_NONE : ACT_ACTIVATE);
+	msg_free(&m->hdr);
 }
 
 /* Fails a join with unavailable: the client's pending membership goes. */
 static void
-fail_join(struct worker *w, struct imsg *m)
+fail_join(struct worker *w, struct im_join *m)
 {
-	struct channel *chn = bus_channel_get(w, m->ch, false);
+	struct rchan *chn = bus_redis_chan_get(w, m->ch, false);
 
-	if (!m->flag && chn != NULL) {
-		local_leave(w, chn, m->user, m->worker);
-		bus_channel_maybe_drop(w, chn);
+	if (!m->rejoin && chn != NULL) {
+		local_leave(w, chn, m->user, m->from.worker);
+		bus_redis_chan_maybe_drop(w, chn);
 	}
-	worker_count_err(w, ERR_UNAVAILABLE);
-	bus_reply(w, m, m->flag ? ACT_NONE : ACT_JOIN_FAIL,
-	    proto_err_frame(m->id, ERR_UNAVAILABLE, "the cluster bus is down",
-	    -1, -1));
-	imsg_free(m);
+	deliver_reply_err(w, &m->from, m->rejoin ? ACT_NONE : ACT_JOIN_FAIL,
+	    m->rejoin ? NULL : m->ch, ERR_UNAVAILABLE,
+	    "the cluster bus is down");
+	msg_free(&m->hdr);
 }
 
 /* The join script answered (or a rejoin's member count came). */
@@ -380,30 +509,29 @@ on_joined(struct redis_conn *rc, redisReply *r, void *priv)
 {
 	struct op_ctx *x = priv;
 	struct worker *w = x->w;
-	struct imsg *m = x->m;
-	struct channel *chn;
-	struct imsg **tail;
+	struct im_join *m = x->m;
+	struct rchan *chn;
+	struct im_join **tail;
 
 	free(x);
-	if (r == NULL && !m->flag)	/* it may have run: check it later */
+	if (r == NULL && !m->rejoin)	/* it may have run: check it later */
 		bus_redis_stale_member(w, m->ch, m->user, m->name);
 	if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements < 1) {
 		fail_join(w, m);
 		return;
 	}
-	m->t0 = (uint64_t)reply_int(r->element[0], 0);
-	chn = bus_channel_get(w, m->ch, false);
+	m->members = (uint64_t)reply_int(r->element[0], 0);
+	chn = bus_redis_chan_get(w, m->ch, false);
 	if (chn == NULL) {
-		imsg_free(m);
+		msg_free(&m->hdr);
 		return;
 	}
 	if (chn->synced) {
 		answer_join(w, chn, m);
 		return;
 	}
-	atomic_store_explicit(&m->next, NULL, memory_order_relaxed);
-	for (tail = &chn->pending; *tail != NULL;
-	    tail = (struct imsg **)&(*tail)->next)
+	m->next_pending = NULL;
+	for (tail = &chn->pending; *tail != NULL; tail = &(*tail)->next_pending)
 		;
 	*tail = m;
 	start_sync(w, chn);
@@ -423,7 +551,7 @@ bus_redis_run_member(struct worker *w, enum script_id id, const char *ch,
 	snprintf(now, sizeof now, "%lld", (long long)proto_now_ms());
 	argv[0] = key(k[0], sizeof k[0], "memc", ch);
 	argv[1] = key(k[1], sizeof k[1], "memn", ch);
-	argv[2] = key(k[2], sizeof k[2], "nodemem", w->srv->node_key);
+	argv[2] = key(k[2], sizeof k[2], "nodemem", w->relay->node_key);
 	argv[3] = key(k[3], sizeof k[3], "seq", ch);
 	argv[4] = KP "nodes";
 	argv[5] = uid;
@@ -432,7 +560,7 @@ bus_redis_run_member(struct worker *w, enum script_id id, const char *ch,
 	argv[8] = max;
 	argv[9] = key(k[4], sizeof k[4], "ch", ch);
 	argv[10] = ch;
-	argv[11] = w->srv->node_key;
+	argv[11] = w->relay->node_key;
 	argv[12] = now;
 	argv[13] = extra;
 	argv[14] = tell ? "1" : "0";
@@ -441,33 +569,29 @@ bus_redis_run_member(struct worker *w, enum script_id id, const char *ch,
 }
 
 /*
- * Runs the join or leave script (same keys and arguments) for m's user in
- * m's channel; cb as for bus_redis_run.
+ * Joins m's user to m's channel (the channel's owner): counted here and in
+ * Redis, answered once the channel is in sync.  A rejoin only asks Redis
+ * for the member count.
  */
-static int
-run_member(struct worker *w, enum script_id id, const struct imsg *m,
-    redis_reply_cb cb, void *priv)
-{
-	return bus_redis_run_member(w, id, m->ch, m->user, m->name, NULL, false,
-	    cb, priv);
-}
-
-static void
-redis_join(struct worker *w, struct imsg *m)
+void
+bus_redis_join(struct worker *w, struct im_join *m)
 {
 	char kn[128];
 	const char *argv[1];
-	struct channel *chn = bus_channel_get(w, m->ch, true);
+	struct rchan *chn = bus_redis_chan_get(w, m->ch, true);
 	struct op_ctx *x;
 
 	if (chn == NULL || (x = malloc(sizeof *x)) == NULL) {
-		bus_reply_err(w, m, ERR_INTERNAL, "out of memory");
-		imsg_free(m);
+		deliver_reply_err(w, &m->from, m->rejoin ? ACT_NONE :
+		    ACT_JOIN_FAIL, m->ch, ERR_INTERNAL, "out of memory");
+		if (chn != NULL)
+			bus_redis_chan_maybe_drop(w, chn);
+		msg_free(&m->hdr);
 		return;
 	}
 	x->w = w;
 	x->m = m;
-	if (m->flag) {
+	if (m->rejoin) {
 		/* A rejoin changes no count: only the member count is asked. */
 		argv[0] = key(kn, sizeof kn, "memn", m->ch);
 		if (bus_redis_run(w, S_WHO, on_joined, x, 1, 1, argv) != 0) {
@@ -478,25 +602,30 @@ redis_join(struct worker *w, struct imsg *m)
 	}
 	if (local_join(w, chn, m) != 0) {
 		free(x);
-		bus_reply_err(w, m, ERR_INTERNAL, "out of memory");
-		imsg_free(m);
+		deliver_reply_err(w, &m->from, ACT_JOIN_FAIL, m->ch,
+		    ERR_INTERNAL, "out of memory");
+		bus_redis_chan_maybe_drop(w, chn);
+		msg_free(&m->hdr);
 		return;
 	}
-	if (run_member(w, S_JOIN, m, on_joined, x) != 0) {
+	if (bus_redis_run_member(w, S_JOIN, m->ch, m->user, m->name, NULL,
+	    false, on_joined, x) != 0) {
 		free(x);
 		fail_join(w, m);
 	}
 }
 
-/* Takes m's user out of m's channel (the channel's owner). */
-static void
-redis_leave(struct worker *w, struct imsg *m)
+/* Takes m's user out of m's channel (the channel's owner); takes m. */
+void
+bus_redis_leave(struct worker *w, struct im_leave *m)
 {
-	struct channel *chn = bus_channel_get(w, m->ch, false);
+	struct rchan *chn = bus_redis_chan_get(w, m->ch, false);
 	struct member_ctx *x;
 
-	if (chn == NULL)
+	if (chn == NULL) {
+		msg_free(&m->hdr);
 		return;
+	}
 	local_leave(w, chn, m->user, m->worker);
 	x = malloc(sizeof *x);
 	if (x != NULL) {
@@ -505,41 +634,21 @@ redis_leave(struct worker *w, struct imsg *m)
 		strcpy(x->uid, m->user);
 		strcpy(x->name, m->name);
 	}
-	if (x == NULL || run_member(w, S_LEAVE, m, bus_redis_member_done, x) != 0) {
+	if (x == NULL || bus_redis_run_member(w, S_LEAVE, m->ch, m->user,
+	    m->name, NULL, false, bus_redis_member_done, x) != 0) {
 		/* Redis is away: the leave is told when it is back. */
 		free(x);
 		bus_redis_stale_member(w, m->ch, m->user, m->name);
 	}
-	bus_channel_maybe_drop(w, chn);
-}
-
-void
-bus_redis_channel(struct worker *w, struct imsg *m)
-{
-	switch (m->type) {
-	case IM_JOIN:
-		redis_join(w, m);
-		return;
-	case IM_LEAVE:
-		redis_leave(w, m);
-		break;
-	case IM_HISTORY:
-		bus_redis_history(w, m);
-		return;
-	case IM_WHO:
-		bus_redis_who(w, m);
-		return;
-	default:
-		break;
-	}
-	imsg_free(m);
+	bus_redis_chan_maybe_drop(w, chn);
+	msg_free(&m->hdr);
 }
 
 void
 bus_redis_channel_message(struct worker *w, const char *name,
     const char *msg, size_t len)
 {
-	struct channel *chn = bus_channel_get(w, name, false);
+	struct rchan *chn = bus_redis_chan_get(w, name, false);
 
 	if (chn != NULL && chn->subscribed)
 		on_channel_payload(w, chn, msg, len);
@@ -549,7 +658,7 @@ bus_redis_channel_message(struct worker *w, const char *name,
 static void
 resync_cb(const char *name, void *value, void *arg)
 {
-	struct channel *chn = value;
+	struct rchan *chn = value;
 
 	if (chn->subscribed && !chn->synced)
 		start_sync(arg, chn);
@@ -564,12 +673,13 @@ static void
 refresh_cb(const char *name, void *value, void *arg)
 {
 	struct worker *w = arg;
-	struct channel *chn = value;
+	struct bus_redis *br = w->bus;
+	struct rchan *chn = value;
 	char kseq[128], ttl[24];
 	const char *argv[3];
 	size_t lens[3];
 
-	if (!chn->subscribed)
+	if (!chn->subscribed || br->cmd == NULL)
 		return;
 	snprintf(ttl, sizeof ttl, "%lld", (long long)w->cfg->channel_ttl_ms);
 	argv[0] = "PEXPIRE";
@@ -578,18 +688,18 @@ refresh_cb(const char *name, void *value, void *arg)
 	lens[0] = strlen(argv[0]);
 	lens[1] = strlen(argv[1]);
 	lens[2] = strlen(argv[2]);
-	(void)redis_conn_command(w->redis->cmd, bus_redis_ignore, NULL, 3, argv,
+	(void)redis_conn_command(br->cmd, bus_redis_ignore, NULL, 3, argv,
 	    lens);
 }
 
 void
 bus_redis_refresh_channels(struct worker *w)
 {
-	strmap_each(&w->channels, refresh_cb, w);
+	strmap_each(&((struct bus_redis *)w->bus)->channels, refresh_cb, w);
 }
 
 void
 bus_redis_resync_channels(struct worker *w)
 {
-	strmap_each(&w->channels, resync_cb, w);
+	strmap_each(&((struct bus_redis *)w->bus)->channels, resync_cb, w);
 }

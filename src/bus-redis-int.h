@@ -1,13 +1,13 @@
 /*
- * bus-redis-int.h: what the two halves of the Redis bus share: bus-redis.c
- * (connections, publishing, users, node liveness) and bus-redis-chan.c
- * (following channels: subscription, sync, delivery, channel ops).
- * Private to those two files.
+ * bus-redis-int.h: what the parts of the Redis bus share: bus-redis.c
+ * (connections, publishing, users, node liveness, the ops table),
+ * bus-redis-chan.c (following channels: subscription, sync, delivery,
+ * channel ops), bus-redis-query.c (history and who) and bus-redis-repair.c
+ * (what Redis missed).  Private to those files.
  */
 #ifndef CHATRELAY_BUS_REDIS_INT_H
 #define CHATRELAY_BUS_REDIS_INT_H
 
-#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -15,14 +15,20 @@
 #include <hiredis/hiredis.h>
 
 #include "chan.h"
+#include "history.h"
 #include "redis.h"
 #include "strmap.h"
 
 struct frame;
-struct imsg;
 struct worker;
+struct im_join;
+struct im_leave;
+struct im_query;
 
 #define KP "chatrelay:"
+
+/* How often (loop ms) the followed channels' history is expired and idle channels dropped. */
+#define BUS_REDIS_SWEEP_MS 10000
 
 enum script_id {
 	S_PUBLISH, S_JOIN, S_LEAVE, S_HISTORY, S_WHO, S_ATTACH, S_DETACH,
@@ -30,16 +36,33 @@ enum script_id {
 	S_COUNT
 };
 
-/* A worker's Redis side. */
+/* A channel this worker owns, as the Redis bus follows it. */
+struct rchan {
+	char name[CHAN_NAME_MAX + 1];
+	uint64_t seq;			/* last seq delivered */
+	struct history hist;		/* the recent messages (once synced) */
+	struct strmap members;		/* local members: uid -> struct cmember (inline) */
+	uint32_t nlocal;		/* this instance's memberships */
+	bool subscribed;		/* SUBSCRIBE sent (and kept while nlocal > 0) */
+	bool synced;			/* hist and seq caught up with Redis */
+	bool syncing;			/* a history read is under way */
+	struct im_join *pending;	/* joins waiting for the sync, oldest first (next_pending) */
+	struct frame **early;		/* what the subscription brought before the sync */
+	uint32_t nearly, capearly;
+	uint32_t wcount[];		/* memberships per worker */
+};
+
+/* A worker's Redis side (w->bus). */
 struct bus_redis {
 	struct worker *w;
-	struct redis_conn *cmd;
-	struct redis_conn *sub;
-	atomic_bool up;			/* both up: read by /healthz anywhere */
-	bool cmd_up, sub_up;
+	struct redis_conn *cmd;		/* NULL once stopped */
+	struct redis_conn *sub;		/* NULL once stopped */
+	bool cmd_up, sub_up;		/* w->bus_up is both, for /healthz */
 	bool cmd_was_up;		/* the command connection has been up before */
 	int64_t next_beat_ms;
 	int64_t next_refresh_ms;	/* renewing followed channels' seq keys */
+	int64_t next_sweep_ms;		/* loop ms of the next bus_redis_sweep */
+	struct strmap channels;		/* owned channels: name -> struct rchan * */
 	struct strmap counted;		/* owned users: uid -> connections counted in Redis */
 	/*
 	 * What Redis may count wrongly, because a script could not run or its
@@ -49,7 +72,7 @@ struct bus_redis {
 	 */
 	struct strmap stale_members;
 	struct strmap stale_users;
-	int64_t stale_due_ms;		/* when to tell the stale memberships, or 0 */
+	int64_t stale_due_ms;		/* when (wall ms) to tell the stale memberships, or 0 */
 };
 
 /* A membership a script is about (leave, remember). */
@@ -60,13 +83,13 @@ struct member_ctx {
 	char name[USER_NAME_MAX + 1];
 };
 
-/* The scripts, with their SHA-1s (read-only once bus_redis_global_init ran). */
+/* The scripts, with their SHA-1s (read-only once global_init ran). */
 extern struct redis_script bus_redis_scripts[S_COUNT];
 
 /* What a reply about one request (join, who, attach, ...) needs. */
 struct op_ctx {
 	struct worker *w;
-	struct imsg *m;
+	void *m;			/* the request: a struct im_* (msg.h), owned */
 };
 
 /* A key or channel name: KP + kind + ":" + name, in buf (which it returns). */
@@ -98,6 +121,25 @@ int bus_redis_run(struct worker *w, enum script_id id, redis_reply_cb cb,
 void bus_redis_ignore(struct redis_conn *rc, redisReply *r, void *priv);
 
 /*
+ * bus-redis-chan.c: returns w's channel named ch, creating it if create;
+ * NULL if absent or out of memory.
+ */
+struct rchan *bus_redis_chan_get(struct worker *w, const char *ch,
+    bool create);
+
+/* bus-redis-chan.c: drops chn if it is forgettable (nobody here, not followed, no join waiting). */
+void bus_redis_chan_maybe_drop(struct worker *w, struct rchan *chn);
+
+/* bus-redis-chan.c: frees every channel of br (its loop has ended). */
+void bus_redis_chans_free(struct bus_redis *br);
+
+/*
+ * bus-redis-chan.c: expires the followed channels' history (wall: epoch
+ * ms) and drops the forgettable channels.
+ */
+void bus_redis_sweep(struct worker *w, int64_t wall);
+
+/*
  * bus-redis-chan.c: runs the join, leave or remember script (same keys and
  * arguments; extra, if not NULL, is remember's count, and tell whether it
  * publishes presence for a member it adds or removes) for user uid
@@ -110,11 +152,17 @@ int bus_redis_run_member(struct worker *w, enum script_id id, const char *ch,
 /* bus-redis-chan.c: a frame for a payload from Redis, its seq and ts set (msgs). */
 struct frame *bus_redis_payload_frame(const char *p, size_t len);
 
+/* bus-redis-chan.c: the join op (on the channel's owner; takes m). */
+void bus_redis_join(struct worker *w, struct im_join *m);
+
+/* bus-redis-chan.c: the leave op (on the channel's owner; takes m). */
+void bus_redis_leave(struct worker *w, struct im_leave *m);
+
 /* bus-redis-query.c: answers a history request (takes m). */
-void bus_redis_history(struct worker *w, struct imsg *m);
+void bus_redis_history(struct worker *w, struct im_query *m);
 
 /* bus-redis-query.c: answers a who request with the cluster's members (takes m). */
-void bus_redis_who(struct worker *w, struct imsg *m);
+void bus_redis_who(struct worker *w, struct im_query *m);
 
 /* bus-redis-chan.c: a payload published on channel `name` (owner worker). */
 void bus_redis_channel_message(struct worker *w, const char *name,

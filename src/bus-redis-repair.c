@@ -20,7 +20,7 @@
 #include "history.h"
 #include "log.h"
 #include "proto.h"
-#include "server.h"
+#include "relay.h"
 #include "worker.h"
 
 /* ------------------------------------------------------------ channels */
@@ -34,13 +34,14 @@ static void
 restore_cb(const char *name, void *value, void *arg)
 {
 	struct worker *w = arg;
-	struct channel *chn = value;
+	struct bus_redis *br = w->bus;
+	struct rchan *chn = value;
 	char kseq[128], khist[128], n[24], cttl[24], httl[24];
 	const char **argv;
 	size_t *lens;
 	int i, argc;
 
-	if (!chn->subscribed || chn->seq == 0)
+	if (!chn->subscribed || chn->seq == 0 || br->cmd == NULL)
 		return;
 	argc = 5 + chn->hist.count;
 	argv = calloc((size_t)argc, sizeof *argv);
@@ -63,8 +64,8 @@ restore_cb(const char *name, void *value, void *arg)
 		argv[5 + i] = frame_payload(f);
 		lens[5 + i] = frame_payload_len(f);
 	}
-	(void)redis_conn_eval(w->redis->cmd, &bus_redis_scripts[S_RESTORE], bus_redis_ignore,
-	    NULL, 2, argc, argv, lens);
+	(void)redis_conn_eval(br->cmd, &bus_redis_scripts[S_RESTORE],
+	    bus_redis_ignore, NULL, 2, argc, argv, lens);
 done:
 	free(argv);
 	free(lens);
@@ -94,7 +95,7 @@ remember_cb(const char *uid, void *value, void *arg)
 static void
 reregister_cb(const char *name, void *value, void *arg)
 {
-	struct channel *chn = value;
+	struct rchan *chn = value;
 	const struct remember_ctx *t = arg;
 	struct remember_ctx rc = { t->w, chn->name, t->tell };
 
@@ -107,7 +108,7 @@ void
 bus_redis_stale_member(struct worker *w, const char *ch, const char *uid,
     const char *name)
 {
-	struct strmap *m = &w->redis->stale_members;
+	struct strmap *m = &((struct bus_redis *)w->bus)->stale_members;
 	char k[CHAN_NAME_MAX + USER_ID_MAX + 2], *v;
 
 	snprintf(k, sizeof k, "%s\n%s", ch, uid);
@@ -142,7 +143,7 @@ tell_member_cb(const char *k, void *value, void *arg)
 	struct worker *w = arg;
 	const char *nl = strchr(k, '\n');
 	struct member_ctx *x = malloc(sizeof *x);
-	struct channel *chn;
+	struct rchan *chn;
 	struct cmember *cm = NULL;
 	char n[16];
 
@@ -157,7 +158,7 @@ tell_member_cb(const char *k, void *value, void *arg)
 	snprintf(x->uid, sizeof x->uid, "%s", nl + 1);
 	snprintf(x->name, sizeof x->name, "%s", (const char *)value);
 	free(value);
-	chn = bus_channel_get(w, x->ch, false);
+	chn = bus_redis_chan_get(w, x->ch, false);
 	if (chn != NULL && chn->subscribed)
 		cm = strmap_get(&chn->members, x->uid);
 	snprintf(n, sizeof n, "%u", cm != NULL ? cm->conns : 0);
@@ -171,8 +172,10 @@ tell_member_cb(const char *k, void *value, void *arg)
 void
 bus_redis_stale_user(struct worker *w, const char *uid)
 {
-	if (strmap_get(&w->redis->stale_users, uid) == NULL &&
-	    strmap_put(&w->redis->stale_users, uid, (void *)1) != 0)
+	struct bus_redis *br = w->bus;
+
+	if (strmap_get(&br->stale_users, uid) == NULL &&
+	    strmap_put(&br->stale_users, uid, (void *)1) != 0)
 		log_err("out of memory: the connections of %s may stay "
 		    "counted in Redis", uid);
 }
@@ -204,6 +207,7 @@ static void
 reattach_cb(const char *uid, void *value, void *arg)
 {
 	struct worker *w = arg;
+	struct bus_redis *br = w->bus;
 	struct user_ctx *x = malloc(sizeof *x);
 	char k[2][128], n[24], now[24];
 	const char *argv[7];
@@ -217,12 +221,12 @@ reattach_cb(const char *uid, void *value, void *arg)
 	x->w = w;
 	snprintf(x->uid, sizeof x->uid, "%s", uid);
 	snprintf(n, sizeof n, "%ld",
-	    (long)(intptr_t)strmap_get(&w->redis->counted, uid));
+	    (long)(intptr_t)strmap_get(&br->counted, uid));
 	snprintf(now, sizeof now, "%lld", (long long)proto_now_ms());
 	argv[0] = key(k[0], sizeof k[0], "user", uid);
-	argv[1] = key(k[1], sizeof k[1], "nodeusers", w->srv->node_key);
+	argv[1] = key(k[1], sizeof k[1], "nodeusers", w->relay->node_key);
 	argv[2] = KP "nodes";
-	argv[3] = w->srv->node_key;
+	argv[3] = w->relay->node_key;
 	argv[4] = uid;
 	argv[5] = n;
 	argv[6] = now;
@@ -235,12 +239,12 @@ reattach_cb(const char *uid, void *value, void *arg)
 void
 bus_redis_repair(struct worker *w, bool tell)
 {
-	struct bus_redis *br = w->redis;
+	struct bus_redis *br = w->bus;
 	struct remember_ctx rc = { w, NULL, tell };
 	struct strmap stale;
 
-	strmap_each(&w->channels, restore_cb, w);
-	strmap_each(&w->channels, reregister_cb, &rc);
+	strmap_each(&br->channels, restore_cb, w);
+	strmap_each(&br->channels, reregister_cb, &rc);
 	strmap_each(&br->counted, reattach_cb, w);
 	/* What fails again is noted again, in the fresh list. */
 	stale = br->stale_users;
@@ -252,7 +256,7 @@ bus_redis_repair(struct worker *w, bool tell)
 void
 bus_redis_tell_stale(struct worker *w)
 {
-	struct bus_redis *br = w->redis;
+	struct bus_redis *br = w->bus;
 	struct strmap stale = br->stale_members;
 
 	strmap_init(&br->stale_members);

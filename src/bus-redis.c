@@ -1,40 +1,44 @@
 /*
- * bus-redis.c: the Redis bus: its connections, publishing, users and node
- * liveness (the channels it follows are in bus-redis-chan.c).
+ * bus-redis.c: the Redis bus, which joins several relay instances: its
+ * connections, publishing, control commands, users, node liveness and its
+ * ops table (the channels it follows are in bus-redis-chan.c, history and
+ * who in bus-redis-query.c, what Redis missed in bus-redis-repair.c).
  *
  * Each worker has a command connection (scripts, pipelined) and a
- * subscriber connection.  A message: the sender's worker runs the publish
- * script (seq, history, PUBLISH) and answers `ok` once Redis has accepted
- * it; the channel's owner worker on every instance with members fans it
- * out from its subscription, in Redis's order.  Users' connections are
- * counted in Redis (user_connections_max cluster-wide) and whispers go to
- * the node channel of every instance where the user is.  Worker 0 beats
- * for the node and reaps nodes whose heartbeat stopped.
+ * subscriber connection.  Sequencing, history, cluster-wide membership and
+ * connection counts live in Redis (bus-scripts.c).  A message: the
+ * sender's worker runs the publish script (seq, history, PUBLISH) and
+ * answers `ok` once Redis has accepted it; the channel's owner worker on
+ * every instance with members fans it out from its subscription, in
+ * Redis's order.  Users' connections are counted in Redis
+ * (user_connections_max cluster-wide) and whispers go to the node channel
+ * of every instance where the user is.  Worker 0 beats for the node and
+ * reaps nodes whose heartbeat stopped.
  */
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <uv.h>
 
-#include "bus-int.h"
 #include "bus-redis-int.h"
-#include "bus-redis.h"
 #include "bus-scripts.h"
 #include "bus.h"
 #include "config.h"
-#include "control.h"
+#include "deliver.h"
 #include "frame.h"
-#include "inbox.h"
-#include "jsonw.h"
 #include "log.h"
+#include "msg.h"
 #include "proto.h"
-#include "server.h"
+#include "relay.h"
+#include "reply.h"
 #include "worker.h"
 
 struct redis_script bus_redis_scripts[S_COUNT];
 
-void
-bus_redis_global_init(void)
+/* Prepares what every worker shares (the scripts' SHA-1s), once, before the workers. */
+static int
+redis_global_init(struct relay *r)
 {
 	static const char *const src[S_COUNT] = {
 		[S_PUBLISH] = bus_script_publish, [S_JOIN] = bus_script_join,
@@ -51,6 +55,7 @@ bus_redis_global_init(void)
 
 	for (i = 0; i < S_COUNT; i++)
 		redis_script_init(&bus_redis_scripts[i], src[i]);
+	return 0;
 }
 
 /*
@@ -62,14 +67,15 @@ int
 bus_redis_run(struct worker *w, enum script_id id, redis_reply_cb cb, void *priv,
     int nkeys, int argc, const char **argv)
 {
+	struct bus_redis *br = w->bus;
 	size_t lens[16];
 	int i;
 
-	if (w->redis == NULL || !w->redis->cmd_up || argc > 16)
+	if (br == NULL || br->cmd == NULL || !br->cmd_up || argc > 16)
 		return -1;
 	for (i = 0; i < argc; i++)
 		lens[i] = strlen(argv[i]);
-	return redis_conn_eval(w->redis->cmd, &bus_redis_scripts[id], cb, priv, nkeys,
+	return redis_conn_eval(br->cmd, &bus_redis_scripts[id], cb, priv, nkeys,
 	    argc, argv, lens);
 }
 
@@ -78,16 +84,20 @@ bus_redis_ignore(struct redis_conn *rc, redisReply *r, void *priv)
 {
 }
 
+/* Returns true while w's connections to Redis are both up. */
+static bool
+redis_up(struct worker *w)
+{
+	return atomic_load(&w->bus_up);
+}
+
 /* ------------------------------------------------------------ publishing */
 
 /* What a publish waits for. */
 struct pub_ctx {
 	struct worker *w;
-	uint64_t client;
+	struct im_publish *m;		/* owned */
 	int64_t ts;
-	uint64_t t0;
-	char ch[CHAN_NAME_MAX + 1];
-	char id[PROTO_ID_JSON_MAX + 1];
 };
 
 /* Answers the sender: ok with the seq Redis gave, or unavailable. */
@@ -96,71 +106,56 @@ on_published(struct redis_conn *rc, redisReply *r, void *priv)
 {
 	struct pub_ctx *p = priv;
 	struct worker *w = p->w;
-	struct frame *f = NULL;
-	struct jsonw jw;
+	struct im_publish *m = p->m;
 
-	if (r == NULL || r->type != REDIS_REPLY_INTEGER) {
-		worker_count_err(w, ERR_UNAVAILABLE);
-		f = proto_err_frame(p->id, ERR_UNAVAILABLE,
+	if (r == NULL || r->type != REDIS_REPLY_INTEGER)
+		deliver_reply_err(w, &m->from, ACT_NONE, NULL, ERR_UNAVAILABLE,
 		    r == NULL ? "the cluster bus is down" :
-		    "the cluster bus refused the message", -1, -1);
-	} else {
-		stat_add(&w->stats.published, 1);
-		stats_latency(&w->stats, uv_hrtime() - p->t0);
-		jsonw_init(&jw);
-		jsonw_lit(&jw, "{\"op\":\"ok\"");
-		if (p->id[0] != '\0') {
-			jsonw_lit(&jw, ",\"id\":");
-			jsonw_lit(&jw, p->id);
-		}
-		jsonw_lit(&jw, ",\"ch\":");
-		jsonw_cstr(&jw, p->ch);
-		jsonw_lit(&jw, ",\"seq\":");
-		jsonw_int(&jw, r->integer);
-		jsonw_lit(&jw, ",\"ts\":");
-		jsonw_int(&jw, p->ts);
-		jsonw_lit(&jw, "}");
-		if (!jw.failed)
-			f = frame_text(jw.buf, jw.len);
-		jsonw_free(&jw);
+		    "the cluster bus refused the message");
+	else {
+		metrics_add(&w->stats.published, 1);
+		if (m->t0 != 0)
+			metrics_latency(&w->stats, uv_hrtime() - m->t0);
+		deliver_reply(w, &m->from, ACT_NONE, NULL,
+		    reply_ok_seq(m->from.id, m->ch, (uint64_t)r->integer,
+		    p->ts));
 	}
-	bus_to_client(w, w->idx, p->client, ACT_NONE, NULL, f);
-	frame_unref(f);
+	msg_free(&m->hdr);
 	free(p);
 }
 
-void
-bus_redis_publish(struct worker *w, uint64_t client, const char *ch,
-    const char *body, size_t len, const char *id)
+/*
+ * Publishes channel message m (on the sender's worker; m->body: the msg
+ * object after its seq and ts).  The sender gets `ok` once Redis has
+ * accepted it, or err unavailable.  Takes m.
+ */
+static void
+redis_publish(struct worker *w, struct im_publish *m)
 {
 	char kseq[128], khist[128], kch[128], ts[24], size[16], ttl[24],
 	    cttl[24];
 	const char *argv[8];
 	struct pub_ctx *p = calloc(1, sizeof *p);
-	struct frame *f;
-	char *b = malloc(len + 1);
+	char *b = malloc(m->len + 1);
 
 	if (p == NULL || b == NULL)
 		goto fail;
-	memcpy(b, body, len);
-	b[len] = '\0';
+	memcpy(b, m->body, m->len);
+	b[m->len] = '\0';
 	p->w = w;
-	p->client = client;
+	p->m = m;
 	p->ts = proto_now_ms();
-	p->t0 = uv_hrtime();
-	snprintf(p->ch, sizeof p->ch, "%s", ch);
-	snprintf(p->id, sizeof p->id, "%s", id);
 	snprintf(ts, sizeof ts, "%lld", (long long)p->ts);
 	snprintf(size, sizeof size, "%d", w->cfg->history_size);
 	snprintf(ttl, sizeof ttl, "%lld", (long long)w->cfg->history_ttl_ms);
 	snprintf(cttl, sizeof cttl, "%lld", (long long)w->cfg->channel_ttl_ms);
-	argv[0] = key(kseq, sizeof kseq, "seq", ch);
-	argv[1] = key(khist, sizeof khist, "hist", ch);
+	argv[0] = key(kseq, sizeof kseq, "seq", m->ch);
+	argv[1] = key(khist, sizeof khist, "hist", m->ch);
 	argv[2] = ts;
 	argv[3] = b;
 	argv[4] = size;
 	argv[5] = ttl;
-	argv[6] = key(kch, sizeof kch, "ch", ch);
+	argv[6] = key(kch, sizeof kch, "ch", m->ch);
 	argv[7] = cttl;
 	if (bus_redis_run(w, S_PUBLISH, on_published, p, 2, 8, argv) == 0) {
 		free(b);
@@ -169,11 +164,9 @@ bus_redis_publish(struct worker *w, uint64_t client, const char *ch,
 fail:
 	free(b);
 	free(p);
-	worker_count_err(w, ERR_UNAVAILABLE);
-	f = proto_err_frame(id, ERR_UNAVAILABLE, "the cluster bus is down",
-	    -1, -1);
-	bus_to_client(w, w->idx, client, ACT_NONE, NULL, f);
-	frame_unref(f);
+	deliver_reply_err(w, &m->from, ACT_NONE, NULL, ERR_UNAVAILABLE,
+	    "the cluster bus is down");
+	msg_free(&m->hdr);
 }
 
 /* ----------------------------------------------------------- control */
@@ -181,8 +174,7 @@ fail:
 /* What the answer to a control command's PUBLISH needs. */
 struct ctl_ctx {
 	struct worker *w;
-	uint64_t client;
-	char id[PROTO_ID_JSON_MAX + 1];
+	struct origin from;
 };
 
 /* Redis took the command (or the connection went): answers the sender. */
@@ -190,39 +182,43 @@ static void
 on_control_published(struct redis_conn *rc, redisReply *r, void *priv)
 {
 	struct ctl_ctx *x = priv;
-	struct worker *w = x->w;
-	struct frame *f;
 
-	if (r == NULL || r->type != REDIS_REPLY_INTEGER) {
-		worker_count_err(w, ERR_UNAVAILABLE);
-		f = proto_err_frame(x->id, ERR_UNAVAILABLE,
-		    "the cluster bus is down", -1, -1);
-	} else
-		f = proto_ok_frame(x->id);
-	bus_to_client(w, w->idx, x->client, ACT_NONE, NULL, f);
-	frame_unref(f);
+	if (r == NULL || r->type != REDIS_REPLY_INTEGER)
+		deliver_reply_err(x->w, &x->from, ACT_NONE, NULL,
+		    ERR_UNAVAILABLE, "the cluster bus is down");
+	else
+		deliver_reply(x->w, &x->from, ACT_NONE, NULL,
+		    reply_ok(x->from.id));
 	free(x);
 }
 
-int
-bus_redis_control(struct worker *w, uint64_t client, const char *id,
+/*
+ * Publishes control command cmd (len bytes) on the cluster's control
+ * channel for client `client` of w (id: the request's id): the client gets
+ * ok once Redis has taken it, or err unavailable if the bus is down.
+ */
+static void
+redis_control(struct worker *w, uint64_t client, const char *id,
     const char *cmd, size_t len)
 {
+	struct bus_redis *br = w->bus;
 	const char *argv[3] = { "PUBLISH", KP "ctl", cmd };
 	size_t lens[3] = { 7, sizeof KP "ctl" - 1, len };
-	struct ctl_ctx *x;
+	struct ctl_ctx *x = NULL;
+	struct origin from;
 
-	if (!bus_redis_up(w) || (x = malloc(sizeof *x)) == NULL)
-		return -1;
-	x->w = w;
-	x->client = client;
-	snprintf(x->id, sizeof x->id, "%s", id);
-	if (redis_conn_command(w->redis->cmd, on_control_published, x, 3,
-	    argv, lens) != 0) {
+	msg_origin(&from, (uint16_t)w->idx, client, id);
+	if (redis_up(w) && br != NULL && br->cmd != NULL &&
+	    (x = malloc(sizeof *x)) != NULL) {
+		x->w = w;
+		x->from = from;
+		if (redis_conn_command(br->cmd, on_control_published, x, 3,
+		    argv, lens) == 0)
+			return;	/* answered when Redis has it */
 		free(x);
-		return -1;
 	}
-	return 0;
+	deliver_reply_err(w, &from, ACT_NONE, NULL, ERR_UNAVAILABLE,
+	    "the cluster bus is down");
 }
 
 /* A message on one of the subscriber connection's channels. */
@@ -233,9 +229,7 @@ on_message(struct redis_conn *rc, const char *channel, size_t chlen,
 	struct worker *w = arg;
 	char name[CHAN_NAME_MAX + 1], uid[USER_ID_MAX + 1];
 	const char *nl;
-	struct imsg *m;
 	struct frame *f;
-	int i;
 
 	if (chlen > sizeof KP "ch:" - 1 &&
 	    memcmp(channel, KP "ch:", sizeof KP "ch:" - 1) == 0) {
@@ -248,7 +242,7 @@ on_message(struct redis_conn *rc, const char *channel, size_t chlen,
 		return;
 	}
 	if (chlen == sizeof KP "ctl" - 1 && memcmp(channel, KP "ctl", chlen) == 0) {
-		control_fanout(w, msg, msglen);
+		(void)deliver_control_workers(w, msg, msglen);
 		return;
 	}
 	/* The node channel: "UID\n" + a whisper frame, for every worker. */
@@ -260,18 +254,7 @@ on_message(struct redis_conn *rc, const char *channel, size_t chlen,
 	f = frame_text(nl + 1, msglen - (size_t)(nl - msg) - 1);
 	if (f == NULL)
 		return;
-	for (i = 0; i < w->srv->nworkers; i++) {
-		if (i == w->idx) {
-			worker_deliver_user(w, uid, f);
-			continue;
-		}
-		m = imsg_new(IM_USER_DELIVER);
-		if (m == NULL)
-			continue;
-		strcpy(m->user, uid);
-		m->frame = frame_ref(f);
-		worker_post(w, i, m);
-	}
+	deliver_user_workers(w, NULL, uid, f);
 	frame_unref(f);
 }
 
@@ -284,7 +267,7 @@ on_message(struct redis_conn *rc, const char *channel, size_t chlen,
 static void
 counted_add(struct worker *w, const char *uid, int delta)
 {
-	struct strmap *m = &w->redis->counted;
+	struct strmap *m = &((struct bus_redis *)w->bus)->counted;
 	intptr_t n = (intptr_t)strmap_get(m, uid) + delta;
 
 	if (n <= 0)
@@ -293,46 +276,137 @@ counted_add(struct worker *w, const char *uid, int delta)
 		strmap_put(m, uid, (void *)n);
 }
 
-/*
- * The attach script answered: admit or refuse.  Without an answer (Redis
- * is away, or the answer was lost) the connection is admitted and counted
- * here; Redis is told the count when it is back (bus-redis-repair.c).
- */
-static void
-on_attached(struct redis_conn *rc, redisReply *r, void *priv)
-{
-	struct op_ctx *x = priv;
-	struct worker *w = x->w;
-	struct imsg *m = x->m, *rep;
-	long long v = reply_int(r, -1);
-
-	free(x);
-	rep = imsg_new(IM_TO_CLIENT);
-	if (rep != NULL) {
-		rep->action = v == 0 ? ACT_AUTH_REFUSE : ACT_AUTH_OK;
-		if (v != 0)
-			counted_add(w, m->user, 1);
-		if (v != 0 && v != 1)
-			bus_redis_stale_user(w, m->user);
-		rep->client = m->client;
-		strcpy(rep->user, m->user);
-		strcpy(rep->id, m->id);
-		worker_post(w, m->worker, rep);
-	}
-	imsg_free(m);
-}
+/* A user a detach script is about. */
+struct detach_ctx {
+	struct worker *w;
+	char uid[USER_ID_MAX + 1];
+};
 
 /* The detach script ran, or its answer was lost: then it is told later. */
 static void
 on_detached(struct redis_conn *rc, redisReply *r, void *priv)
 {
-	struct op_ctx *x = priv;
+	struct detach_ctx *x = priv;
 
 	(void)rc;
 	if (r == NULL)
-		bus_redis_stale_user(x->w, x->m->user);
-	imsg_free(x->m);
+		bus_redis_stale_user(x->w, x->uid);
 	free(x);
+}
+
+/* Counts a connection of user uid less, here and in Redis (on the user's owner). */
+static void
+uncount(struct worker *w, const char *uid)
+{
+	char k[2][128];
+	const char *argv[4];
+	struct detach_ctx *x = malloc(sizeof *x);
+
+	counted_add(w, uid, -1);
+	if (x == NULL) {
+		bus_redis_stale_user(w, uid);
+		return;
+	}
+	x->w = w;
+	snprintf(x->uid, sizeof x->uid, "%s", uid);
+	argv[0] = key(k[0], sizeof k[0], "user", uid);
+	argv[1] = key(k[1], sizeof k[1], "nodeusers", w->relay->node_key);
+	argv[2] = w->relay->node_key;
+	argv[3] = uid;
+	if (bus_redis_run(w, S_DETACH, on_detached, x, 2, 4, argv) != 0)
+		on_detached(NULL, NULL, x);
+}
+
+/*
+ * Admits or refuses attach m by the attach script's answer v (-1: none)
+ * and frees m.  Without an answer (Redis is away, or the answer was lost)
+ * the connection is admitted and counted here; Redis is told the count
+ * when it is back (bus-redis-repair.c).
+ */
+static void
+attach_answer(struct worker *w, struct im_attach *m, long long v)
+{
+	if (v != 0)
+		counted_add(w, m->user, 1);
+	if (v != 0 && v != 1)
+		bus_redis_stale_user(w, m->user);
+	if (deliver_attach_answer(w, &m->from, v != 0, m->user) != 0 &&
+	    v != 0)
+		uncount(w, m->user);	/* nobody will hear of it */
+	msg_free(&m->hdr);
+}
+
+/* The attach script answered (or not: r NULL). */
+static void
+on_attached(struct redis_conn *rc, redisReply *r, void *priv)
+{
+	struct op_ctx *x = priv;
+	struct worker *w = x->w;
+	struct im_attach *m = x->m;
+
+	free(x);
+	attach_answer(w, m, reply_int(r, -1));
+}
+
+/*
+ * Counts a connection of user m->user in Redis (on the user's owner), and
+ * admits it, or refuses it past user_connections_max.  Takes m.
+ */
+static void
+redis_attach(struct worker *w, struct im_attach *m)
+{
+	char k[2][128], max[16], now[24];
+	const char *argv[7];
+	struct op_ctx *x = malloc(sizeof *x);
+
+	if (x == NULL) {
+		attach_answer(w, m, -1);	/* admits it */
+		return;
+	}
+	x->w = w;
+	x->m = m;
+	snprintf(max, sizeof max, "%d", w->cfg->user_connections_max);
+	snprintf(now, sizeof now, "%lld", (long long)proto_now_ms());
+	argv[0] = key(k[0], sizeof k[0], "user", m->user);
+	argv[1] = key(k[1], sizeof k[1], "nodeusers", w->relay->node_key);
+	argv[2] = KP "nodes";
+	argv[3] = w->relay->node_key;
+	argv[4] = max;
+	argv[5] = m->user;
+	argv[6] = now;
+	if (bus_redis_run(w, S_ATTACH, on_attached, x, 3, 7, argv) != 0)
+		on_attached(NULL, NULL, x);	/* admits it */
+}
+
+/* A connection of user m->user went (on the user's owner).  Takes m. */
+static void
+redis_detach(struct worker *w, struct im_detach *m)
+{
+	uncount(w, m->user);
+	msg_free(&m->hdr);
+}
+
+/*
+ * Answers whisper m by how many nodes have its target (n; -1: no answer)
+ * and frees m.
+ */
+static void
+whisper_answer(struct worker *w, struct im_whisper *m, long long n)
+{
+	char msg[128];
+
+	if (n < 0)
+		deliver_reply_err(w, &m->from, ACT_NONE, NULL, ERR_UNAVAILABLE,
+		    "the cluster bus is down");
+	else if (n == 0) {
+		snprintf(msg, sizeof msg, "to: user %s is not online", m->to);
+		deliver_reply_err(w, &m->from, ACT_NONE, NULL, ERR_BAD_FIELD,
+		    msg);
+	} else {
+		metrics_add(&w->stats.whispers, 1);
+		deliver_reply(w, &m->from, ACT_NONE, NULL, reply_ok(m->from.id));
+	}
+	msg_free(&m->hdr);
 }
 
 /* The whisper script answered with how many nodes have the user. */
@@ -341,96 +415,48 @@ on_whispered(struct redis_conn *rc, redisReply *r, void *priv)
 {
 	struct op_ctx *x = priv;
 	struct worker *w = x->w;
-	struct imsg *m = x->m;
-	struct frame *f;
-	char msg[128];
-	long long n = reply_int(r, -1);
+	struct im_whisper *m = x->m;
 
 	free(x);
-	if (n < 0) {
-		worker_count_err(w, ERR_UNAVAILABLE);
-		f = proto_err_frame(m->id, ERR_UNAVAILABLE,
-		    "the cluster bus is down", -1, -1);
-	} else if (n == 0) {
-		snprintf(msg, sizeof msg, "to: user %s is not online", m->user);
-		worker_count_err(w, ERR_BAD_FIELD);
-		f = proto_err_frame(m->id, ERR_BAD_FIELD, msg, -1, -1);
-	} else {
-		stat_add(&w->stats.whispers, 1);
-		f = proto_ok_frame(m->id);
-	}
-	bus_to_client(w, m->worker, m->client, ACT_NONE, NULL, f);
-	frame_unref(f);
-	imsg_free(m);
+	whisper_answer(w, m, reply_int(r, -1));
 }
 
-void
-bus_redis_user(struct worker *w, struct imsg *m)
+/*
+ * Sends whisper m to the node channel of every instance where user m->to
+ * is (on the user's owner), and answers the sender.  Takes m.
+ */
+static void
+redis_whisper(struct worker *w, struct im_whisper *m)
 {
-	char k[2][128], max[16], *payload = NULL;
-	const char *argv[4];
+	char k[128], *payload;
+	const char *argv[3];
 	struct op_ctx *x = malloc(sizeof *x);
 	size_t ul, fl;
 	int rc = -1;
 
-	if (x == NULL)
-		goto failed;
+	if (x == NULL) {
+		whisper_answer(w, m, -1);
+		return;
+	}
 	x->w = w;
 	x->m = m;
-	argv[0] = key(k[0], sizeof k[0], "user", m->user);
-	argv[1] = key(k[1], sizeof k[1], "nodeusers", w->srv->node_key);
-	switch (m->type) {
-	case IM_USER_ATTACH:
-		snprintf(max, sizeof max, "%d", w->cfg->user_connections_max);
-		argv[2] = w->srv->node_key;
-		argv[3] = max;
-		{
-			char now[24];
-			const char *a[7] = { argv[0], argv[1], KP "nodes",
-			    argv[2], argv[3], m->user, now };
-
-			snprintf(now, sizeof now, "%lld",
-			    (long long)proto_now_ms());
-			rc = bus_redis_run(w, S_ATTACH, on_attached, x, 3, 7, a);
-		}
-		if (rc != 0)
-			on_attached(NULL, NULL, x);	/* admits it */
-		return;
-	case IM_USER_DETACH:
-		counted_add(w, m->user, -1);
-		argv[2] = w->srv->node_key;
-		argv[3] = m->user;
-		if (bus_redis_run(w, S_DETACH, on_detached, x, 2, 4, argv) != 0)
-			on_detached(NULL, NULL, x);
-		return;
-	case IM_WHISPER:
-		/* "UID\n" + the frame's payload, for the node channels. */
-		ul = strlen(m->user);
-		fl = frame_payload_len(m->frame);
-		payload = malloc(ul + 1 + fl + 1);
-		if (payload != NULL) {
-			memcpy(payload, m->user, ul);
-			payload[ul] = '\n';
-			memcpy(payload + ul + 1, frame_payload(m->frame), fl);
-			payload[ul + 1 + fl] = '\0';
-			argv[1] = KP;
-			argv[2] = payload;
-			rc = bus_redis_run(w, S_WHISPER, on_whispered, x, 1, 3, argv);
-		}
-		free(payload);
-		if (rc != 0)
-			on_whispered(NULL, NULL, x);
-		return;
-	default:
-		break;
+	/* "UID\n" + the frame's payload, for the node channels. */
+	ul = strlen(m->to);
+	fl = frame_payload_len(m->frame);
+	payload = malloc(ul + 1 + fl + 1);
+	if (payload != NULL) {
+		memcpy(payload, m->to, ul);
+		payload[ul] = '\n';
+		memcpy(payload + ul + 1, frame_payload(m->frame), fl);
+		payload[ul + 1 + fl] = '\0';
+		argv[0] = key(k, sizeof k, "user", m->to);
+		argv[1] = KP;
+		argv[2] = payload;
+		rc = bus_redis_run(w, S_WHISPER, on_whispered, x, 1, 3, argv);
 	}
-	free(x);
-failed:
-	if (x == NULL && m->type == IM_USER_DETACH) {
-		counted_add(w, m->user, -1);
-		bus_redis_stale_user(w, m->user);
-	}
-	imsg_free(m);
+	free(payload);
+	if (rc != 0)
+		on_whispered(NULL, NULL, x);
 }
 
 /* ------------------------------------------------ connections, liveness */
@@ -464,7 +490,7 @@ on_state(struct redis_conn *rc, enum redis_state st, void *arg)
 			br->cmd_was_up = true;
 	} else
 		br->sub_up = up;
-	atomic_store(&br->up, br->cmd_up && br->sub_up);
+	atomic_store(&br->w->bus_up, br->cmd_up && br->sub_up);
 	if (up && br->w->idx == 0 && rc == br->cmd)
 		br->next_beat_ms = 0;	/* beat (and reap) at the next tick */
 }
@@ -487,18 +513,24 @@ on_beat(struct redis_conn *rc, redisReply *r, void *priv)
 	if (r->integer == 1) {
 		log_warn("redis: this node (%s) was taken for dead and its "
 		    "members removed: registering them again",
-		    w->srv->node_key);
-		for (i = 0; i < w->srv->nworkers; i++) {
-			if ((m = imsg_new(IM_BUS_REPAIR)) != NULL)
+		    w->relay->node_key);
+		for (i = 0; i < w->relay->nworkers; i++) {
+			if ((m = msg_new(IM_BUS_REPAIR)) != NULL)
 				worker_post(w, i, m);
 		}
 	}
 }
 
-void
-bus_redis_reassert(struct worker *w)
+/*
+ * Tells Redis again about this worker's members and users (IM_BUS_REPAIR:
+ * another instance took this one for dead and removed them).
+ */
+static void
+redis_repair_op(struct worker *w)
 {
-	if (w->redis != NULL && w->redis->cmd_up) {
+	struct bus_redis *br = w->bus;
+
+	if (br != NULL && br->cmd != NULL && br->cmd_up) {
 		bus_redis_repair(w, true);
 		bus_redis_tell_stale(w);
 	}
@@ -519,7 +551,7 @@ on_dead_nodes(struct redis_conn *rc, redisReply *r, void *priv)
 	snprintf(knodes, sizeof knodes, KP "nodes");
 	for (i = 0; i < r->elements; i++) {
 		if (r->element[i]->type != REDIS_REPLY_STRING ||
-		    strcmp(r->element[i]->str, w->srv->node_key) == 0)
+		    strcmp(r->element[i]->str, w->relay->node_key) == 0)
 			continue;
 		log_notice("redis: node %s stopped beating: removing its "
 		    "members", r->element[i]->str);
@@ -531,40 +563,50 @@ on_dead_nodes(struct redis_conn *rc, redisReply *r, void *priv)
 	}
 }
 
-void
-bus_redis_tick(struct worker *w, int64_t now_ms)
+/*
+ * Periodic work (now: loop ms; wall: epoch ms): the users gauge, resyncs,
+ * stale memberships, seq key renewal, the sweep of the channels, and on
+ * worker 0 heartbeats and reaping dead nodes.
+ */
+static void
+redis_tick(struct worker *w, int64_t now, int64_t wall)
 {
-	struct bus_redis *br = w->redis;
-	char knodes[64], kreaped[128], now[24], cutoff[24];
+	struct bus_redis *br = w->bus;
+	char knodes[64], kreaped[128], nowbuf[24], cutoff[24];
 	const char *argv[6];
 	size_t lens[4];
 	int64_t ttl = w->cfg->presence_ttl_ms;
 
-	if (br == NULL)
+	metrics_set(&w->stats.users, (int64_t)user_index_count(&w->users));
+	if (br == NULL || br->cmd == NULL)
 		return;
 	if (br->cmd_up && br->sub_up)
 		bus_redis_resync_channels(w);
-	if (br->cmd_up && br->stale_due_ms != 0 && now_ms >= br->stale_due_ms) {
+	if (br->cmd_up && br->stale_due_ms != 0 && wall >= br->stale_due_ms) {
 		br->stale_due_ms = 0;
 		bus_redis_tell_stale(w);
 	}
-	if (br->cmd_up && now_ms >= br->next_refresh_ms) {
+	if (br->cmd_up && wall >= br->next_refresh_ms) {
 		/* Well within channel_ttl (at least 1 s). */
-		br->next_refresh_ms = now_ms + (w->cfg->channel_ttl_ms / 4 >
+		br->next_refresh_ms = wall + (w->cfg->channel_ttl_ms / 4 >
 		    60000 ? 60000 : w->cfg->channel_ttl_ms / 4);
 		bus_redis_refresh_channels(w);
 	}
-	if (w->idx != 0 || !br->cmd_up || now_ms < br->next_beat_ms)
+	if (now >= br->next_sweep_ms) {
+		br->next_sweep_ms = now + BUS_REDIS_SWEEP_MS;
+		bus_redis_sweep(w, wall);
+	}
+	if (w->idx != 0 || !br->cmd_up || wall < br->next_beat_ms)
 		return;
-	br->next_beat_ms = now_ms + (ttl / 3 > 100 ? ttl / 3 : 100);
+	br->next_beat_ms = wall + (ttl / 3 > 100 ? ttl / 3 : 100);
 	snprintf(knodes, sizeof knodes, KP "nodes");
-	snprintf(now, sizeof now, "%lld", (long long)now_ms);
+	snprintf(nowbuf, sizeof nowbuf, "%lld", (long long)wall);
 	argv[0] = knodes;
-	argv[1] = key(kreaped, sizeof kreaped, "reaped", w->srv->node_key);
-	argv[2] = w->srv->node_key;
-	argv[3] = now;
+	argv[1] = key(kreaped, sizeof kreaped, "reaped", w->relay->node_key);
+	argv[2] = w->relay->node_key;
+	argv[3] = nowbuf;
 	(void)bus_redis_run(w, S_HEARTBEAT, on_beat, w, 2, 4, argv);
-	snprintf(cutoff, sizeof cutoff, "(%lld", (long long)(now_ms - ttl));
+	snprintf(cutoff, sizeof cutoff, "(%lld", (long long)(wall - ttl));
 	argv[0] = "ZRANGEBYSCORE";
 	argv[1] = knodes;
 	argv[2] = "-inf";
@@ -576,14 +618,20 @@ bus_redis_tick(struct worker *w, int64_t now_ms)
 	(void)redis_conn_command(br->cmd, on_dead_nodes, w, 4, argv, lens);
 }
 
-int
-bus_redis_init(struct worker *w)
+/*
+ * Creates w's Redis state and connections (they connect in the background,
+ * and keep reconnecting).  Returns 0, or -1 with the reason logged (what
+ * was made is freed by redis_free).
+ */
+static int
+redis_init(struct worker *w)
 {
 	const struct config *cfg = w->cfg;
 	struct redis_addr addr;
 	struct bus_redis *br;
 	char err[128], knode[128];
 
+	atomic_store(&w->bus_up, false);
 	if (redis_url_parse(cfg->redis, &addr, err, sizeof err) != 0) {
 		log_err("redis: %s", err);
 		return -1;
@@ -592,11 +640,11 @@ bus_redis_init(struct worker *w)
 	if (br == NULL)
 		return -1;
 	br->w = w;
-	atomic_init(&br->up, false);
+	strmap_init(&br->channels);
 	strmap_init(&br->counted);
 	strmap_init(&br->stale_members);
 	strmap_init(&br->stale_users);
-	w->redis = br;
+	w->bus = br;
 	br->cmd = redis_conn_new(&w->loop, &addr, cfg->redis_connect_timeout_ms,
 	    100, 5000, on_state, br);
 	br->sub = redis_conn_new(&w->loop, &addr, cfg->redis_connect_timeout_ms,
@@ -608,43 +656,87 @@ bus_redis_init(struct worker *w)
 	redis_conn_set_message_cb(br->sub, on_message, w);
 	redis_conn_set_subscribed_cb(br->sub, bus_redis_on_subscribed, w);
 	if (w->idx == 0) {
-		key(knode, sizeof knode, "node", w->srv->node_key);
+		key(knode, sizeof knode, "node", w->relay->node_key);
 		redis_conn_subscribe(br->sub, knode, strlen(knode));
 		redis_conn_subscribe(br->sub, KP "ctl", sizeof KP "ctl" - 1);
 	}
 	return 0;
 }
 
-void
-bus_redis_free(struct worker *w)
+/*
+ * Closes w's Redis connections (at IM_DESTROY, before lws goes); what is
+ * pending is failed now, and nothing is called back after.
+ */
+static void
+redis_stop(struct worker *w)
 {
-	struct bus_redis *br = w->redis;
+	struct bus_redis *br = w->bus;
+	struct redis_conn *rc;
+
+	atomic_store(&w->bus_up, false);
+	if (br == NULL)
+		return;
+	/*
+	 * The command connection first: its pending callbacks may still
+	 * unsubscribe (a failed join), which needs the subscriber.
+	 */
+	if ((rc = br->cmd) != NULL) {
+		br->cmd_up = false;
+		redis_conn_free(rc);
+		br->cmd = NULL;
+	}
+	if ((rc = br->sub) != NULL) {
+		br->sub_up = false;
+		redis_conn_free(rc);
+		br->sub = NULL;
+	}
+}
+
+/* Frees w's Redis state once its loop has ended (closing the connections if stop did not). */
+static void
+redis_free(struct worker *w)
+{
+	struct bus_redis *br = w->bus;
 
 	if (br == NULL)
 		return;
-	if (br->cmd != NULL)
-		redis_conn_free(br->cmd);
-	if (br->sub != NULL)
-		redis_conn_free(br->sub);
+	redis_stop(w);
+	bus_redis_chans_free(br);
 	strmap_free(&br->counted);
 	bus_redis_repair_free(br);
 	free(br);
-	w->redis = NULL;
+	w->bus = NULL;
 }
 
-bool
-bus_redis_up(struct worker *w)
-{
-	return w->redis != NULL && atomic_load(&w->redis->up);
-}
-
-const char *
-bus_redis_health(struct server *srv)
+/* Returns "redis" while every worker's connections are up, else "down" (reads only the atomics). */
+static const char *
+redis_health(struct relay *r)
 {
 	int i;
 
-	for (i = 0; i < srv->nworkers; i++)
-		if (!bus_redis_up(&srv->workers[i]))
+	for (i = 0; i < r->nworkers; i++)
+		if (!atomic_load(&r->workers[i].bus_up))
 			return "down";
 	return "redis";
 }
+
+const struct bus_ops bus_redis_ops = {
+	.name = "redis",
+	.publish_here = true,
+	.global_init = redis_global_init,
+	.init = redis_init,
+	.stop = redis_stop,
+	.free = redis_free,
+	.tick = redis_tick,
+	.health = redis_health,
+	.join = bus_redis_join,
+	.leave = bus_redis_leave,
+	.history = bus_redis_history,
+	.who = bus_redis_who,
+	.publish = redis_publish,
+	.attach = redis_attach,
+	.detach = redis_detach,
+	.whisper = redis_whisper,
+	.control = redis_control,
+	.repair = redis_repair_op,
+};

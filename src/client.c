@@ -20,7 +20,7 @@
 #include "frame.h"
 #include "log.h"
 #include "proto.h"
-#include "session.h"
+#include "reply.h"
 #include "worker.h"
 
 /* Spare queue links a worker keeps (16 bytes each) rather than freeing. */
@@ -81,7 +81,7 @@ client_enqueue(struct client *c, struct frame *f)
 		c->qhead = q;
 	c->qtail = q;
 	c->qbytes += f->len;
-	stat_add(&c->w->stats.frames_out, 1);
+	metrics_add(&c->w->stats.frames_out, 1);
 	worker_want_flush(c->w, c);
 	return 0;
 }
@@ -130,7 +130,7 @@ client_send_err(struct client *c, const char *id, enum errcode code,
     const char *msg)
 {
 	worker_count_err(c->w, code);
-	client_send_new(c, proto_err_frame(id, code, msg, -1, -1));
+	client_send_new(c, reply_err(id, code, msg, -1, -1));
 }
 
 void
@@ -204,7 +204,7 @@ client_flush(struct client *c)
 			if (lws_write(c->wsi, f->data, f->len,
 			    LWS_WRITE_HTTP) < 0)
 				goto failed;
-			stat_add(&c->w->stats.bytes_out, f->len);
+			metrics_add(&c->w->stats.bytes_out, f->len);
 			client_dequeue(c);
 			continue;
 		}
@@ -217,7 +217,7 @@ client_flush(struct client *c)
 		}
 		if (client_write(c, scratch, n) < 0)
 			goto failed;
-		stat_add(&c->w->stats.bytes_out, n);
+		metrics_add(&c->w->stats.bytes_out, n);
 	}
 	return 0;
 
@@ -238,7 +238,7 @@ client_close(struct client *c, int code, const char *reason, bool drop_queue,
 		return;
 	log_info("client %llu (%s): closing with %d: %s",
 	    (unsigned long long)client_id(c), c->uid[0] ? c->uid : "-", code, reason);
-	session_detach(c);
+	c->w->hooks->client_detach(c);
 	if (drop_queue)
 		client_queue_clear(c);
 	c->closing = true;
@@ -250,7 +250,7 @@ client_close(struct client *c, int code, const char *reason, bool drop_queue,
 		lws_rx_flow_control(c->wsi, 1);
 		c->paused = false;
 	}
-	bye = proto_bye_frame(code, reason, reconnect_ms);
+	bye = reply_bye(code, reason, reconnect_ms);
 	cf = frame_close((uint16_t)code, reason);
 	if (bye != NULL)
 		client_enqueue(c, bye);
@@ -260,4 +260,12 @@ client_close(struct client *c, int code, const char *reason, bool drop_queue,
 	frame_unref(cf);
 	/* The peer has this long to answer our CLOSE before lws drops it. */
 	lws_set_timeout(c->wsi, PENDING_TIMEOUT_CLOSE_ACK, 3);
+}
+
+void
+client_peer_closed(struct client *c)
+{
+	c->w->hooks->client_detach(c);
+	client_queue_clear(c);
+	c->closing = true;
 }

@@ -96,13 +96,20 @@ void client_send_err(struct client *c, const char *id, enum errcode code,
     const char *msg);
 
 /*
- * Starts closing the client: it leaves its channels and its user, `bye`
+ * Starts closing the client: it leaves its channels and its user (the
+ * worker's client_detach hook), `bye`
  * {code, reason} and a CLOSE frame go out after what is queued (or instead
  * of it, with drop_queue), and lws is given a few seconds to finish.
  * reconnect_ms >= 0 adds that hint to the bye.  Idempotent.
  */
 void client_close(struct client *c, int code, const char *reason,
     bool drop_queue, int64_t reconnect_ms);
+
+/*
+ * The peer sent a CLOSE first (lws answers it): the client leaves its
+ * channels and its user, and nothing more of ours goes out.
+ */
+void client_peer_closed(struct client *c);
 
 /*
  * Writes as much of the queue as the socket takes now, in writes of up to

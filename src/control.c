@@ -1,68 +1,22 @@
 /*
- * control.c: the control channel (see control.h): sending a command to the
- * cluster, handing it to this instance's workers, and running it.
+ * control.c: the control channel's commands (see control.h): one table,
+ * each entry with how the command is checked and what runs it here.
  */
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <cjson/cJSON.h>
 
 #include "bus.h"
-#include "bus-redis.h"
 #include "chan.h"
+#include "client.h"
 #include "control.h"
-#include "frame.h"
-#include "inbox.h"
+#include "enforce.h"
+#include "jsonw.h"
 #include "log.h"
-#include "moderation.h"
 #include "proto.h"
-#include "server.h"
 #include "worker.h"
-
-void
-control_fanout(struct worker *w, const char *cmd, size_t len)
-{
-	struct imsg *m;
-	int i;
-
-	if (len > CONTROL_MAX) {
-		log_warn("control: a command of %zu bytes (more than %d): "
-		    "ignored", len, CONTROL_MAX);
-		return;
-	}
-	for (i = 0; i < w->srv->nworkers; i++) {
-		m = imsg_new(IM_CONTROL);
-		if (m == NULL || (m->body = malloc(len + 1)) == NULL) {
-			log_err("out of memory: a control command lost");
-			imsg_free(m);
-			continue;
-		}
-		memcpy(m->body, cmd, len);
-		m->body[len] = '\0';
-		m->body_len = len;
-		worker_post(w, i, m);
-	}
-}
-
-void
-control_send(struct worker *w, uint64_t client, const char *id,
-    const char *cmd, size_t len)
-{
-	struct frame *f;
-
-	if (w->redis != NULL) {
-		if (bus_redis_control(w, client, id, cmd, len) == 0)
-			return;	/* answered when Redis has it */
-		worker_count_err(w, ERR_UNAVAILABLE);
-		f = proto_err_frame(id, ERR_UNAVAILABLE,
-		    "the cluster bus is down", -1, -1);
-	} else {
-		control_fanout(w, cmd, len);
-		f = proto_ok_frame(id);
-	}
-	bus_to_client(w, w->idx, client, ACT_NONE, NULL, f);
-	frame_unref(f);
-}
 
 /* Returns the string member `name` of o, or NULL. */
 static const char *
@@ -73,34 +27,127 @@ get_str(const cJSON *o, const char *name)
 	return cJSON_IsString(it) ? it->valuestring : NULL;
 }
 
-void
+/* kick: {"user":UID,"reason":R}. */
+static int
+run_kick(struct worker *w, const cJSON *o)
+{
+	const char *user = get_str(o, "user");
+
+	if (user == NULL || !user_id_valid(user, strlen(user))) {
+		log_warn("control: kick without a valid user: ignored");
+		return -1;
+	}
+	enforce_kick(w, user, get_str(o, "reason"));
+	return 0;
+}
+
+/* announce: {"text":T[,"ch":CH]}. */
+static int
+run_announce(struct worker *w, const cJSON *o)
+{
+	const char *text = get_str(o, "text"), *ch = get_str(o, "ch");
+
+	if (text == NULL || (ch != NULL && !chan_name_valid(ch, strlen(ch)))) {
+		log_warn("control: announce without text: ignored");
+		return -1;
+	}
+	enforce_announce(w, text, ch);
+	return 0;
+}
+
+static const struct {
+	const char *name;
+	int (*run)(struct worker *w, const cJSON *o);
+} commands[] = {
+	{ "kick", run_kick },
+	{ "announce", run_announce },
+};
+
+int
 control_run(struct worker *w, const char *cmd, size_t len)
 {
-	const char *name, *user, *text, *ch;
+	const char *name;
 	cJSON *o;
+	size_t i;
+	int rc = -1;
 
+	if (len > CONTROL_MAX) {
+		log_warn("control: a command of %zu bytes (more than %d): "
+		    "ignored", len, CONTROL_MAX);
+		return -1;
+	}
 	/* Another instance sent it: as careful with it as with a client's. */
 	o = cJSON_ParseWithLength(cmd, len);
 	if (o == NULL || !cJSON_IsObject(o) || (name = get_str(o, "cmd")) == NULL) {
 		log_warn("control: a command that is not JSON with a cmd: ignored");
 		cJSON_Delete(o);
-		return;
+		return -1;
 	}
-	if (strcmp(name, "kick") == 0) {
-		user = get_str(o, "user");
-		if (user != NULL && user_id_valid(user, strlen(user)))
-			moderation_kick_here(w, user, get_str(o, "reason"));
-		else
-			log_warn("control: kick without a valid user: ignored");
-	} else if (strcmp(name, "announce") == 0) {
-		text = get_str(o, "text");
-		ch = get_str(o, "ch");
-		if (text != NULL &&
-		    (ch == NULL || chan_name_valid(ch, strlen(ch))))
-			moderation_announce_here(w, text, ch);
-		else
-			log_warn("control: announce without text: ignored");
-	} else
+	for (i = 0; i < sizeof commands / sizeof commands[0]; i++)
+		if (strcmp(name, commands[i].name) == 0)
+			break;
+	if (i < sizeof commands / sizeof commands[0])
+		rc = commands[i].run(w, o);
+	else
 		log_warn("control: unknown command \"%.32s\": ignored", name);
 	cJSON_Delete(o);
+	return rc;
+}
+
+/* Starts a command: {"cmd":NAME,"by":BY. */
+static void
+cmd_begin(struct jsonw *jw, const char *name, const char *by)
+{
+	jsonw_init(jw);
+	jsonw_lit(jw, "{\"cmd\":\"");
+	jsonw_lit(jw, name);
+	jsonw_lit(jw, "\",\"by\":");
+	jsonw_cstr(jw, by);
+}
+
+/* Ends the command and hands it to the bus; the client is answered. */
+static void
+cmd_send(struct jsonw *jw, struct worker *w, uint64_t client, const char *id)
+{
+	struct client *c;
+
+	jsonw_lit(jw, "}");
+	if (jw->failed || jw->len > CONTROL_MAX) {
+		if ((c = worker_client(w, client)) != NULL)
+			client_send_err(c, id, jw->failed ? ERR_INTERNAL :
+			    ERR_TOO_LONG, jw->failed ? "out of memory" :
+			    "the command is too long");
+	} else
+		bus_control(w, client, id, jw->buf, jw->len);
+	jsonw_free(jw);
+}
+
+void
+control_kick(struct worker *w, uint64_t client, const char *id,
+    const char *by, const char *user, const char *reason)
+{
+	struct jsonw jw;
+
+	cmd_begin(&jw, "kick", by);
+	jsonw_lit(&jw, ",\"user\":");
+	jsonw_cstr(&jw, user);
+	jsonw_lit(&jw, ",\"reason\":");
+	jsonw_cstr(&jw, reason);
+	cmd_send(&jw, w, client, id);
+}
+
+void
+control_announce(struct worker *w, uint64_t client, const char *id,
+    const char *by, const char *text, size_t text_len, const char *ch)
+{
+	struct jsonw jw;
+
+	cmd_begin(&jw, "announce", by);
+	jsonw_lit(&jw, ",\"text\":");
+	jsonw_str(&jw, text, text_len);
+	if (ch != NULL) {
+		jsonw_lit(&jw, ",\"ch\":");
+		jsonw_cstr(&jw, ch);
+	}
+	cmd_send(&jw, w, client, id);
 }

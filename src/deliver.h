@@ -65,9 +65,11 @@ void deliver_reply_err(struct worker *w, const struct origin *to, int action,
 /*
  * Answers an attach of user uid: its owner admitted the connection (ok) or
  * refused it (too many connections).  If the connection has gone by then,
- * its worker gives the count back (a detach).
+ * its worker gives the count back (a detach).  Returns 0, or -1 if the
+ * answer could not be sent (out of memory): the caller takes the count
+ * back itself, or it would never be.
  */
-void deliver_attach_answer(struct worker *w, const struct origin *to, bool ok,
+int deliver_attach_answer(struct worker *w, const struct origin *to, bool ok,
     const char *uid);
 
 /* IM_DELIVER and IM_USER_DELIVER on the receiving worker. */

@@ -12,12 +12,11 @@
 #include <libwebsockets.h>
 
 #include "config.h"
-#include "bus-redis.h"
 #include "http.h"
 #include "jsonw.h"
 #include "metrics.h"
 #include "log.h"
-#include "server.h"
+#include "relay.h"
 #include "worker.h"
 
 /* Returns the MIME type for a file name. */
@@ -125,16 +124,19 @@ http_request(struct worker *w, struct lws *wsi, const char *path,
 	if (strcmp(path, "/healthz") == 0) {
 		snprintf(body, sizeof body,
 		    "{\"status\":\"%s\",\"node\":\"%s\",\"bus\":\"%s\"}\n",
-		    w->draining ? "draining" : "ok", w->srv->node,
-		    w->redis != NULL ? bus_redis_health(w->srv) : "local");
+		    w->draining ? "draining" : "ok", w->relay->node,
+		    w->hooks->health(w->relay));
 		return http_reply(wsi, w->draining ? 503 : 200,
 		    "application/json", body);
 	}
 	if (strcmp(path, "/metrics") == 0) {
+		struct metrics_source src = { &w->relay->workers[0].stats,
+		    sizeof(struct worker), w->relay->nworkers, w->relay->node,
+		    atomic_load(&w->relay->nconns) };
 		struct jsonw jw;
 
 		jsonw_init(&jw);
-		metrics_render(w->srv, &jw);
+		metrics_render(&src, &jw);
 		n = jw.failed ? http_reply(wsi, 500, "text/plain",
 		    "out of memory\n") : http_reply_len(wsi, 200,
 		    "text/plain; version=0.0.4", jw.buf, jw.len);

@@ -3,7 +3,6 @@
  */
 #include <stdlib.h>
 
-#include "frame.h"
 #include "inbox.h"
 
 int
@@ -18,26 +17,6 @@ inbox_init(struct inbox *ib, uv_loop_t *loop, uv_async_cb cb, void *data)
 	if (rc == 0)
 		ib->async.data = data;
 	return rc;
-}
-
-struct imsg *
-imsg_new(enum imsg_type type)
-{
-	struct imsg *m = calloc(1, sizeof *m);
-
-	if (m != NULL)
-		m->type = (uint8_t)type;
-	return m;
-}
-
-void
-imsg_free(struct imsg *m)
-{
-	if (m == NULL)
-		return;
-	frame_unref(m->frame);
-	free(m->body);
-	free(m);
 }
 
 /* Links m at the head without waking anybody. */
@@ -88,10 +67,10 @@ inbox_pop(struct inbox *ib)
 }
 
 void
-inbox_discard(struct inbox *ib)
+inbox_discard(struct inbox *ib, void (*free_fn)(struct imsg *m))
 {
 	struct imsg *m;
 
 	while ((m = inbox_pop(ib)) != NULL)
-		imsg_free(m);
+		free_fn(m);
 }

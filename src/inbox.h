@@ -14,51 +14,13 @@
 
 #include <uv.h>
 
-#include "chan.h"
-#include "proto.h"
-
-struct frame;
-
-enum imsg_type {
-	/* To a channel's owner. */
-	IM_JOIN, IM_LEAVE, IM_PUBLISH, IM_HISTORY, IM_WHO,
-	/* To a user's owner. */
-	IM_USER_ATTACH, IM_USER_DETACH, IM_WHISPER,
-	/* To the worker that holds the members or the client. */
-	IM_DELIVER,		/* frame to every active member of ch */
-	IM_USER_DELIVER,	/* frame to every connection of user */
-	IM_TO_CLIENT,		/* frame (and action) to one client */
-	IM_CONTROL,		/* a control command (body) for every worker */
-	IM_BUS_REPAIR,		/* tell Redis about this worker's members again */
-	/* Lifecycle, from the main thread. */
-	IM_DRAIN, IM_QUIESCE, IM_DESTROY,
-};
-
-enum imsg_action {
-	ACT_NONE,		/* just deliver the frame */
-	ACT_ACTIVATE,		/* activate the pending membership of ch, then deliver */
-	ACT_AUTH_OK,		/* the user's owner admitted the connection */
-	ACT_AUTH_REFUSE,	/* too many connections for the user */
-	ACT_JOIN_FAIL,		/* drop the pending membership of ch, then deliver */
-};
-
+/*
+ * The link every message starts with; msg.h has the payloads, one struct
+ * per type, each beginning with this.
+ */
 struct imsg {
 	_Atomic(struct imsg *) next;
-	uint8_t type;
-	uint8_t action;
-	uint8_t flag;			/* type-specific: rejoin, notify */
-	uint16_t worker;		/* the worker that sent it (for replies) */
-	uint64_t client;		/* the client it is from or for */
-	struct frame *frame;		/* a reference owned by the message */
-	char *body;			/* malloc'd, owned by the message */
-	size_t body_len;
-	int64_t since;
-	uint64_t t0;			/* uv_hrtime() when a publish started */
-	int32_t count;			/* history / limit */
-	char ch[CHAN_NAME_MAX + 1];
-	char user[USER_ID_MAX + 1];
-	char name[USER_NAME_MAX + 1];
-	char id[PROTO_ID_JSON_MAX + 1];	/* the request's id, "" if none */
+	uint8_t type;			/* enum imsg_type (msg.h) */
 };
 
 struct inbox {
@@ -74,12 +36,6 @@ struct inbox {
  */
 int inbox_init(struct inbox *ib, uv_loop_t *loop, uv_async_cb cb, void *data);
 
-/* Allocates a zeroed message of the given type; returns NULL if memory ran out. */
-struct imsg *imsg_new(enum imsg_type type);
-
-/* Frees a message and what it owns. */
-void imsg_free(struct imsg *m);
-
 /* Appends m (from any thread) and wakes the consumer. */
 void inbox_push(struct inbox *ib, struct imsg *m);
 
@@ -89,7 +45,7 @@ void inbox_push(struct inbox *ib, struct imsg *m);
  */
 struct imsg *inbox_pop(struct inbox *ib);
 
-/* Frees every message still queued (at teardown, consumer thread only). */
-void inbox_discard(struct inbox *ib);
+/* Frees every message still queued with free_fn (at teardown, consumer thread only). */
+void inbox_discard(struct inbox *ib, void (*free_fn)(struct imsg *m));
 
 #endif

@@ -6,12 +6,13 @@
 #include <stdlib.h>
 
 #include "config.h"
+#include "relay.h"
 #include "server.h"
 
 int
 main(int argc, char **argv)
 {
-	static struct server srv;
+	static struct relay srv;
 
 	/*
 	 * lws allocates about 6 KB of header buffers for each WebSocket

@@ -7,9 +7,7 @@
 
 #include "jsonw.h"
 #include "metrics.h"
-#include "server.h"
 #include "version.h"
-#include "worker.h"
 
 /* Upper bounds of the publish latency buckets, in seconds (+Inf last). */
 static const double lat_bounds[METRICS_LAT_BUCKETS - 1] = {
@@ -25,7 +23,7 @@ static const char *const close_names[CLOSE_REASONS] = {
 };
 
 void
-stats_latency(struct stats *s, uint64_t ns)
+metrics_latency(struct stats *s, uint64_t ns)
 {
 	double secs = (double)ns / 1e9;
 	int i;
@@ -33,9 +31,9 @@ stats_latency(struct stats *s, uint64_t ns)
 	for (i = 0; i < METRICS_LAT_BUCKETS - 1; i++)
 		if (secs <= lat_bounds[i])
 			break;
-	stat_add(&s->lat_bucket[i], 1);
-	stat_add(&s->lat_sum_ns, ns);
-	stat_add(&s->lat_count, 1);
+	metrics_add(&s->lat_bucket[i], 1);
+	metrics_add(&s->lat_sum_ns, ns);
+	metrics_add(&s->lat_count, 1);
 }
 
 enum close_reason
@@ -61,35 +59,36 @@ metrics_close_reason(int code, int slow)
 	}
 }
 
+/* Returns the address of the byte at off in the i-th block of src. */
+static const char *
+block_at(const struct metrics_source *src, int i, size_t off)
+{
+	return (const char *)src->first + (size_t)i * src->stride + off;
+}
+
 /* Returns the sum over workers of the counter at byte offset off in struct stats. */
 static uint64_t
-sum(struct server *srv, size_t off)
+sum(const struct metrics_source *src, size_t off)
 {
 	uint64_t total = 0;
 	int i;
 
-	for (i = 0; i < srv->nworkers; i++) {
-		counter_t *c = (counter_t *)((char *)&srv->workers[i].stats +
-		    off);
-
-		total += atomic_load_explicit(c, memory_order_relaxed);
-	}
+	for (i = 0; i < src->n; i++)
+		total += atomic_load_explicit((counter_t *)block_at(src, i, off),
+		    memory_order_relaxed);
 	return total;
 }
 
 /* Returns the sum over workers of a gauge at byte offset off. */
 static int64_t
-sum_gauge(struct server *srv, size_t off)
+sum_gauge(const struct metrics_source *src, size_t off)
 {
 	int64_t total = 0;
 	int i;
 
-	for (i = 0; i < srv->nworkers; i++) {
-		_Atomic int64_t *g = (_Atomic int64_t *)((char *)
-		    &srv->workers[i].stats + off);
-
-		total += atomic_load_explicit(g, memory_order_relaxed);
-	}
+	for (i = 0; i < src->n; i++)
+		total += atomic_load_explicit((_Atomic int64_t *)
+		    block_at(src, i, off), memory_order_relaxed);
 	return total;
 }
 
@@ -108,7 +107,7 @@ metric(struct jsonw *w, const char *name, const char *type, const char *help,
 #define SUM(f) sum(srv, offsetof(struct stats, f))
 
 void
-metrics_render(struct server *srv, struct jsonw *w)
+metrics_render(const struct metrics_source *srv, struct jsonw *w)
 {
 	char b[256];
 	uint64_t cum = 0;
@@ -119,10 +118,10 @@ metrics_render(struct server *srv, struct jsonw *w)
 	    "\"%s\",node=\"%s\"} 1\n", CHATRELAY_VERSION, srv->node);
 	jsonw_lit(w, b);
 	metric(w, "chatrelay_workers", "gauge", "Worker threads.",
-	    (uint64_t)srv->nworkers);
+	    (uint64_t)srv->n);
 	metric(w, "chatrelay_connections", "gauge",
 	    "Open WebSocket connections.",
-	    (uint64_t)atomic_load(&srv->nconns));
+	    (uint64_t)srv->nconns);
 	metric(w, "chatrelay_users", "gauge",
 	    "Distinct authenticated users connected.",
 	    (uint64_t)sum_gauge(srv, offsetof(struct stats, users)));

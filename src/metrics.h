@@ -15,7 +15,6 @@
 
 #include "proto.h"
 
-struct server;
 struct jsonw;
 
 enum close_reason {
@@ -48,7 +47,7 @@ struct stats {
 
 /* Adds n to a counter written only by the calling worker. */
 static inline void
-stat_add(counter_t *c, uint64_t n)
+metrics_add(counter_t *c, uint64_t n)
 {
 	atomic_store_explicit(c,
 	    atomic_load_explicit(c, memory_order_relaxed) + n,
@@ -57,18 +56,31 @@ stat_add(counter_t *c, uint64_t n)
 
 /* Sets a gauge written only by the calling worker. */
 static inline void
-stat_set(_Atomic int64_t *g, int64_t v)
+metrics_set(_Atomic int64_t *g, int64_t v)
 {
 	atomic_store_explicit(g, v, memory_order_relaxed);
 }
 
 /* Records one publish latency (ns from the client's send to sequencing). */
-void stats_latency(struct stats *s, uint64_t ns);
+void metrics_latency(struct stats *s, uint64_t ns);
 
 /* Returns the close reason for a server-initiated close with this code. */
 enum close_reason metrics_close_reason(int code, int slow);
 
+/*
+ * Where /metrics reads: n blocks of counters, the first at `first` and each
+ * `stride` bytes after the previous (each worker's), and the instance's
+ * node name and connection count.
+ */
+struct metrics_source {
+	const struct stats *first;
+	size_t stride;
+	int n;
+	const char *node;
+	int nconns;
+};
+
 /* Appends every metric of the instance, summed over workers, to w. */
-void metrics_render(struct server *srv, struct jsonw *w);
+void metrics_render(const struct metrics_source *src, struct jsonw *w);
 
 #endif

@@ -151,6 +151,23 @@ struct im_control {
  */
 void *msg_new(enum imsg_type type);
 
+/*
+ * msg_new for the messages that must not be lost (a leave, a detach: the
+ * owner would keep counting a member or a connection that is gone).  When
+ * memory is short they come from a small reserve of the calling thread,
+ * refilled by msg_reserve_fill.  Returns NULL only if that is empty too.
+ */
+void *msg_new_urgent(enum imsg_type type);
+
+/*
+ * Tops up the calling thread's reserve (run on each worker's tick).
+ * Returns 0, or -1 if memory ran out (it is tried again next time).
+ */
+int msg_reserve_fill(void);
+
+/* Frees the calling thread's reserve (before the thread ends). */
+void msg_reserve_free(void);
+
 /* Frees a message and what it owns (frames, bodies).  NULL is ignored. */
 void msg_free(struct imsg *m);
 

@@ -12,7 +12,6 @@
 
 #include "auth.h"
 #include "config.h"
-#include "frame.h"
 #include "jsonw.h"
 #include "proto.h"
 #include "utf8.h"
@@ -420,93 +419,4 @@ proto_request_free(struct request *req)
 	req->meta = NULL;
 	cJSON_Delete(req->root);
 	req->root = NULL;
-}
-
-/* Appends ,"id":ID when id is not empty. */
-static void
-put_id(struct jsonw *w, const char *id)
-{
-	if (id != NULL && id[0] != '\0') {
-		jsonw_lit(w, ",\"id\":");
-		jsonw_lit(w, id);
-	}
-}
-
-/* Turns the writer's contents into a frame and releases the writer. */
-static struct frame *
-finish(struct jsonw *w)
-{
-	struct frame *f = NULL;
-
-	if (!w->failed)
-		f = frame_text(w->buf, w->len);
-	jsonw_free(w);
-	return f;
-}
-
-struct frame *
-proto_err_frame(const char *id, enum errcode code, const char *msg,
-    int64_t retry_ms, int64_t until)
-{
-	struct jsonw w;
-
-	jsonw_init(&w);
-	jsonw_lit(&w, "{\"op\":\"err\"");
-	put_id(&w, id);
-	jsonw_lit(&w, ",\"code\":\"");
-	jsonw_lit(&w, proto_errcode_name(code));
-	jsonw_lit(&w, "\",\"msg\":");
-	jsonw_cstr(&w, msg != NULL ? msg : "");
-	if (retry_ms >= 0) {
-		jsonw_lit(&w, ",\"retry_ms\":");
-		jsonw_int(&w, retry_ms);
-	}
-	if (until >= 0) {
-		jsonw_lit(&w, ",\"until\":");
-		jsonw_int(&w, until);
-	}
-	jsonw_lit(&w, "}");
-	return finish(&w);
-}
-
-struct frame *
-proto_ok_frame(const char *id)
-{
-	struct jsonw w;
-
-	jsonw_init(&w);
-	jsonw_lit(&w, "{\"op\":\"ok\"");
-	put_id(&w, id);
-	jsonw_lit(&w, "}");
-	return finish(&w);
-}
-
-struct frame *
-proto_pong_frame(const char *id)
-{
-	struct jsonw w;
-
-	jsonw_init(&w);
-	jsonw_lit(&w, "{\"op\":\"pong\"");
-	put_id(&w, id);
-	jsonw_lit(&w, "}");
-	return finish(&w);
-}
-
-struct frame *
-proto_bye_frame(int code, const char *reason, int64_t reconnect_ms)
-{
-	struct jsonw w;
-
-	jsonw_init(&w);
-	jsonw_lit(&w, "{\"op\":\"bye\",\"code\":");
-	jsonw_int(&w, code);
-	jsonw_lit(&w, ",\"reason\":");
-	jsonw_cstr(&w, reason);
-	if (reconnect_ms >= 0) {
-		jsonw_lit(&w, ",\"reconnect_ms\":");
-		jsonw_int(&w, reconnect_ms);
-	}
-	jsonw_lit(&w, "}");
-	return finish(&w);
 }

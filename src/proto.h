@@ -1,6 +1,6 @@
 /*
- * proto.h: the wire protocol's client frames (parsing and validation) and
- * the small server frames every module sends (err, ok, bye, pong).
+ * proto.h: the wire protocol's client frames (parsing and validation);
+ * the frames the relay sends are built in reply.c.
  *
  * proto_parse() checks everything that can be checked from the frame alone:
  * JSON syntax and depth, the op, and each field's type, length and range.
@@ -88,24 +88,6 @@ void proto_request_free(struct request *req);
 const char *proto_errcode_name(enum errcode code);
 /* The protocol's name of an op. */
 const char *proto_op_name(enum op op);
-
-/*
- * Builds {"op":"err","id":ID,"code":CODE,"msg":MSG}; retry_ms >= 0 adds
- * "retry_ms", until >= 0 adds "until".  id is JSON text or "".  Returns a
- * frame with one reference, or NULL if memory ran out.
- */
-struct frame *proto_err_frame(const char *id, enum errcode code,
-    const char *msg, int64_t retry_ms, int64_t until);
-
-/* Builds {"op":"ok","id":ID} (id may be ""). */
-struct frame *proto_ok_frame(const char *id);
-
-/* Builds {"op":"pong","id":ID}. */
-struct frame *proto_pong_frame(const char *id);
-
-/* Builds {"op":"bye","code":CODE,"reason":REASON} (+ "reconnect_ms" if >= 0). */
-struct frame *proto_bye_frame(int code, const char *reason,
-    int64_t reconnect_ms);
 
 /* Returns the current wall-clock time in milliseconds since the epoch. */
 int64_t proto_now_ms(void);

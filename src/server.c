@@ -19,9 +19,11 @@
 #include <openssl/ssl.h>
 #include <uv.h>
 
-#include "bus-redis.h"
-#include "inbox.h"
+#include "bus.h"
+#include "dispatch.h"
 #include "log.h"
+#include "msg.h"
+#include "relay.h"
 #include "server.h"
 #include "version.h"
 #include "worker.h"
@@ -31,7 +33,7 @@
 
 /* The main thread's state while stopping. */
 struct stopper {
-	struct server *srv;
+	struct relay *srv;
 	uv_loop_t loop;
 	uv_signal_t sigint, sigterm;
 	uv_timer_t timer;
@@ -41,12 +43,12 @@ struct stopper {
 
 /* Posts a lifecycle message straight into every worker's inbox. */
 static void
-post_all(struct server *srv, enum imsg_type type)
+post_all(struct relay *srv, enum imsg_type type)
 {
 	int i;
 
 	for (i = 0; i < srv->nworkers; i++) {
-		struct imsg *m = imsg_new(type);
+		struct imsg *m = msg_new(type);
 
 		if (m == NULL)
 			fatal("out of memory while stopping");
@@ -56,7 +58,7 @@ post_all(struct server *srv, enum imsg_type type)
 
 /* Returns true when every worker has no client left. */
 static bool
-all_drained(struct server *srv)
+all_drained(struct relay *srv)
 {
 	int i;
 
@@ -70,7 +72,7 @@ static void
 on_stop_timer(uv_timer_t *t)
 {
 	struct stopper *st = t->data;
-	struct server *srv = st->srv;
+	struct relay *srv = st->srv;
 
 	if (st->phase == 1 && (all_drained(srv) ||
 	    uv_now(&st->loop) - st->started >= STOP_DRAIN_MS)) {
@@ -104,31 +106,38 @@ on_signal(uv_signal_t *s, int signum)
 	uv_timer_start(&st->timer, on_stop_timer, STOP_POLL_MS, STOP_POLL_MS);
 }
 
-/* Chooses the node id: the configured one, or a random one. */
+/* Fills r with random bits from /dev/urandom, or from the clock and pid. */
 static void
-server_node_id(struct server *srv)
+random_bits(unsigned int r[2])
 {
-	unsigned int r;
-	FILE *f;
+	FILE *f = fopen("/dev/urandom", "rb");
 
-	r = (unsigned int)time(NULL) ^ ((unsigned int)getpid() << 16);
-	f = fopen("/dev/urandom", "rb");
+	r[0] = (unsigned int)time(NULL) ^ ((unsigned int)getpid() << 16);
+	r[1] = (unsigned int)clock() ^ (unsigned int)getpid();
 	if (f != NULL) {
-		if (fread(&r, sizeof r, 1, f) != 1)
-			r ^= (unsigned int)clock();
+		if (fread(r, sizeof r[0], 2, f) != 2)
+			r[1] ^= (unsigned int)clock();
 		fclose(f);
 	}
-	srand(r);
+}
+
+/* Chooses the node id (the configured one, or a random one) and its boot id. */
+static void
+server_node_id(struct relay *srv)
+{
+	unsigned int r[2];
+
+	random_bits(r);
 	if (srv->cfg.node[0] != '\0')
 		snprintf(srv->node, sizeof srv->node, "%s", srv->cfg.node);
 	else
-		snprintf(srv->node, sizeof srv->node, "node-%08x", r);
+		snprintf(srv->node, sizeof srv->node, "node-%08x", r[0]);
 	snprintf(srv->node_key, sizeof srv->node_key, "%s/%08x", srv->node,
-	    (unsigned int)rand());
+	    r[1]);
 }
 
 int
-server_run(struct server *srv)
+server_run(struct relay *srv)
 {
 	struct stopper st;
 	long ncpu;
@@ -159,8 +168,10 @@ server_run(struct server *srv)
 		if (srv->tls_client_ctx == NULL)
 			fatal("cannot create an SSL_CTX");
 	}
-	if (srv->cfg.redis[0] != '\0')
-		bus_redis_global_init();
+	srv->hooks = &dispatch_hooks;
+	srv->bus = bus_choose(srv);
+	if (srv->bus->global_init(srv) != 0)
+		fatal("the %s bus could not start", srv->bus->name);
 	srv->workers = calloc((size_t)srv->nworkers, sizeof *srv->workers);
 	if (srv->workers == NULL)
 		fatal("out of memory");
@@ -202,7 +213,7 @@ server_run(struct server *srv)
 	 * (LeakSanitizer showed a whole SSL_CTX lost).
 	 */
 	for (i = 0; i < started; i++) {
-		struct imsg *m = imsg_new(IM_DESTROY);
+		struct imsg *m = msg_new(IM_DESTROY);
 
 		if (m == NULL)
 			fatal("out of memory while stopping");

@@ -3,8 +3,8 @@
  *
  * A client frame is parsed and validated (proto.c), checked against the
  * connection's state (authenticated? a member?) and rate limits, and then
- * either answered at once or handed to the worker that owns the channel or
- * user concerned.  Replies come back as IM_TO_CLIENT messages.
+ * either answered at once or handed to the bus (bus.h), which routes it to
+ * the worker that handles it.  Answers come back as IM_TO_CLIENT messages.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -13,18 +13,17 @@
 #include <uv.h>
 
 #include "bus.h"
-#include "bus-redis.h"
 #include "client.h"
 #include "config.h"
+#include "deliver.h"
 #include "frame.h"
-#include "inbox.h"
-#include "jsonw.h"
 #include "log.h"
 #include "moderation.h"
+#include "msg.h"
 #include "proto.h"
-#include "server.h"
+#include "relay.h"
+#include "reply.h"
 #include "session.h"
-#include "users.h"
 #include "worker.h"
 
 /*
@@ -32,6 +31,14 @@
  * joined) still fits in frame_max with its own fields around it.
  */
 #define MSG_HEADROOM 640
+/* Bytes a msg head ({"op":"msg","seq":N,"ts":T,) takes at most. */
+#define MSG_HEAD_MAX 64
+/*
+ * The ops other than send and whisper share a bucket this many times the
+ * size and rate of the message bucket: joins, history and pings are cheap
+ * and come in bursts at start.
+ */
+#define OP_BUCKET_FACTOR 10
 
 /* Sends err auth_failed (or another code), then closes with 4001. */
 static void
@@ -47,38 +54,11 @@ static void
 send_welcome(struct client *c, const char *id)
 {
 	const struct config *cfg = c->w->cfg;
-	struct jsonw jw;
+	struct reply_limits lim = { cfg->frame_max, cfg->text_max, cfg->rate,
+	    cfg->burst, cfg->channels_max };
 
-	jsonw_init(&jw);
-	jsonw_lit(&jw, "{\"op\":\"welcome\"");
-	if (id[0] != '\0') {
-		jsonw_lit(&jw, ",\"id\":");
-		jsonw_lit(&jw, id);
-	}
-	jsonw_lit(&jw, ",\"user\":{\"id\":");
-	jsonw_cstr(&jw, c->uid);
-	jsonw_lit(&jw, ",\"name\":");
-	jsonw_cstr(&jw, client_name(c));
-	jsonw_lit(&jw, ",\"role\":\"");
-	jsonw_lit(&jw, auth_role_name(c->role));
-	jsonw_lit(&jw, "\"},\"session\":");
-	jsonw_uint(&jw, client_id(c));
-	jsonw_lit(&jw, ",\"node\":");
-	jsonw_cstr(&jw, c->w->srv->node);
-	jsonw_lit(&jw, ",\"limits\":{\"frame\":");
-	jsonw_int(&jw, cfg->frame_max);
-	jsonw_lit(&jw, ",\"text\":");
-	jsonw_int(&jw, cfg->text_max);
-	jsonw_lit(&jw, ",\"rate\":");
-	jsonw_int(&jw, cfg->rate);
-	jsonw_lit(&jw, ",\"burst\":");
-	jsonw_int(&jw, cfg->burst);
-	jsonw_lit(&jw, ",\"channels\":");
-	jsonw_int(&jw, cfg->channels_max);
-	jsonw_lit(&jw, "}}");
-	if (!jw.failed)
-		client_send_new(c, frame_text(jw.buf, jw.len));
-	jsonw_free(&jw);
+	client_send_new(c, reply_welcome(id, c->uid, client_name(c),
+	    auth_role_name(c->role), client_id(c), c->w->relay->node, &lim));
 }
 
 /* The user id and name of a connection not authenticated yet: "" and "". */
@@ -113,8 +93,7 @@ session_auth(struct client *c, const char *token, size_t token_len,
 	const struct config *cfg = w->cfg;
 	struct identity ident;
 	const char *why = NULL;
-	struct imsg *m;
-	int owner;
+	struct im_attach *m;
 
 	if (cfg->secret[0] != '\0') {
 		if (token == NULL) {
@@ -161,23 +140,20 @@ session_auth(struct client *c, const char *token, size_t token_len,
 	}
 	c->state = CS_AUTH_PENDING;
 
-	m = imsg_new(IM_USER_ATTACH);
+	m = msg_new(IM_ATTACH);
 	if (m == NULL) {
 		refuse_auth(c, id, ERR_INTERNAL, "out of memory");
 		return;
 	}
-	m->worker = (uint16_t)w->idx;
-	m->client = client_id(c);
+	msg_origin(&m->from, (uint16_t)w->idx, client_id(c), id);
 	strcpy(m->user, c->uid);
 	strcpy(m->name, client_name(c));
-	strcpy(m->id, id);
-	owner = worker_owner(w, c->uid);
-	if ((owner != w->idx || w->redis != NULL) && c->wsi != NULL) {
-		/* Read nothing more until the owner (or Redis) answers. */
+	bus_attach(w, m);
+	if (c->state == CS_AUTH_PENDING && !c->closing && c->wsi != NULL) {
+		/* Not answered yet: read nothing more until it is. */
 		lws_rx_flow_control(c->wsi, 0);
 		c->paused = true;
 	}
-	worker_post(w, owner, m);
 }
 
 struct client *
@@ -197,7 +173,7 @@ session_open(struct worker *w, struct lws *wsi, bool admin, const char *token)
 	c->connected_ms = (uint32_t)now;
 	c->last_rx_ms = (uint32_t)now;
 	bucket_init(&c->msg_bucket, cfg->burst, now);
-	bucket_init(&c->op_bucket, cfg->burst * 10, now);
+	bucket_init(&c->op_bucket, cfg->burst * OP_BUCKET_FACTOR, now);
 	if (worker_add_client(w, c) != 0) {
 		free(c);
 		return NULL;
@@ -205,23 +181,6 @@ session_open(struct worker *w, struct lws *wsi, bool admin, const char *token)
 	if (token != NULL)
 		session_auth(c, token, strlen(token), NULL, 0, "");
 	return c;
-}
-
-/* Makes a message for a channel's owner about c's request. */
-static struct imsg *
-channel_msg(struct client *c, enum imsg_type type, const struct request *req)
-{
-	struct imsg *m = imsg_new(type);
-
-	if (m == NULL)
-		return NULL;
-	m->worker = (uint16_t)c->w->idx;
-	m->client = client_id(c);
-	strcpy(m->ch, req->ch);
-	strcpy(m->user, c->uid);
-	strcpy(m->name, client_name(c));
-	strcpy(m->id, req->id);
-	return m;
 }
 
 /* Returns true if c may see channel ch (its token's chs, if any). */
@@ -236,7 +195,7 @@ op_join(struct client *c, const struct request *req)
 {
 	struct worker *w = c->w;
 	bool rejoin = false;
-	struct imsg *m;
+	struct im_join *m;
 	int rc;
 
 	if (!may_join(c, req->ch)) {
@@ -259,184 +218,145 @@ op_join(struct client *c, const struct request *req)
 			return;
 		}
 	}
-	m = channel_msg(c, IM_JOIN, req);
+	m = msg_new(IM_JOIN);
 	if (m == NULL) {
 		if (!rejoin)
 			room_leave(&w->rooms, &c->rooms, req->ch);
 		client_send_err(c, req->id, ERR_INTERNAL, "out of memory");
 		return;
 	}
-	m->flag = rejoin;
-	m->count = req->history;
+	msg_origin(&m->from, (uint16_t)w->idx, client_id(c), req->id);
+	strcpy(m->ch, req->ch);
+	strcpy(m->user, c->uid);
+	strcpy(m->name, client_name(c));
+	m->rejoin = rejoin;
+	m->history = req->history;
 	m->since = req->since;
-	worker_post(w, worker_owner(w, req->ch), m);
+	bus_join(w, m);
 }
 
-/* Tells the owner of ch that one membership of c's user on this worker ended. */
+/*
+ * Tells the bus that one membership of c's user in ch ended.  It must not
+ * be lost (the owner would keep a member that is gone), hence the urgent
+ * allocation.
+ */
 static void
 post_leave(struct client *c, const char *ch)
 {
-	struct imsg *m = imsg_new(IM_LEAVE);
+	struct im_leave *m = msg_new_urgent(IM_LEAVE);
 
 	if (m == NULL) {
-		log_err("out of memory: leave of %s lost", ch);
+		log_err("out of memory: the leave of %s by %s lost", ch, c->uid);
 		return;
 	}
 	m->worker = (uint16_t)c->w->idx;
-	m->client = client_id(c);
 	strcpy(m->ch, ch);
 	strcpy(m->user, c->uid);
 	strcpy(m->name, client_name(c));
-	worker_post(c->w, worker_owner(c->w, ch), m);
+	bus_leave(c->w, m);
 }
 
 static void
 op_leave(struct client *c, const struct request *req)
 {
-	struct jsonw jw;
-
 	if (room_leave(&c->w->rooms, &c->rooms, req->ch) < 0) {
 		client_send_err(c, req->id, ERR_NOT_MEMBER, "not in this channel");
 		return;
 	}
-	jsonw_init(&jw);
-	jsonw_lit(&jw, "{\"op\":\"left\"");
-	if (req->id[0] != '\0') {
-		jsonw_lit(&jw, ",\"id\":");
-		jsonw_lit(&jw, req->id);
-	}
-	jsonw_lit(&jw, ",\"ch\":");
-	jsonw_cstr(&jw, req->ch);
-	jsonw_lit(&jw, "}");
-	if (!jw.failed)
-		client_send_new(c, frame_text(jw.buf, jw.len));
-	jsonw_free(&jw);
+	client_send_new(c, reply_left(req->id, req->ch));
 	post_leave(c, req->ch);
-}
-
-/* Appends "from":{"id":..,"name":..} for c. */
-static void
-put_from(struct jsonw *jw, const struct client *c)
-{
-	jsonw_lit(jw, "\"from\":{\"id\":");
-	jsonw_cstr(jw, c->uid);
-	jsonw_lit(jw, ",\"name\":");
-	jsonw_cstr(jw, client_name(c));
-	jsonw_lit(jw, "}");
 }
 
 static void
 op_send(struct client *c, const struct request *req)
 {
-	struct jsonw jw;
-	struct imsg *m;
+	struct im_publish *m;
+	size_t len;
+	char *body;
 
 	if (room_set_find(&c->rooms, req->ch) == NULL) {
 		client_send_err(c, req->id, ERR_NOT_MEMBER,
 		    "join the channel before sending to it");
 		return;
 	}
-	/* The msg object minus its head ({"op":"msg","seq":N,"ts":T,), which the owner adds. */
-	jsonw_init(&jw);
-	jsonw_lit(&jw, "\"ch\":");
-	jsonw_cstr(&jw, req->ch);
-	jsonw_lit(&jw, ",");
-	put_from(&jw, c);
-	jsonw_lit(&jw, ",\"text\":");
-	jsonw_str(&jw, req->text, req->text_len);
-	if (req->meta != NULL) {
-		jsonw_lit(&jw, ",\"meta\":");
-		jsonw_raw(&jw, req->meta, req->meta_len);
-	}
-	jsonw_lit(&jw, "}");
-	if (jw.failed) {
-		jsonw_free(&jw);
+	/* The msg object minus its head, which the sequencer adds. */
+	body = reply_msg_body(req->ch, c->uid, client_name(c), req->text,
+	    req->text_len, req->meta, req->meta_len, &len);
+	if (body == NULL) {
 		client_send_err(c, req->id, ERR_INTERNAL, "out of memory");
 		return;
 	}
-	if (jw.len + 64 > (size_t)c->w->cfg->frame_max - MSG_HEADROOM) {
-		jsonw_free(&jw);
+	if (len + MSG_HEAD_MAX > (size_t)c->w->cfg->frame_max - MSG_HEADROOM) {
+		free(body);
 		client_send_err(c, req->id, ERR_TOO_LONG,
 		    "message too large once serialized");
 		return;
 	}
-	if (c->w->redis != NULL) {
-		/* Redis sequences it; the owner worker fans it out from there. */
-		bus_redis_publish(c->w, client_id(c), req->ch, jw.buf, jw.len,
-		    req->id);
-		jsonw_free(&jw);
-		return;
-	}
-	m = channel_msg(c, IM_PUBLISH, req);
-	if (m == NULL || (m->body = malloc(jw.len)) == NULL) {
-		imsg_free(m);
-		jsonw_free(&jw);
+	m = msg_new(IM_PUBLISH);
+	if (m == NULL) {
+		free(body);
 		client_send_err(c, req->id, ERR_INTERNAL, "out of memory");
 		return;
 	}
-	memcpy(m->body, jw.buf, jw.len);
-	m->body_len = jw.len;
+	msg_origin(&m->from, (uint16_t)c->w->idx, client_id(c), req->id);
+	strcpy(m->ch, req->ch);
+	m->body = body;
+	m->len = len;
 	m->t0 = uv_hrtime();
-	jsonw_free(&jw);
-	worker_post(c->w, worker_owner(c->w, req->ch), m);
+	bus_publish(c->w, m);
 }
 
 static void
 op_whisper(struct client *c, const struct request *req)
 {
-	struct jsonw jw;
-	struct imsg *m;
+	struct im_whisper *m;
+	struct frame *f;
 
-	jsonw_init(&jw);
-	jsonw_lit(&jw, "{\"op\":\"whisper\",");
-	put_from(&jw, c);
-	jsonw_lit(&jw, ",\"to\":");
-	jsonw_cstr(&jw, req->to);
-	jsonw_lit(&jw, ",\"text\":");
-	jsonw_str(&jw, req->text, req->text_len);
-	jsonw_lit(&jw, ",\"ts\":");
-	jsonw_int(&jw, proto_now_ms());
-	jsonw_lit(&jw, "}");
-	if (jw.failed || jw.len > (size_t)c->w->cfg->frame_max) {
-		client_send_err(c, req->id, jw.failed ? ERR_INTERNAL : ERR_TOO_LONG,
-		    jw.failed ? "out of memory" : "whisper too large");
-		jsonw_free(&jw);
+	f = reply_whisper(c->uid, client_name(c), req->to, req->text,
+	    req->text_len, proto_now_ms());
+	if (f == NULL || frame_payload_len(f) > (size_t)c->w->cfg->frame_max) {
+		client_send_err(c, req->id, f == NULL ? ERR_INTERNAL :
+		    ERR_TOO_LONG, f == NULL ? "out of memory" :
+		    "whisper too large");
+		frame_unref(f);
 		return;
 	}
-	m = imsg_new(IM_WHISPER);
-	if (m == NULL || (m->frame = frame_text(jw.buf, jw.len)) == NULL) {
-		imsg_free(m);
-		jsonw_free(&jw);
+	m = msg_new(IM_WHISPER);
+	if (m == NULL) {
+		frame_unref(f);
 		client_send_err(c, req->id, ERR_INTERNAL, "out of memory");
 		return;
 	}
-	jsonw_free(&jw);
-	m->worker = (uint16_t)c->w->idx;
-	m->client = client_id(c);
-	strcpy(m->user, req->to);
-	strcpy(m->id, req->id);
-	worker_post(c->w, worker_owner(c->w, req->to), m);
+	msg_origin(&m->from, (uint16_t)c->w->idx, client_id(c), req->id);
+	m->frame = f;
+	strcpy(m->to, req->to);
+	bus_whisper(c->w, m);
 }
 
-/* history and who: questions for the channel's owner. */
+/* history and who: questions for the bus about a channel. */
 static void
 op_ask(struct client *c, const struct request *req, enum imsg_type type)
 {
-	struct imsg *m;
+	struct im_query *m;
 
 	if (!may_join(c, req->ch)) {
 		client_send_err(c, req->id, ERR_FORBIDDEN,
 		    "your token does not allow this channel");
 		return;
 	}
-	m = channel_msg(c, type, req);
+	m = msg_new(type);
 	if (m == NULL) {
 		client_send_err(c, req->id, ERR_INTERNAL, "out of memory");
 		return;
 	}
-	m->count = req->limit;
+	msg_origin(&m->from, (uint16_t)c->w->idx, client_id(c), req->id);
+	strcpy(m->ch, req->ch);
+	m->limit = req->limit;
 	m->since = req->since;
-	worker_post(c->w, worker_owner(c->w, req->ch), m);
+	if (type == IM_HISTORY)
+		bus_history(c->w, m);
+	else
+		bus_who(c->w, m);
 }
 
 /*
@@ -455,14 +375,14 @@ rate_ok(struct client *c, const struct request *req)
 		ok = bucket_take(&c->msg_bucket, cfg->rate, cfg->burst,
 		    worker_now(c->w), &retry);
 	else
-		ok = bucket_take(&c->op_bucket, cfg->rate * 10,
-		    cfg->burst * 10, worker_now(c->w), &retry);
+		ok = bucket_take(&c->op_bucket, cfg->rate * OP_BUCKET_FACTOR,
+		    cfg->burst * OP_BUCKET_FACTOR, worker_now(c->w), &retry);
 	if (ok) {
 		c->strikes = 0;
 		return true;
 	}
 	worker_count_err(c->w, ERR_RATE_LIMITED);
-	client_send_new(c, proto_err_frame(req->id, ERR_RATE_LIMITED,
+	client_send_new(c, reply_err(req->id, ERR_RATE_LIMITED,
 	    "too many messages", retry, -1));
 	if (++c->strikes >= cfg->rate_strikes_max)
 		client_close(c, 4029, "rate limit abuse", false, -1);
@@ -527,7 +447,7 @@ session_message(struct client *c, const char *buf, size_t len)
 		op_ask(c, &req, IM_WHO);
 		break;
 	case OP_PING:
-		client_send_new(c, proto_pong_frame(req.id));
+		client_send_new(c, reply_pong(req.id));
 		break;
 	default:
 		break;
@@ -536,23 +456,23 @@ done:
 	proto_request_free(&req);
 }
 
-/* Tells the user's owner that a connection of uid on w is gone. */
+/* Tells the bus that a connection of uid on w is gone (never lost: see post_leave). */
 static void
 post_detach(struct worker *w, const char *uid)
 {
-	struct imsg *m = imsg_new(IM_USER_DETACH);
+	struct im_detach *m = msg_new_urgent(IM_DETACH);
 
 	if (m == NULL) {
-		log_err("out of memory: detach of a user lost");
+		log_err("out of memory: the detach of %s lost", uid);
 		return;
 	}
 	m->worker = (uint16_t)w->idx;
 	strcpy(m->user, uid);
-	worker_post(w, worker_owner(w, uid), m);
+	bus_detach(w, m);
 }
 
 void
-session_reply(struct worker *w, struct imsg *m)
+session_reply(struct worker *w, struct im_to_client *m)
 {
 	struct client *c = worker_client(w, m->client);
 
@@ -566,7 +486,7 @@ session_reply(struct worker *w, struct imsg *m)
 	case ACT_AUTH_OK:
 		c->attached = true;
 		c->state = CS_READY;
-		if (users_local_add(w, c) != 0) {
+		if (user_index_add(&w->users, c->uid, c) != 0) {
 			refuse_auth(c, m->id, ERR_INTERNAL, "out of memory");
 			return;
 		}
@@ -610,7 +530,7 @@ session_detach(struct client *c)
 
 	room_leave_all(&w->rooms, &c->rooms, detach_channel, c);
 	if (c->attached) {
-		users_local_remove(w, c);
+		user_index_remove(&w->users, c->uid, c);
 		post_detach(w, c->uid);
 		c->attached = false;
 	}
@@ -619,7 +539,7 @@ session_detach(struct client *c)
 void
 session_free(struct client *c)
 {
-	stat_add(&c->w->stats.closes[c->close_reason], 1);
+	metrics_add(&c->w->stats.closes[c->close_reason], 1);
 	session_detach(c);
 	client_queue_clear(c);
 	worker_remove_client(c->w, c);
@@ -643,8 +563,8 @@ session_sweep(struct worker *w, int64_t now)
 	const struct config *cfg = w->cfg;
 	uint32_t i;
 
-	for (i = 0; i < w->nslots; i++) {
-		struct client *c = w->slots[i];
+	for (i = 0; i < w->clients.nslots; i++) {
+		struct client *c = w->clients.slots[i];
 
 		if (c == NULL || c->closing)
 			continue;

@@ -13,7 +13,7 @@
 struct client;
 struct worker;
 struct lws;
-struct imsg;
+struct im_to_client;
 
 /*
  * Creates the client for a new WebSocket connection on w.  token (may be
@@ -26,8 +26,8 @@ struct client *session_open(struct worker *w, struct lws *wsi, bool admin,
 /* Handles one complete client message (len bytes of valid UTF-8). */
 void session_message(struct client *c, const char *buf, size_t len);
 
-/* Handles a reply addressed to one client (an IM_TO_CLIENT message). */
-void session_reply(struct worker *w, struct imsg *m);
+/* Handles an answer addressed to one client of w (an IM_TO_CLIENT message). */
+void session_reply(struct worker *w, struct im_to_client *m);
 
 /* Takes the client out of its channels and its user's count.  Idempotent. */
 void session_detach(struct client *c);

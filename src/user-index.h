@@ -23,7 +23,7 @@ void user_index_init(struct user_index *ui);
 /* Frees the index (not the clients). */
 void user_index_free(struct user_index *ui);
 
-/* Adds client c of user uid (uid must outlive the entry); returns 0 or -1. */
+/* Adds client c of user uid (the key is copied); returns 0 or -1. */
 int user_index_add(struct user_index *ui, const char *uid, struct client *c);
 
 /* Removes client c of user uid; nothing happens if it is not there. */

@@ -1,7 +1,8 @@
 /*
  * worker.c: one worker thread: its loop, lws context and listening socket,
- * its client table, the flush after each loop iteration, its inbox, and its
- * start and teardown.
+ * its client table, the flush after each loop iteration, its inbox, its
+ * tick, and its start and teardown.  What the messages and the tick mean
+ * is the business of the hooks (worker.h).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -9,26 +10,19 @@
 
 #include <libwebsockets.h>
 
-#include "bus.h"
-#include "bus-redis.h"
 #include "client.h"
 #include "config.h"
-#include "control.h"
-#include "frame.h"
 #include "listen.h"
 #include "log.h"
-#include "proto.h"
-#include "server.h"
-#include "session.h"
-#include "users.h"
+#include "relay.h"
 #include "worker.h"
 #include "ws.h"
 
 #define INBOX_BATCH 1024	/* messages handled per wake-up before I/O gets a turn */
 #define FLUSH_DEFER_NS 200000	/* longest a flush waits for more input */
 #define FLUSH_DEFER_MIN 16	/* clients to write before waiting is worth it */
-#define TICK_MS 200
-#define SWEEP_MS 10000
+#define ACCEPT_BATCH 64		/* connections accepted per readable event */
+#define FLUSH_LIST_FIRST 256	/* entries of a new flush list */
 
 int64_t
 worker_now(struct worker *w)
@@ -39,68 +33,39 @@ worker_now(struct worker *w)
 int
 worker_owner(const struct worker *w, const char *name)
 {
-	if (w->srv->nworkers == 1)
+	if (w->relay->nworkers == 1)
 		return 0;
-	return (int)(strmap_hash(name) % (uint32_t)w->srv->nworkers);
+	return (int)(strmap_hash(name) % (uint32_t)w->relay->nworkers);
+}
+
+uint32_t
+worker_random(struct worker *w)
+{
+	/* xorshift64*: cheap, and each worker has its own state. */
+	w->rng ^= w->rng >> 12;
+	w->rng ^= w->rng << 25;
+	w->rng ^= w->rng >> 27;
+	return (uint32_t)((w->rng * 0x2545F4914F6CDD1DULL) >> 32);
 }
 
 uint64_t
 client_id(const struct client *c)
 {
-	const struct worker *w = c->w;
-
-	return ((uint64_t)w->idx << (CLIENT_SLOT_BITS + CLIENT_GEN_BITS)) |
-	    ((uint64_t)w->gens[c->slot] << CLIENT_SLOT_BITS) | c->slot;
+	return client_table_id(&c->w->clients, c->slot);
 }
 
 struct client *
 worker_client(struct worker *w, uint64_t id)
 {
-	uint32_t slot = (uint32_t)(id & ((1u << CLIENT_SLOT_BITS) - 1));
-	struct client *c;
-
-	if (slot >= w->nslots)
-		return NULL;
-	c = w->slots[slot];
-	return c != NULL && client_id(c) == id ? c : NULL;
+	return client_table_get(&w->clients, id);
 }
 
 int
 worker_add_client(struct worker *w, struct client *c)
 {
-	uint32_t slot, cap;
-	void *p;
-
-	if (w->nfree > 0)
-		slot = w->free_slots[--w->nfree];
-	else {
-		if (w->nslots == (1u << CLIENT_SLOT_BITS))
-			return -1;
-		if (w->nslots == w->slot_cap) {
-			cap = w->slot_cap ? w->slot_cap + w->slot_cap / 4 :
-			    1024;
-			p = realloc(w->slots, cap * sizeof *w->slots);
-			if (p == NULL)
-				return -1;
-			w->slots = p;
-			p = realloc(w->gens, cap * sizeof *w->gens);
-			if (p == NULL)
-				return -1;
-			w->gens = p;
-			p = realloc(w->free_slots, cap * sizeof *w->free_slots);
-			if (p == NULL)
-				return -1;
-			w->free_slots = p;
-			w->slot_cap = cap;
-		}
-		slot = w->nslots++;
-		w->gens[slot] = 0;
-	}
-	w->gens[slot] = (w->gens[slot] + 1) & ((1u << CLIENT_GEN_BITS) - 1);
-	w->slots[slot] = c;
-	c->slot = slot;
-	w->nclients++;
-	atomic_fetch_add(&w->srv->nconns, 1);
+	if (client_table_add(&w->clients, c, &c->slot) != 0)
+		return -1;
+	atomic_fetch_add(&w->relay->nconns, 1);
 	return 0;
 }
 
@@ -110,10 +75,8 @@ worker_remove_client(struct worker *w, struct client *c)
 	if (c->in_flush)
 		w->flush[c->flush_idx] = NULL;
 	c->in_flush = false;
-	w->slots[c->slot] = NULL;
-	w->free_slots[w->nfree++] = c->slot;
-	w->nclients--;
-	atomic_fetch_sub(&w->srv->nconns, 1);
+	client_table_remove(&w->clients, c->slot);
+	atomic_fetch_sub(&w->relay->nconns, 1);
 }
 
 void
@@ -125,7 +88,7 @@ worker_want_flush(struct worker *w, struct client *c)
 	if (c->in_flush)
 		return;
 	if (w->nflush == w->flush_cap) {
-		cap = w->flush_cap ? w->flush_cap * 2 : 256;
+		cap = w->flush_cap ? w->flush_cap * 2 : FLUSH_LIST_FIRST;
 		p = realloc(w->flush, cap * sizeof *p);
 		if (p == NULL) {
 			log_err("out of memory: flush list");
@@ -140,55 +103,20 @@ worker_want_flush(struct worker *w, struct client *c)
 }
 
 void
-worker_deliver_channel(struct worker *w, const char *ch, struct frame *f,
-    const char *except)
-{
-	struct room *r = room_find(&w->rooms, ch);
-	struct client *c;
-	uint32_t i;
-
-	if (r == NULL)
-		return;
-	/* client_send never changes the room: overflowing clients close later. */
-	if (except == NULL) {
-		for (i = 0; i < r->n; i++)
-			client_send(r->members[i].owner, f);
-		stat_add(&w->stats.delivered, r->n);
-		return;
-	}
-	for (i = 0; i < r->n; i++) {
-		c = r->members[i].owner;
-		if (strcmp(c->uid, except) != 0)
-			client_send(c, f);
-	}
-}
-
-void
-worker_deliver_user(struct worker *w, const char *uid, struct frame *f)
-{
-	uint32_t i, n;
-	struct client *const *v = users_local(w, uid, &n);
-
-	for (i = 0; i < n; i++)
-		client_send(v[i], f);
-}
-
-void
 worker_post(struct worker *w, int to, struct imsg *m)
 {
 	if (to == w->idx) {
-		worker_dispatch(w, m);
+		w->hooks->dispatch(w, m);
 		return;
 	}
-	if (atomic_load(&w->srv->no_post)) {
-		imsg_free(m);
+	if (atomic_load(&w->relay->no_post)) {
+		w->hooks->discard(m);	/* see server.c's stop */
 		return;
 	}
-	inbox_push(&w->srv->workers[to].inbox, m);
+	inbox_push(&w->relay->workers[to].inbox, m);
 }
 
-/* Starts a graceful stop: no new connections, bye 1001 to every client. */
-static void
+void
 worker_drain(struct worker *w)
 {
 	uint32_t i;
@@ -198,19 +126,24 @@ worker_drain(struct worker *w)
 	 * WebSocket upgrades are refused (ws.c).
 	 */
 	w->draining = true;
-	for (i = 0; i < w->nslots; i++) {
-		struct client *c = w->slots[i];
+	for (i = 0; i < w->clients.nslots; i++) {
+		struct client *c = w->clients.slots[i];
 
 		if (c != NULL)
 			client_close(c, 1001, "server shutting down", false,
-			    1000 + rand() % 4000);
+			    1000 + worker_random(w) % 4000);
 	}
-	if (w->nclients == 0)
+	if (w->clients.count == 0)
 		atomic_store(&w->drained, true);
 }
 
-/* Closes the worker's own handles and its lws context; the loop then ends. */
-static void
+void
+worker_quiesce(struct worker *w)
+{
+	atomic_fetch_add(&w->relay->quiesced, 1);
+}
+
+void
 worker_destroy(struct worker *w)
 {
 	uv_close((uv_handle_t *)&w->listen_poll, NULL);
@@ -218,55 +151,7 @@ worker_destroy(struct worker *w)
 	uv_close((uv_handle_t *)&w->spin, NULL);
 	uv_close((uv_handle_t *)&w->tick, NULL);
 	uv_close((uv_handle_t *)&w->inbox.async, NULL);
-	bus_redis_free(w);
 	lws_context_destroy(w->ctx);
-}
-
-void
-worker_dispatch(struct worker *w, struct imsg *m)
-{
-	switch (m->type) {
-	case IM_JOIN:
-	case IM_LEAVE:
-	case IM_PUBLISH:
-	case IM_HISTORY:
-	case IM_WHO:
-		bus_handle(w, m);
-		return;
-	case IM_USER_ATTACH:
-	case IM_USER_DETACH:
-	case IM_WHISPER:
-		users_handle(w, m);
-		return;
-	case IM_DELIVER:
-		worker_input(w);
-		worker_deliver_channel(w, m->ch, m->frame,
-		    m->user[0] != '\0' ? m->user : NULL);
-		break;
-	case IM_USER_DELIVER:
-		worker_deliver_user(w, m->user, m->frame);
-		break;
-	case IM_TO_CLIENT:
-		session_reply(w, m);
-		break;
-	case IM_CONTROL:
-		control_run(w, m->body, m->body_len);
-		break;
-	case IM_BUS_REPAIR:
-		bus_redis_reassert(w);
-		break;
-	case IM_DRAIN:
-		worker_drain(w);
-		break;
-	case IM_QUIESCE:
-		atomic_fetch_add(&w->srv->quiesced, 1);
-		break;
-	case IM_DESTROY:
-		imsg_free(m);
-		worker_destroy(w);
-		return;
-	}
-	imsg_free(m);
 }
 
 /* The inbox's wake-up: handles a batch of messages. */
@@ -281,7 +166,7 @@ on_wake(uv_async_t *a)
 		m = inbox_pop(&w->inbox);
 		if (m == NULL)
 			return;
-		worker_dispatch(w, m);
+		w->hooks->dispatch(w, m);
 		if (uv_is_closing((uv_handle_t *)&w->inbox.async))
 			return;	/* destroyed: what is left is discarded */
 	}
@@ -359,14 +244,8 @@ on_tick(uv_timer_t *t)
 	struct worker *w = t->data;
 	int64_t now = worker_now(w);
 
-	session_sweep(w, now);
-	if (w->redis != NULL)
-		bus_redis_tick(w, proto_now_ms());
-	if (now - w->last_sweep_ms >= SWEEP_MS) {
-		w->last_sweep_ms = now;
-		bus_sweep(w, proto_now_ms());
-	}
-	if (w->draining && w->nclients == 0)
+	w->hooks->tick(w, now);
+	if (w->draining && w->clients.count == 0)
 		atomic_store(&w->drained, true);
 }
 
@@ -376,11 +255,11 @@ on_listen(uv_poll_t *p, int status, int events)
 	struct worker *w = p->data;
 	int n, fd, max = w->cfg->connections_max;
 
-	for (n = 0; n < 64; n++) {
+	for (n = 0; n < ACCEPT_BATCH; n++) {
 		fd = listen_accept(w->listen_fd);
 		if (fd < 0)
 			return;
-		if (max > 0 && atomic_load(&w->srv->nconns) >= max) {
+		if (max > 0 && atomic_load(&w->relay->nconns) >= max) {
 			log_warn("connections_max (%d) reached: refusing", max);
 			close(fd);
 			continue;
@@ -407,24 +286,28 @@ static const struct lws_extension deflate_exts[] = {
 };
 
 int
-worker_init(struct worker *w, struct server *srv, int idx)
+worker_init(struct worker *w, struct relay *r, int idx)
 {
-	const struct config *cfg = &srv->cfg;
+	const struct config *cfg = &r->cfg;
 	struct lws_context_creation_info info;
 	void *loops[1];
 	int rc;
 
 	memset(w, 0, sizeof *w);
 	w->idx = idx;
-	w->srv = srv;
+	w->relay = r;
 	w->cfg = cfg;
+	w->hooks = r->hooks;
 	w->listen_fd = -1;
+	w->rng = ((uint64_t)uv_hrtime() << 8) ^ (uint64_t)(idx + 1) *
+	    0x9E3779B97F4A7C15ULL;
+	if (w->rng == 0)
+		w->rng = 1;
+	client_table_init(&w->clients, (uint16_t)idx);
 	room_table_init(&w->rooms);
-	strmap_init(&w->local_users);
-	strmap_init(&w->channels);
-	strmap_set_load(&w->channels, 1);	/* looked up for every message */
-	strmap_init(&w->users);
+	user_index_init(&w->users);
 	atomic_init(&w->drained, false);
+	atomic_init(&w->bus_up, false);
 
 	if ((rc = uv_loop_init(&w->loop)) != 0 ||
 	    (rc = inbox_init(&w->inbox, &w->loop, on_wake, w)) != 0 ||
@@ -437,7 +320,7 @@ worker_init(struct worker *w, struct server *srv, int idx)
 	w->flush_check.data = w;
 	w->tick.data = w;
 	uv_check_start(&w->flush_check, on_check);
-	uv_timer_start(&w->tick, on_tick, TICK_MS, TICK_MS);
+	uv_timer_start(&w->tick, on_tick, WORKER_TICK_MS, WORKER_TICK_MS);
 
 	memset(&info, 0, sizeof info);
 	loops[0] = &w->loop;
@@ -463,7 +346,7 @@ worker_init(struct worker *w, struct server *srv, int idx)
 		info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
 		info.ssl_cert_filepath = cfg->tls_cert;
 		info.ssl_private_key_filepath = cfg->tls_key;
-		info.provided_client_ssl_ctx = srv->tls_client_ctx;
+		info.provided_client_ssl_ctx = r->tls_client_ctx;
 	}
 	w->ctx = lws_create_context(&info);
 	if (w->ctx == NULL) {
@@ -476,7 +359,7 @@ worker_init(struct worker *w, struct server *srv, int idx)
 		return -1;
 	}
 
-	if (cfg->redis[0] != '\0' && bus_redis_init(w) != 0)
+	if (w->hooks->start(w) != 0)
 		return -1;
 
 	w->listen_fd = listen_open(cfg->bind, cfg->port);
@@ -488,7 +371,6 @@ worker_init(struct worker *w, struct server *srv, int idx)
 	}
 	w->listen_poll.data = w;
 	uv_poll_start(&w->listen_poll, UV_READABLE, on_listen);
-	w->listening = true;
 	return 0;
 }
 
@@ -520,19 +402,17 @@ worker_join(struct worker *w)
 	int rc;
 
 	uv_thread_join(&w->thread);
-	inbox_discard(&w->inbox);
+	inbox_discard(&w->inbox, w->hooks->discard);
 	rc = uv_loop_close(&w->loop);
 	if (rc != 0)
 		log_warn("worker %d: loop not closed cleanly: %s", w->idx,
 		    uv_strerror(rc));
 	if (w->listen_fd >= 0)
 		close(w->listen_fd);
-	bus_free(w);
-	users_free(w);
+	w->hooks->free(w);
+	user_index_free(&w->users);
 	room_table_free(&w->rooms);
-	free(w->slots);
-	free(w->gens);
-	free(w->free_slots);
+	client_table_free(&w->clients);
 	free(w->flush);
 	free(w->protocols);
 	client_qnodes_free(w);

@@ -45,6 +45,8 @@ struct worker_hooks {
 	int (*start)(struct worker *w);
 	/* Handles one inbox message (or one posted to itself), and frees it. */
 	void (*dispatch)(struct worker *w, struct imsg *m);
+	/* Frees a message that will not be handled (posting has stopped). */
+	void (*discard)(struct imsg *m);
 	/* Runs every WORKER_TICK_MS; now is loop time in ms. */
 	void (*tick)(struct worker *w, int64_t now);
 	/* Frees the upper layers' state of w, once its loop has ended. */
@@ -164,7 +166,7 @@ int worker_owner(const struct worker *w, const char *name);
 static inline void
 worker_count_err(struct worker *w, enum errcode code)
 {
-	stat_add(&w->stats.errors[code], 1);
+	metrics_add(&w->stats.errors[code], 1);
 }
 
 /* IM_DRAIN: starts a graceful stop: bye 1001 to every client. */

@@ -13,7 +13,6 @@
 #include "config.h"
 #include "http.h"
 #include "log.h"
-#include "session.h"
 #include "utf8.h"
 #include "worker.h"
 #include "ws.h"
@@ -64,7 +63,7 @@ ws_established(struct lws *wsi)
 	if (kind == 0 || w->draining)
 		return -1;
 	token = lws_get_urlarg_by_name(wsi, "token=", tokbuf, sizeof tokbuf);
-	c = session_open(w, wsi, kind == 2, token);
+	c = w->hooks->client_open(w, wsi, kind == 2, token);
 	lws_set_opaque_user_data(wsi, c);
 	return c != NULL ? 0 : -1;
 }
@@ -128,13 +127,13 @@ ws_receive(struct lws *wsi, struct client *c, const char *in, size_t len)
 
 	c->last_rx_ms = (uint32_t)worker_now(c->w);
 	c->ping_out = false;
-	stat_add(&c->w->stats.frames_in, 1);
+	metrics_add(&c->w->stats.frames_in, 1);
 	worker_input(c->w);
-	stat_add(&c->w->stats.bytes_in, mlen);
+	metrics_add(&c->w->stats.bytes_in, mlen);
 	if (!utf8_valid(msg, mlen))
 		client_close(c, 1007, "invalid UTF-8", true, -1);
 	else
-		session_message(c, msg, mlen);
+		c->w->hooks->client_message(c, msg, mlen);
 	if (msg == c->rx) {
 		free(c->rx);
 		c->rx = NULL;
@@ -182,16 +181,14 @@ callback_chatrelay(struct lws *wsi, enum lws_callback_reasons reason,
 		if (c->closing)
 			return -1;
 		/* lws answers the CLOSE; nothing of ours may follow it. */
-		session_detach(c);
-		client_queue_clear(c);
-		c->closing = true;
+		client_peer_closed(c);
 		return 0;
 
 	case LWS_CALLBACK_CLOSED:
 		if (c != NULL) {
 			c->wsi = NULL;
 			lws_set_opaque_user_data(wsi, NULL);
-			session_free(c);
+			c->w->hooks->client_free(c);
 		}
 		return 0;
 

@@ -16,6 +16,7 @@
 
 #include "frame.h"
 #include "inbox.h"
+#include "msg.h"
 #include "jsonw.h"
 
 /*
@@ -36,6 +37,46 @@ struct drained {
 	int		 n;
 };
 
+/*
+ * The inbox carries any struct that starts with a struct imsg: the tests
+ * use one of their own, with the fields they check.
+ */
+struct tmsg {
+	struct imsg	 hdr;
+	uint64_t	 client;
+	uint16_t	 worker;
+	int64_t		 since;
+	struct frame	*frame;
+	char		*body;
+};
+
+/* Allocates a zeroed test message of type t. */
+static struct imsg *
+tmsg_new(enum imsg_type t)
+{
+	struct tmsg	*m = calloc(1, sizeof *m);
+
+	if (m != NULL)
+		m->hdr.type = (uint8_t)t;
+	return &m->hdr;
+}
+
+/* Frees a test message and what it owns. */
+static void
+tmsg_free(struct imsg *m)
+{
+	struct tmsg	*t = (struct tmsg *)m;
+
+	if (m == NULL)
+		return;
+	frame_unref(t->frame);
+	free(t->body);
+	free(t);
+}
+
+/* The test payload of m. */
+#define T(m) ((struct tmsg *)(m))
+
 /* The async callback: drains the inbox, recording the messages. */
 static void
 on_wake(uv_async_t *h)
@@ -46,8 +87,8 @@ on_wake(uv_async_t *h)
 	d->wakeups++;
 	while ((m = inbox_pop(d->ib)) != NULL) {
 		if (d->n < 64)
-			d->got[d->n++] = m->client;
-		imsg_free(m);
+			d->got[d->n++] = T(m)->client;
+		tmsg_free(m);
 	}
 }
 
@@ -55,7 +96,7 @@ on_wake(uv_async_t *h)
 static void
 inbox_teardown(struct inbox *ib, uv_loop_t *loop)
 {
-	inbox_discard(ib);
+	inbox_discard(ib, tmsg_free);
 	uv_close((uv_handle_t *)&ib->async, NULL);
 	ck_assert_int_eq(uv_run(loop, UV_RUN_DEFAULT), 0);
 	ck_assert_int_eq(uv_loop_close(loop), 0);
@@ -65,32 +106,58 @@ inbox_teardown(struct inbox *ib, uv_loop_t *loop)
 static struct imsg *
 msg(enum imsg_type t, uint64_t c)
 {
-	struct imsg	*m = imsg_new(t);
+	struct imsg	*m = tmsg_new(t);
 
 	ck_assert_ptr_nonnull(m);
-	m->client = c;
+	T(m)->client = c;
 	return m;
 }
 
-START_TEST(test_imsg_new)
+/* msg_new sizes each type's payload, zeroed; msg_free frees what it owns. */
+START_TEST(test_msg_new)
 {
-	struct imsg	*m = imsg_new(IM_PUBLISH);
-	static const char zero[sizeof m->ch];
+	struct im_deliver	*d = msg_new(IM_DELIVER);
+	struct im_publish	*p = msg_new(IM_PUBLISH);
+	struct im_control	*c = msg_new(IM_CONTROL);
+	struct im_join		*j = msg_new(IM_JOIN);
+	static const char	 zero[CHAN_NAME_MAX + 1];
 
-	ck_assert_ptr_nonnull(m);
-	ck_assert_int_eq(m->type, IM_PUBLISH);
-	ck_assert_ptr_null(atomic_load(&m->next));
-	ck_assert_ptr_null(m->frame);
-	ck_assert_ptr_null(m->body);
-	ck_assert_uint_eq(m->client, 0);
-	ck_assert(memcmp(m->ch, zero, sizeof zero) == 0);
-	ck_assert_str_eq(m->id, "");
-	/* What the message owns goes with it. */
-	m->frame = frame_text("{}", 2);
-	m->body = strdup("body");
-	m->body_len = 4;
-	imsg_free(m);
-	imsg_free(NULL);
+	ck_assert_ptr_nonnull(d);
+	ck_assert_ptr_nonnull(p);
+	ck_assert_ptr_nonnull(c);
+	ck_assert_ptr_nonnull(j);
+	ck_assert_int_eq(d->hdr.type, IM_DELIVER);
+	ck_assert_int_eq(j->hdr.type, IM_JOIN);
+	ck_assert_ptr_null(atomic_load(&d->hdr.next));
+	ck_assert_ptr_null(d->frame);
+	ck_assert(memcmp(d->ch, zero, sizeof zero) == 0);
+	ck_assert_str_eq(j->from.id, "");
+	ck_assert_uint_eq(j->from.client, 0);
+	ck_assert_ptr_null(msg_new(IM_TYPES));
+	/* What a message owns goes with it (valgrind and ASan check it). */
+	d->frame = frame_text("{}", 2);
+	p->body = strdup("body");
+	p->len = 4;
+	c->body = strdup("{}");
+	msg_free(&d->hdr);
+	msg_free(&p->hdr);
+	msg_free(&c->hdr);
+	msg_free(&j->hdr);
+	msg_free(NULL);
+}
+END_TEST
+
+/* The urgent allocation falls back on the thread's reserve; the reserve refills. */
+START_TEST(test_msg_reserve)
+{
+	struct im_leave	*l;
+
+	ck_assert_int_eq(msg_reserve_fill(), 0);
+	l = msg_new_urgent(IM_LEAVE);
+	ck_assert_ptr_nonnull(l);
+	ck_assert_int_eq(l->hdr.type, IM_LEAVE);
+	msg_free(&l->hdr);
+	msg_reserve_free();
 }
 END_TEST
 
@@ -114,9 +181,9 @@ START_TEST(test_fifo)
 	for (i = 0; i < 10; i++) {
 		m = inbox_pop(&ib);
 		ck_assert_ptr_nonnull(m);
-		ck_assert_uint_eq(m->client, i);
+		ck_assert_uint_eq(T(m)->client, i);
 		ck_assert_int_eq(m->type, IM_DELIVER);
-		imsg_free(m);
+		tmsg_free(m);
 	}
 	ck_assert_ptr_null(inbox_pop(&ib));
 	ck_assert_ptr_null(inbox_pop(&ib));
@@ -130,17 +197,17 @@ START_TEST(test_fifo)
 		if (i % 7 == 0)
 			continue;
 		while ((m = inbox_pop(&ib)) != NULL) {
-			REQUIRE(m->client == next, "got %llu, want %llu",
-			    (unsigned long long)m->client,
+			REQUIRE(T(m)->client == next, "got %llu, want %llu",
+			    (unsigned long long)T(m)->client,
 			    (unsigned long long)next);
 			next++;
-			imsg_free(m);
+			tmsg_free(m);
 		}
 	}
 	while ((m = inbox_pop(&ib)) != NULL) {
-		ck_assert_uint_eq(m->client, next);
+		ck_assert_uint_eq(T(m)->client, next);
 		next++;
-		imsg_free(m);
+		tmsg_free(m);
 	}
 	ck_assert_uint_eq(next, pushed);
 	ck_assert_uint_eq(pushed, 500);
@@ -200,21 +267,20 @@ START_TEST(test_discard)
 	d.ib = &ib;
 	for (i = 0; i < 20; i++) {
 		m = msg(IM_DELIVER, (uint64_t)i);
-		m->frame = frame_ref(f);
-		m->body = malloc(16);
-		m->body_len = 16;
+		T(m)->frame = frame_ref(f);
+		T(m)->body = malloc(16);
 		inbox_push(&ib, m);
 	}
 	ck_assert_int_eq(atomic_load(&f->refs), 21);
-	inbox_discard(&ib);
+	inbox_discard(&ib, tmsg_free);
 	ck_assert_int_eq(atomic_load(&f->refs), 1);
 	ck_assert_ptr_null(inbox_pop(&ib));
 	/* Still usable. */
 	inbox_push(&ib, msg(IM_DRAIN, 99));
 	m = inbox_pop(&ib);
 	ck_assert_ptr_nonnull(m);
-	ck_assert_uint_eq(m->client, 99);
-	imsg_free(m);
+	ck_assert_uint_eq(T(m)->client, 99);
+	tmsg_free(m);
 	frame_unref(f);
 	inbox_teardown(&ib, &loop);
 }
@@ -238,11 +304,11 @@ produce(void *arg)
 
 	pthread_barrier_wait(p->start);
 	for (n = 0; n < PER_PRODUCER; n++) {
-		m = imsg_new(IM_PUBLISH);
+		m = tmsg_new(IM_PUBLISH);
 		if (m == NULL)
 			abort();
-		m->worker = p->id;
-		m->since = n;
+		T(m)->worker = p->id;
+		T(m)->since = n;
 		inbox_push(p->ib, m);
 	}
 	return NULL;
@@ -289,13 +355,13 @@ START_TEST(test_multi_producer)
 			continue;
 		}
 		REQUIRE(m->type == IM_PUBLISH, "type %d", m->type);
-		REQUIRE(m->worker < PRODUCERS, "producer %u", m->worker);
-		REQUIRE(m->since == next[m->worker], "producer %u: got %lld, "
-		    "want %lld", m->worker, (long long)m->since,
-		    (long long)next[m->worker]);
-		next[m->worker]++;
+		REQUIRE(T(m)->worker < PRODUCERS, "producer %u", T(m)->worker);
+		REQUIRE(T(m)->since == next[T(m)->worker], "producer %u: got %lld, "
+		    "want %lld", T(m)->worker, (long long)T(m)->since,
+		    (long long)next[T(m)->worker]);
+		next[T(m)->worker]++;
 		total++;
-		imsg_free(m);
+		tmsg_free(m);
 	}
 	for (i = 0; i < PRODUCERS; i++) {
 		ck_assert_int_eq(pthread_join(th[i], NULL), 0);
@@ -680,7 +746,8 @@ inbox_suite(void)
 	TCase	*tc;
 
 	tc = tcase_create("inbox");
-	tcase_add_test(tc, test_imsg_new);
+	tcase_add_test(tc, test_msg_new);
+	tcase_add_test(tc, test_msg_reserve);
 	tcase_add_test(tc, test_fifo);
 	tcase_add_test(tc, test_wakeup);
 	tcase_add_test(tc, test_discard);

@@ -13,6 +13,7 @@
 #include "config.h"
 #include "frame.h"
 #include "proto.h"
+#include "reply.h"
 
 static struct config cfg;
 
@@ -1137,7 +1138,7 @@ START_TEST(test_err_frame)
 	char		*long_msg;
 	int		 c;
 
-	f = proto_err_frame("\"r1\"", ERR_RATE_LIMITED, "slow down", 250, -1);
+	f = reply_err("\"r1\"", ERR_RATE_LIMITED, "slow down", 250, -1);
 	j = FRAME_JSON(f);
 	ck_assert_str_eq(jstr(j, "op"), "err");
 	ck_assert_str_eq(jstr(j, "id"), "r1");
@@ -1150,7 +1151,7 @@ START_TEST(test_err_frame)
 	frame_unref(f);
 
 	/* No id, no retry_ms, no until. */
-	f = proto_err_frame("", ERR_BAD_JSON, "not valid JSON", -1, -1);
+	f = reply_err("", ERR_BAD_JSON, "not valid JSON", -1, -1);
 	j = FRAME_JSON(f);
 	ck_assert_str_eq(jstr(j, "op"), "err");
 	ck_assert(!HAS(j, "id"));
@@ -1160,7 +1161,7 @@ START_TEST(test_err_frame)
 	ck_assert_int_eq(cJSON_GetArraySize(j), 3);
 	cJSON_Delete(j);
 	frame_unref(f);
-	f = proto_err_frame(NULL, ERR_INTERNAL, NULL, -1, -1);
+	f = reply_err(NULL, ERR_INTERNAL, NULL, -1, -1);
 	j = FRAME_JSON(f);
 	ck_assert(!HAS(j, "id"));
 	ck_assert_str_eq(jstr(j, "msg"), "");
@@ -1168,14 +1169,14 @@ START_TEST(test_err_frame)
 	frame_unref(f);
 
 	/* 0 is a value: muted with until 0 means indefinitely. */
-	f = proto_err_frame("7", ERR_MUTED, "muted", -1, 0);
+	f = reply_err("7", ERR_MUTED, "muted", -1, 0);
 	j = FRAME_JSON(f);
 	ck_assert(jnum(j, "id") == 7);
 	ck_assert(!HAS(j, "retry_ms"));
 	ck_assert(jnum(j, "until") == 0);
 	cJSON_Delete(j);
 	frame_unref(f);
-	f = proto_err_frame("1.5", ERR_SLOW_MODE, "slow", 0,
+	f = reply_err("1.5", ERR_SLOW_MODE, "slow", 0,
 	    INT64_C(1700000000123));
 	j = FRAME_JSON(f);
 	ck_assert(jnum(j, "id") == 1.5);
@@ -1185,7 +1186,7 @@ START_TEST(test_err_frame)
 	frame_unref(f);
 
 	/* The message is escaped. */
-	f = proto_err_frame("\"a\\\"b\"", ERR_BAD_FIELD,
+	f = reply_err("\"a\\\"b\"", ERR_BAD_FIELD,
 	    "ch: \"x\\y\"\n\tcaf\xc3\xa9\x01", -1, -1);
 	j = FRAME_JSON(f);
 	ck_assert_str_eq(jstr(j, "id"), "a\"b");
@@ -1195,7 +1196,7 @@ START_TEST(test_err_frame)
 
 	/* Every code is spelt as the protocol spells it. */
 	for (c = 0; c < ERR_COUNT; c++) {
-		f = proto_err_frame("", (enum errcode)c, "m", -1, -1);
+		f = reply_err("", (enum errcode)c, "m", -1, -1);
 		j = FRAME_JSON(f);
 		ck_assert_str_eq(jstr(j, "code"), proto_errcode_name(c));
 		cJSON_Delete(j);
@@ -1204,7 +1205,7 @@ START_TEST(test_err_frame)
 
 	/* A longer payload takes the 16-bit length form. */
 	long_msg = build("", "z", 300, "");
-	f = proto_err_frame("1", ERR_BAD_FIELD, long_msg, -1, -1);
+	f = reply_err("1", ERR_BAD_FIELD, long_msg, -1, -1);
 	j = FRAME_JSON(f);
 	ck_assert_uint_eq(f->hdr, 4);
 	ck_assert_str_eq(jstr(j, "msg"), long_msg);
@@ -1232,7 +1233,7 @@ START_TEST(test_id_round_trip)
 		ck_assert_int_eq(proto_parse(frames[i], strlen(frames[i]), &cfg,
 		    &req, &err), -1);
 		in = cJSON_Parse(frames[i]);
-		f = proto_err_frame(req.id, err.code, err.msg, -1, -1);
+		f = reply_err(req.id, err.code, err.msg, -1, -1);
 		j = FRAME_JSON(f);
 		ck_assert(cJSON_Compare(cJSON_GetObjectItem(j, "id"),
 		    cJSON_GetObjectItem(in, "id"), 1));
@@ -1249,7 +1250,7 @@ START_TEST(test_ok_pong_frames)
 	struct frame	*f;
 	cJSON		*j;
 
-	f = proto_ok_frame("");
+	f = reply_ok("");
 	j = FRAME_JSON(f);
 	ck_assert_str_eq(jstr(j, "op"), "ok");
 	ck_assert(!HAS(j, "id"));
@@ -1257,21 +1258,21 @@ START_TEST(test_ok_pong_frames)
 	cJSON_Delete(j);
 	frame_unref(f);
 
-	f = proto_ok_frame("\"x\"");
+	f = reply_ok("\"x\"");
 	j = FRAME_JSON(f);
 	ck_assert_str_eq(jstr(j, "op"), "ok");
 	ck_assert_str_eq(jstr(j, "id"), "x");
 	cJSON_Delete(j);
 	frame_unref(f);
 
-	f = proto_pong_frame("");
+	f = reply_pong("");
 	j = FRAME_JSON(f);
 	ck_assert_str_eq(jstr(j, "op"), "pong");
 	ck_assert(!HAS(j, "id"));
 	cJSON_Delete(j);
 	frame_unref(f);
 
-	f = proto_pong_frame("99");
+	f = reply_pong("99");
 	j = FRAME_JSON(f);
 	ck_assert_str_eq(jstr(j, "op"), "pong");
 	ck_assert(jnum(j, "id") == 99);
@@ -1285,7 +1286,7 @@ START_TEST(test_bye_frame)
 	struct frame	*f;
 	cJSON		*j;
 
-	f = proto_bye_frame(1001, "shutting down", 5000);
+	f = reply_bye(1001, "shutting down", 5000);
 	j = FRAME_JSON(f);
 	ck_assert_str_eq(jstr(j, "op"), "bye");
 	ck_assert(jnum(j, "code") == 1001);
@@ -1295,7 +1296,7 @@ START_TEST(test_bye_frame)
 	cJSON_Delete(j);
 	frame_unref(f);
 
-	f = proto_bye_frame(4029, "too slow \"reader\"", -1);
+	f = reply_bye(4029, "too slow \"reader\"", -1);
 	j = FRAME_JSON(f);
 	ck_assert(jnum(j, "code") == 4029);
 	ck_assert_str_eq(jstr(j, "reason"), "too slow \"reader\"");
@@ -1304,7 +1305,7 @@ START_TEST(test_bye_frame)
 	cJSON_Delete(j);
 	frame_unref(f);
 
-	f = proto_bye_frame(1001, "", 0);
+	f = reply_bye(1001, "", 0);
 	j = FRAME_JSON(f);
 	ck_assert(jnum(j, "reconnect_ms") == 0);
 	cJSON_Delete(j);

@@ -1,0 +1,143 @@
+/*
+ * dispatch.c: the one table from inbox message type to handler, and the
+ * rest of the worker's hooks (see dispatch.h).  Each handler owns the
+ * message it is given: it frees it, or keeps it for a later answer.
+ */
+#include <stddef.h>
+
+#include "bus.h"
+#include "control.h"
+#include "deliver.h"
+#include "dispatch.h"
+#include "log.h"
+#include "msg.h"
+#include "proto.h"
+#include "relay.h"
+#include "session.h"
+#include "worker.h"
+
+typedef void (*handler)(struct worker *w, struct imsg *m);
+
+static void
+on_deliver(struct worker *w, struct imsg *m)
+{
+	deliver_on_channel(w, (struct im_deliver *)m);
+	msg_free(m);
+}
+
+static void
+on_user_deliver(struct worker *w, struct imsg *m)
+{
+	deliver_on_user(w, (struct im_user_deliver *)m);
+	msg_free(m);
+}
+
+static void
+on_to_client(struct worker *w, struct imsg *m)
+{
+	session_reply(w, (struct im_to_client *)m);
+	msg_free(m);
+}
+
+static void
+on_control(struct worker *w, struct imsg *m)
+{
+	struct im_control *c = (struct im_control *)m;
+
+	control_run(w, c->body, c->len);
+	msg_free(m);
+}
+
+static void
+on_drain(struct worker *w, struct imsg *m)
+{
+	msg_free(m);
+	worker_drain(w);
+}
+
+static void
+on_quiesce(struct worker *w, struct imsg *m)
+{
+	msg_free(m);
+	worker_quiesce(w);
+}
+
+/* The upper layers close their handles first, then the worker its own. */
+static void
+on_destroy(struct worker *w, struct imsg *m)
+{
+	msg_free(m);
+	w->relay->bus->stop(w);
+	msg_reserve_free();
+	worker_destroy(w);
+}
+
+static const handler table[IM_TYPES] = {
+	[IM_JOIN] = bus_on_join,
+	[IM_LEAVE] = bus_on_leave,
+	[IM_PUBLISH] = bus_on_publish,
+	[IM_HISTORY] = bus_on_history,
+	[IM_WHO] = bus_on_who,
+	[IM_ATTACH] = bus_on_attach,
+	[IM_DETACH] = bus_on_detach,
+	[IM_WHISPER] = bus_on_whisper,
+	[IM_DELIVER] = on_deliver,
+	[IM_USER_DELIVER] = on_user_deliver,
+	[IM_TO_CLIENT] = on_to_client,
+	[IM_CONTROL] = on_control,
+	[IM_BUS_REPAIR] = bus_on_repair,
+	[IM_DRAIN] = on_drain,
+	[IM_QUIESCE] = on_quiesce,
+	[IM_DESTROY] = on_destroy,
+};
+
+void
+dispatch_message(struct worker *w, struct imsg *m)
+{
+	if (m->type >= IM_TYPES || table[m->type] == NULL) {
+		log_err("worker %d: a message of unknown type %u", w->idx,
+		    (unsigned)m->type);
+		msg_free(m);
+		return;
+	}
+	table[m->type](w, m);
+}
+
+static int
+hook_start(struct worker *w)
+{
+	return w->relay->bus->init(w);
+}
+
+static void
+hook_tick(struct worker *w, int64_t now)
+{
+	(void)msg_reserve_fill();	/* what a shortage of memory took */
+	session_sweep(w, now);
+	w->relay->bus->tick(w, now, proto_now_ms());
+}
+
+static void
+hook_free(struct worker *w)
+{
+	w->relay->bus->free(w);
+}
+
+static const char *
+hook_health(struct relay *r)
+{
+	return r->bus->health(r);
+}
+
+const struct worker_hooks dispatch_hooks = {
+	.start = hook_start,
+	.dispatch = dispatch_message,
+	.discard = msg_free,
+	.tick = hook_tick,
+	.free = hook_free,
+	.health = hook_health,
+	.client_open = session_open,
+	.client_message = session_message,
+	.client_detach = session_detach,
+	.client_free = session_free,
+};
