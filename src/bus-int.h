@@ -38,6 +38,15 @@ int bus_member_remove(struct strmap *members, const char *uid, char *name,
     size_t name_len);
 
 /*
+ * Sweeps a map of channels: expired(chn, arg) runs on each (it may expire
+ * history too) and says whether it can go; those that can are then handed
+ * to drop(chn, arg), which takes them out of the map and frees them.  A
+ * channel that cannot be noted (memory ran out) waits for the next sweep.
+ */
+void bus_sweep(struct strmap *channels, bool (*expired)(void *chn, void *arg),
+    void (*drop)(void *chn, void *arg), void *arg);
+
+/*
  * Answers join m from history ring h (its last seq: seq; members: the
  * member count to report), with the messages m asked for (history, since).
  * action goes with the first frame (ACT_ACTIVATE or ACT_NONE).

@@ -30,7 +30,6 @@
 #include "worker.h"
 
 #define SWEEP_MS 10000		/* how often idle channels are looked for */
-#define SWEEP_FIRST 16		/* room for channels to drop in one sweep */
 
 /* A channel this worker owns. */
 struct lchannel {
@@ -371,52 +370,42 @@ local_stop(struct worker *w)
 {
 }
 
-/* State for one sweep over the owned channels. */
-struct sweep_ctx {
+/* A sweep's question to a channel, with the wall time (arg). */
+struct sweep_now {
 	struct worker *w;
-	int64_t now;
-	struct lchannel **drop;
-	size_t ndrop, cap;
+	int64_t wall;
 };
 
-/* Expires one channel's history and notes it for dropping (a strmap_each callback). */
-static void
-sweep_one(const char *key, void *value, void *arg)
+/* Expires chn's history; returns true if chn can go (a bus_sweep callback). */
+static bool
+sweep_expired(void *chn, void *arg)
 {
-	struct sweep_ctx *sc = arg;
-	struct lchannel *chn = value;
-	struct lchannel **d;
-	size_t cap;
+	struct sweep_now *sn = arg;
+	struct lchannel *c = chn;
 
-	history_expire(&chn->hist, sc->now, sc->w->cfg->history_ttl_ms);
-	if (!channel_forgettable(sc->w, chn, sc->now))
-		return;
-	if (sc->ndrop == sc->cap) {
-		/* The capacity grows only once the realloc succeeded. */
-		cap = sc->cap ? sc->cap * 2 : SWEEP_FIRST;
-		d = realloc(sc->drop, cap * sizeof *d);
-		if (d == NULL)
-			return;		/* dropped at a later sweep */
-		sc->drop = d;
-		sc->cap = cap;
-	}
-	sc->drop[sc->ndrop++] = chn;
+	history_expire(&c->hist, sn->wall, sn->w->cfg->history_ttl_ms);
+	return channel_forgettable(sn->w, c, sn->wall);
+}
+
+/* Takes chn out of the map and frees it (a bus_sweep callback). */
+static void
+sweep_drop(void *chn, void *arg)
+{
+	struct sweep_now *sn = arg;
+	struct lchannel *c = chn;
+
+	strmap_del(&lb(sn->w)->channels, c->name);
+	channel_free(c);
 }
 
 /* Drops expired history, and channels with no members and no history left. */
 static void
 sweep(struct worker *w, int64_t wall)
 {
-	struct sweep_ctx sc = { w, wall, NULL, 0, 0 };
-	size_t i;
+	struct sweep_now sn = { w, wall };
 
-	strmap_each(&lb(w)->channels, sweep_one, &sc);
-	for (i = 0; i < sc.ndrop; i++) {
-		strmap_del(&lb(w)->channels, sc.drop[i]->name);
-		channel_free(sc.drop[i]);
-	}
+	bus_sweep(&lb(w)->channels, sweep_expired, sweep_drop, &sn);
 	update_gauges(w);
-	free(sc.drop);
 }
 
 static void

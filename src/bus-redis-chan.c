@@ -31,9 +31,9 @@
 
 /* ------------------------------------------------------------- channels */
 
-/* Frees a channel that is already out of the map, with what it holds. */
+/* Drops the joins waiting for chn's sync and the messages held for it. */
 static void
-chan_free(struct rchan *chn)
+forget_waiting(struct rchan *chn)
 {
 	uint32_t i;
 
@@ -45,6 +45,14 @@ chan_free(struct rchan *chn)
 	}
 	for (i = 0; i < chn->nearly; i++)
 		frame_unref(chn->early[i]);
+	chn->nearly = 0;
+}
+
+/* Frees a channel that is already out of the map, with what it holds. */
+static void
+chan_free(struct rchan *chn)
+{
+	forget_waiting(chn);
 	free(chn->early);
 	history_free(&chn->hist);
 	strmap_free(&chn->members);	/* the members are kept inline */
@@ -105,49 +113,43 @@ bus_redis_chan_maybe_drop(struct worker *w, struct rchan *chn)
 	chan_gauge(w);
 }
 
-/* State for one sweep over the owned channels. */
-struct sweep_ctx {
+/* A sweep's question to a channel, with the wall time (arg). */
+struct sweep_now {
 	struct worker *w;
 	int64_t wall;
-	struct rchan **drop;
-	size_t ndrop, cap;
 };
 
-/* Expires one channel's history and notes it for dropping (a strmap_each callback). */
-static void
-sweep_one(const char *name, void *value, void *arg)
+/* Expires chn's history; returns true if chn can go (a bus_sweep callback). */
+static bool
+sweep_expired(void *chn, void *arg)
 {
-	struct sweep_ctx *sc = arg;
-	struct rchan *chn = value;
-	struct rchan **d;
+	struct sweep_now *sn = arg;
+	struct rchan *c = chn;
 
-	history_expire(&chn->hist, sc->wall, sc->w->cfg->history_ttl_ms);
-	if (!chan_forgettable(chn))
-		return;
-	if (sc->ndrop == sc->cap) {
-		sc->cap = sc->cap ? sc->cap * 2 : 16;
-		d = realloc(sc->drop, sc->cap * sizeof *d);
-		if (d == NULL)
-			return;
-		sc->drop = d;
-	}
-	sc->drop[sc->ndrop++] = chn;
+	history_expire(&c->hist, sn->wall, sn->w->cfg->history_ttl_ms);
+	return chan_forgettable(c);
+}
+
+/* Takes chn out of the map and frees it (a bus_sweep callback). */
+static void
+sweep_drop(void *chn, void *arg)
+{
+	struct sweep_now *sn = arg;
+	struct bus_redis *br = sn->w->bus;
+	struct rchan *c = chn;
+
+	strmap_del(&br->channels, c->name);
+	chan_free(c);
 }
 
 void
 bus_redis_sweep(struct worker *w, int64_t wall)
 {
+	struct sweep_now sn = { w, wall };
 	struct bus_redis *br = w->bus;
-	struct sweep_ctx sc = { w, wall, NULL, 0, 0 };
-	size_t i;
 
-	strmap_each(&br->channels, sweep_one, &sc);
-	for (i = 0; i < sc.ndrop; i++) {
-		strmap_del(&br->channels, sc.drop[i]->name);
-		chan_free(sc.drop[i]);
-	}
+	bus_sweep(&br->channels, sweep_expired, sweep_drop, &sn);
 	chan_gauge(w);
-	free(sc.drop);
 }
 
 /* Frees one channel (a strmap_each callback). */
@@ -450,7 +452,6 @@ local_leave(struct worker *w, struct rchan *chn, const char *uid, int worker)
 {
 	struct bus_redis *br = w->bus;
 	char kch[128];
-	uint32_t i;
 
 	(void)bus_member_remove(&chn->members, uid, NULL, 0);
 	if (chn->wcount[worker] > 0)
@@ -464,15 +465,7 @@ local_leave(struct worker *w, struct rchan *chn, const char *uid, int worker)
 		redis_conn_unsubscribe(br->sub, kch, strlen(kch));
 	chn->subscribed = chn->synced = chn->syncing = false;
 	/* Joins still waiting were from connections that have left too. */
-	while (chn->pending != NULL) {
-		struct im_join *m = chn->pending;
-
-		chn->pending = m->next_pending;
-		msg_free(&m->hdr);
-	}
-	for (i = 0; i < chn->nearly; i++)
-		frame_unref(chn->early[i]);
-	chn->nearly = 0;
+	forget_waiting(chn);
 	history_free(&chn->hist);
 	history_init(&chn->hist, w->cfg->history_size);
 	chn->seq = 0;

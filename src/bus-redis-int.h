@@ -192,6 +192,19 @@ void bus_redis_tell_stale(struct worker *w);
 void bus_redis_stale_member(struct worker *w, const char *ch,
     const char *uid, const char *name);
 
+/* A user a script is about (detach, reattach). */
+struct user_ctx {
+	struct worker *w;
+	char uid[USER_ID_MAX + 1];
+};
+
+/*
+ * bus-redis-repair.c: the reply callback of a detach or reattach script
+ * run for a struct user_ctx (priv, freed here): without an answer, the
+ * user's count is noted stale, to be told again.
+ */
+void bus_redis_user_done(struct redis_conn *rc, redisReply *r, void *priv);
+
 /*
  * bus-redis-repair.c: the reply callback of a leave or remember script run
  * for a struct member_ctx (priv, freed here): without an answer, the

@@ -180,15 +180,8 @@ bus_redis_stale_user(struct worker *w, const char *uid)
 		    "counted in Redis", uid);
 }
 
-/* A user a script is about. */
-struct user_ctx {
-	struct worker *w;
-	char uid[USER_ID_MAX + 1];
-};
-
-/* The reattach script ran, or its answer was lost. */
-static void
-on_reattached(struct redis_conn *rc, redisReply *r, void *priv)
+void
+bus_redis_user_done(struct redis_conn *rc, redisReply *r, void *priv)
 {
 	struct user_ctx *x = priv;
 
@@ -230,8 +223,8 @@ reattach_cb(const char *uid, void *value, void *arg)
 	argv[4] = uid;
 	argv[5] = n;
 	argv[6] = now;
-	if (bus_redis_run(w, S_REATTACH, on_reattached, x, 3, 7, argv) != 0)
-		on_reattached(NULL, NULL, x);
+	if (bus_redis_run(w, S_REATTACH, bus_redis_user_done, x, 3, 7, argv) != 0)
+		bus_redis_user_done(NULL, NULL, x);
 }
 
 /* ---------------------------------------------------------------- all */

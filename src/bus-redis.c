@@ -38,7 +38,7 @@ struct redis_script bus_redis_scripts[S_COUNT];
 
 /* Prepares what every worker shares (the scripts' SHA-1s), once, before the workers. */
 static int
-redis_global_init(struct relay *r)
+rbus_global_init(struct relay *r)
 {
 	static const char *const src[S_COUNT] = {
 		[S_PUBLISH] = bus_script_publish, [S_JOIN] = bus_script_join,
@@ -86,7 +86,7 @@ bus_redis_ignore(struct redis_conn *rc, redisReply *r, void *priv)
 
 /* Returns true while w's connections to Redis are both up. */
 static bool
-redis_up(struct worker *w)
+rbus_up(struct worker *w)
 {
 	return atomic_load(&w->bus_up);
 }
@@ -130,7 +130,7 @@ on_published(struct redis_conn *rc, redisReply *r, void *priv)
  * accepted it, or err unavailable.  Takes m.
  */
 static void
-redis_publish(struct worker *w, struct im_publish *m)
+rbus_publish(struct worker *w, struct im_publish *m)
 {
 	char kseq[128], khist[128], kch[128], ts[24], size[16], ttl[24],
 	    cttl[24];
@@ -198,7 +198,7 @@ on_control_published(struct redis_conn *rc, redisReply *r, void *priv)
  * ok once Redis has taken it, or err unavailable if the bus is down.
  */
 static void
-redis_control(struct worker *w, uint64_t client, const char *id,
+rbus_control(struct worker *w, uint64_t client, const char *id,
     const char *cmd, size_t len)
 {
 	struct bus_redis *br = w->bus;
@@ -208,7 +208,7 @@ redis_control(struct worker *w, uint64_t client, const char *id,
 	struct origin from;
 
 	msg_origin(&from, (uint16_t)w->idx, client, id);
-	if (redis_up(w) && br != NULL && br->cmd != NULL &&
+	if (rbus_up(w) && br != NULL && br->cmd != NULL &&
 	    (x = malloc(sizeof *x)) != NULL) {
 		x->w = w;
 		x->from = from;
@@ -276,31 +276,13 @@ counted_add(struct worker *w, const char *uid, int delta)
 		strmap_put(m, uid, (void *)n);
 }
 
-/* A user a detach script is about. */
-struct detach_ctx {
-	struct worker *w;
-	char uid[USER_ID_MAX + 1];
-};
-
-/* The detach script ran, or its answer was lost: then it is told later. */
-static void
-on_detached(struct redis_conn *rc, redisReply *r, void *priv)
-{
-	struct detach_ctx *x = priv;
-
-	(void)rc;
-	if (r == NULL)
-		bus_redis_stale_user(x->w, x->uid);
-	free(x);
-}
-
 /* Counts a connection of user uid less, here and in Redis (on the user's owner). */
 static void
 uncount(struct worker *w, const char *uid)
 {
 	char k[2][128];
 	const char *argv[4];
-	struct detach_ctx *x = malloc(sizeof *x);
+	struct user_ctx *x = malloc(sizeof *x);
 
 	counted_add(w, uid, -1);
 	if (x == NULL) {
@@ -313,8 +295,8 @@ uncount(struct worker *w, const char *uid)
 	argv[1] = key(k[1], sizeof k[1], "nodeusers", w->relay->node_key);
 	argv[2] = w->relay->node_key;
 	argv[3] = uid;
-	if (bus_redis_run(w, S_DETACH, on_detached, x, 2, 4, argv) != 0)
-		on_detached(NULL, NULL, x);
+	if (bus_redis_run(w, S_DETACH, bus_redis_user_done, x, 2, 4, argv) != 0)
+		bus_redis_user_done(NULL, NULL, x);
 }
 
 /*
@@ -353,7 +335,7 @@ on_attached(struct redis_conn *rc, redisReply *r, void *priv)
  * admits it, or refuses it past user_connections_max.  Takes m.
  */
 static void
-redis_attach(struct worker *w, struct im_attach *m)
+rbus_attach(struct worker *w, struct im_attach *m)
 {
 	char k[2][128], max[16], now[24];
 	const char *argv[7];
@@ -380,7 +362,7 @@ redis_attach(struct worker *w, struct im_attach *m)
 
 /* A connection of user m->user went (on the user's owner).  Takes m. */
 static void
-redis_detach(struct worker *w, struct im_detach *m)
+rbus_detach(struct worker *w, struct im_detach *m)
 {
 	uncount(w, m->user);
 	msg_free(&m->hdr);
@@ -426,7 +408,7 @@ on_whispered(struct redis_conn *rc, redisReply *r, void *priv)
  * is (on the user's owner), and answers the sender.  Takes m.
  */
 static void
-redis_whisper(struct worker *w, struct im_whisper *m)
+rbus_whisper(struct worker *w, struct im_whisper *m)
 {
 	char k[128], *payload;
 	const char *argv[3];
@@ -463,6 +445,9 @@ redis_whisper(struct worker *w, struct im_whisper *m)
 
 /* How long after Redis is back the memberships it missed are told. */
 #define STALE_DELAY_MS 2000
+/* The reconnect back-off: from this, doubling (with jitter) up to that. */
+#define BACKOFF_MIN_MS 100
+#define BACKOFF_MAX_MS 5000
 
 /* Records the connections' state; on the way up, catches up what needs it. */
 static void
@@ -504,8 +489,6 @@ static void
 on_beat(struct redis_conn *rc, redisReply *r, void *priv)
 {
 	struct worker *w = priv;
-	struct imsg *m;
-	int i;
 
 	(void)rc;
 	if (r == NULL || r->type != REDIS_REPLY_INTEGER)
@@ -514,10 +497,7 @@ on_beat(struct redis_conn *rc, redisReply *r, void *priv)
 		log_warn("redis: this node (%s) was taken for dead and its "
 		    "members removed: registering them again",
 		    w->relay->node_key);
-		for (i = 0; i < w->relay->nworkers; i++) {
-			if ((m = msg_new(IM_BUS_REPAIR)) != NULL)
-				worker_post(w, i, m);
-		}
+		deliver_signal_workers(w, IM_BUS_REPAIR);
 	}
 }
 
@@ -526,7 +506,7 @@ on_beat(struct redis_conn *rc, redisReply *r, void *priv)
  * another instance took this one for dead and removed them).
  */
 static void
-redis_repair_op(struct worker *w)
+rbus_repair(struct worker *w)
 {
 	struct bus_redis *br = w->bus;
 
@@ -569,7 +549,7 @@ on_dead_nodes(struct redis_conn *rc, redisReply *r, void *priv)
  * worker 0 heartbeats and reaping dead nodes.
  */
 static void
-redis_tick(struct worker *w, int64_t now, int64_t wall)
+rbus_tick(struct worker *w, int64_t now, int64_t wall)
 {
 	struct bus_redis *br = w->bus;
 	char knodes[64], kreaped[128], nowbuf[24], cutoff[24];
@@ -621,10 +601,10 @@ redis_tick(struct worker *w, int64_t now, int64_t wall)
 /*
  * Creates w's Redis state and connections (they connect in the background,
  * and keep reconnecting).  Returns 0, or -1 with the reason logged (what
- * was made is freed by redis_free).
+ * was made is freed by rbus_free).
  */
 static int
-redis_init(struct worker *w)
+rbus_init(struct worker *w)
 {
 	const struct config *cfg = w->cfg;
 	struct redis_addr addr;
@@ -646,9 +626,9 @@ redis_init(struct worker *w)
 	strmap_init(&br->stale_users);
 	w->bus = br;
 	br->cmd = redis_conn_new(&w->loop, &addr, cfg->redis_connect_timeout_ms,
-	    100, 5000, on_state, br);
+	    BACKOFF_MIN_MS, BACKOFF_MAX_MS, on_state, br);
 	br->sub = redis_conn_new(&w->loop, &addr, cfg->redis_connect_timeout_ms,
-	    100, 5000, on_state, br);
+	    BACKOFF_MIN_MS, BACKOFF_MAX_MS, on_state, br);
 	if (br->cmd == NULL || br->sub == NULL) {
 		log_err("redis: cannot create connections");
 		return -1;
@@ -668,7 +648,7 @@ redis_init(struct worker *w)
  * pending is failed now, and nothing is called back after.
  */
 static void
-redis_stop(struct worker *w)
+rbus_stop(struct worker *w)
 {
 	struct bus_redis *br = w->bus;
 	struct redis_conn *rc;
@@ -694,13 +674,13 @@ redis_stop(struct worker *w)
 
 /* Frees w's Redis state once its loop has ended (closing the connections if stop did not). */
 static void
-redis_free(struct worker *w)
+rbus_free(struct worker *w)
 {
 	struct bus_redis *br = w->bus;
 
 	if (br == NULL)
 		return;
-	redis_stop(w);
+	rbus_stop(w);
 	bus_redis_chans_free(br);
 	strmap_free(&br->counted);
 	bus_redis_repair_free(br);
@@ -710,7 +690,7 @@ redis_free(struct worker *w)
 
 /* Returns "redis" while every worker's connections are up, else "down" (reads only the atomics). */
 static const char *
-redis_health(struct relay *r)
+rbus_health(struct relay *r)
 {
 	int i;
 
@@ -723,20 +703,20 @@ redis_health(struct relay *r)
 const struct bus_ops bus_redis_ops = {
 	.name = "redis",
 	.publish_here = true,
-	.global_init = redis_global_init,
-	.init = redis_init,
-	.stop = redis_stop,
-	.free = redis_free,
-	.tick = redis_tick,
-	.health = redis_health,
+	.global_init = rbus_global_init,
+	.init = rbus_init,
+	.stop = rbus_stop,
+	.free = rbus_free,
+	.tick = rbus_tick,
+	.health = rbus_health,
 	.join = bus_redis_join,
 	.leave = bus_redis_leave,
 	.history = bus_redis_history,
 	.who = bus_redis_who,
-	.publish = redis_publish,
-	.attach = redis_attach,
-	.detach = redis_detach,
-	.whisper = redis_whisper,
-	.control = redis_control,
-	.repair = redis_repair_op,
+	.publish = rbus_publish,
+	.attach = rbus_attach,
+	.detach = rbus_detach,
+	.whisper = rbus_whisper,
+	.control = rbus_control,
+	.repair = rbus_repair,
 };

@@ -184,6 +184,54 @@ bus_member_remove(struct strmap *members, const char *uid, char *name,
 	return 1;
 }
 
+/* ------------------------------------------------------------ sweeping */
+
+#define SWEEP_FIRST 16		/* room for channels to drop in one sweep */
+
+/* One sweep over a map of channels (see bus_sweep). */
+struct sweep {
+	bool (*expired)(void *chn, void *arg);
+	void *arg;
+	void **drop;
+	size_t ndrop, cap;
+};
+
+/* Notes a channel that can go (a strmap_each callback). */
+static void
+sweep_one(const char *key, void *value, void *arg)
+{
+	struct sweep *sw = arg;
+	size_t cap;
+	void **d;
+
+	if (!sw->expired(value, sw->arg))
+		return;
+	if (sw->ndrop == sw->cap) {
+		/* The capacity grows only once the realloc succeeded. */
+		cap = sw->cap ? sw->cap * 2 : SWEEP_FIRST;
+		d = realloc(sw->drop, cap * sizeof *d);
+		if (d == NULL)
+			return;		/* dropped at a later sweep */
+		sw->drop = d;
+		sw->cap = cap;
+	}
+	sw->drop[sw->ndrop++] = value;
+}
+
+void
+bus_sweep(struct strmap *channels, bool (*expired)(void *chn, void *arg),
+    void (*drop)(void *chn, void *arg), void *arg)
+{
+	struct sweep sw = { expired, arg, NULL, 0, 0 };
+	size_t i;
+
+	/* Dropping changes the map: note first, drop after the walk. */
+	strmap_each(channels, sweep_one, &sw);
+	for (i = 0; i < sw.ndrop; i++)
+		drop(sw.drop[i], arg);
+	free(sw.drop);
+}
+
 /* ------------------------------------------------------------ answers */
 
 /* Where a multi-frame answer goes: the asker, the first frame with an action. */

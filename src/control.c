@@ -10,8 +10,8 @@
 
 #include "bus.h"
 #include "chan.h"
-#include "client.h"
 #include "control.h"
+#include "deliver.h"
 #include "enforce.h"
 #include "jsonw.h"
 #include "log.h"
@@ -109,14 +109,14 @@ cmd_begin(struct jsonw *jw, const char *name, const char *by)
 static void
 cmd_send(struct jsonw *jw, struct worker *w, uint64_t client, const char *id)
 {
-	struct client *c;
+	struct origin from;
 
 	jsonw_lit(jw, "}");
 	if (jw->failed || jw->len > CONTROL_MAX) {
-		if ((c = worker_client(w, client)) != NULL)
-			client_send_err(c, id, jw->failed ? ERR_INTERNAL :
-			    ERR_TOO_LONG, jw->failed ? "out of memory" :
-			    "the command is too long");
+		msg_origin(&from, (uint16_t)w->idx, client, id);
+		deliver_reply_err(w, &from, ACT_NONE, NULL, jw->failed ?
+		    ERR_INTERNAL : ERR_TOO_LONG, jw->failed ? "out of memory" :
+		    "the command is too long");
 	} else
 		bus_control(w, client, id, jw->buf, jw->len);
 	jsonw_free(jw);

@@ -65,9 +65,9 @@ deliver_all(struct worker *w, struct frame *f)
 	}
 }
 
-/* What goes to each worker: a frame for a channel or a user, or a command. */
+/* What goes to each worker: a frame for a channel or a user, a command, or a signal. */
 struct fan {
-	enum imsg_type type;	/* IM_DELIVER, IM_USER_DELIVER or IM_CONTROL */
+	enum imsg_type type;	/* IM_DELIVER, IM_USER_DELIVER, IM_CONTROL, or one without payload */
 	const char *name;	/* the channel or the user */
 	const char *except;	/* IM_DELIVER: the user left out, or NULL */
 	struct frame *f;
@@ -97,18 +97,18 @@ fan_msg(const struct fan *fn)
 	case IM_DELIVER:
 		if ((d = msg_new(IM_DELIVER)) == NULL)
 			return NULL;
-		snprintf(d->ch, sizeof d->ch, "%s", fn->name);
+		msg_copy(d->ch, sizeof d->ch, fn->name);
 		if (fn->except != NULL)
-			snprintf(d->except, sizeof d->except, "%s", fn->except);
+			msg_copy(d->except, sizeof d->except, fn->except);
 		d->frame = frame_ref(fn->f);
 		return &d->hdr;
 	case IM_USER_DELIVER:
 		if ((u = msg_new(IM_USER_DELIVER)) == NULL)
 			return NULL;
-		snprintf(u->user, sizeof u->user, "%s", fn->name);
+		msg_copy(u->user, sizeof u->user, fn->name);
 		u->frame = frame_ref(fn->f);
 		return &u->hdr;
-	default:
+	case IM_CONTROL:
 		if ((c = msg_new(IM_CONTROL)) == NULL)
 			return NULL;
 		if ((c->body = malloc(fn->len + 1)) == NULL) {
@@ -119,13 +119,15 @@ fan_msg(const struct fan *fn)
 		c->body[fn->len] = '\0';
 		c->len = fn->len;
 		return &c->hdr;
+	default:
+		return msg_new(fn->type);
 	}
 }
 
 /*
  * Sends fan to every worker i with counts[i] > 0 (counts NULL: all).
- * Frames are run at once on this worker; a control command goes through
- * the dispatch table everywhere, this worker included, like any message.
+ * Frames are run at once on this worker; a control command or a signal
+ * goes through the dispatch table everywhere, this worker included.
  */
 static void
 fan_out(struct worker *w, const uint32_t *counts, const struct fan *fn)
@@ -136,7 +138,8 @@ fan_out(struct worker *w, const uint32_t *counts, const struct fan *fn)
 	for (i = 0; i < w->relay->nworkers; i++) {
 		if (counts != NULL && counts[i] == 0)
 			continue;
-		if (i == w->idx && fn->type != IM_CONTROL) {
+		if (i == w->idx && (fn->type == IM_DELIVER ||
+		    fn->type == IM_USER_DELIVER)) {
 			fan_here(w, fn);
 			continue;
 		}
@@ -180,6 +183,14 @@ deliver_control_workers(struct worker *w, const char *cmd, size_t len)
 	return 0;
 }
 
+void
+deliver_signal_workers(struct worker *w, enum imsg_type type)
+{
+	struct fan fn = { type, NULL, NULL, NULL, NULL, 0 };
+
+	fan_out(w, NULL, &fn);
+}
+
 /* Posts an answer to a client of worker `to`; takes f's reference.  Returns 0 or -1. */
 static int
 to_client(struct worker *w, int to, uint64_t client, int action,
@@ -197,11 +208,11 @@ to_client(struct worker *w, int to, uint64_t client, int action,
 	m->action = (uint8_t)action;
 	m->frame = f;
 	if (ch != NULL)
-		snprintf(m->ch, sizeof m->ch, "%s", ch);
+		msg_copy(m->ch, sizeof m->ch, ch);
 	if (uid != NULL)
-		snprintf(m->user, sizeof m->user, "%s", uid);
+		msg_copy(m->user, sizeof m->user, uid);
 	if (id != NULL)
-		snprintf(m->id, sizeof m->id, "%s", id);
+		msg_copy(m->id, sizeof m->id, id);
 	worker_post(w, to, &m->hdr);
 	return 0;
 }

@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "msg.h"
 #include "proto.h"
 
 struct frame;
@@ -49,6 +50,12 @@ void deliver_user_workers(struct worker *w, const uint32_t *counts,
  * CONTROL_MAX (logged, handed to nobody).
  */
 int deliver_control_workers(struct worker *w, const char *cmd, size_t len);
+
+/*
+ * Posts a message of a type without payload (IM_BUS_REPAIR) to every
+ * worker of this instance, this one included.
+ */
+void deliver_signal_workers(struct worker *w, enum imsg_type type);
 
 /*
  * Sends f to the client a request came from, with an action for its worker

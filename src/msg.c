@@ -3,7 +3,6 @@
  * size of its own payload.
  */
 #include <stdlib.h>
-#include <stdio.h>
 #include <string.h>
 
 #include "frame.h"
@@ -135,5 +134,5 @@ msg_origin(struct origin *o, uint16_t worker, uint64_t client,
 {
 	o->worker = worker;
 	o->client = client;
-	snprintf(o->id, sizeof o->id, "%s", id != NULL ? id : "");
+	msg_copy(o->id, sizeof o->id, id != NULL ? id : "");
 }

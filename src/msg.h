@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "chan.h"
 #include "inbox.h"
@@ -144,6 +145,20 @@ struct im_control {
 	size_t len;
 	char *body;			/* NUL-terminated, malloc'd, owned */
 };
+
+/*
+ * Copies the string src into the field dst of size bytes, cut to fit and
+ * NUL-terminated (the fields are sized for what the protocol allows, so
+ * nothing is cut in practice).  Cheaper than snprintf on the hot path.
+ */
+static inline void
+msg_copy(char *dst, size_t size, const char *src)
+{
+	size_t n = strnlen(src, size - 1);
+
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+}
 
 /*
  * Allocates a zeroed message of the given type (the size its payload

@@ -14,7 +14,6 @@
 
 #include <check.h>
 #include <cjson/cJSON.h>
-#include <uv.h>
 
 #include "bus.h"
 #include "config.h"
@@ -25,6 +24,7 @@
 #include "proto.h"
 #include "relay.h"
 #include "worker.h"
+#include "workers.h"
 
 /* What reached worker 0 from the bus, in order. */
 struct seen {
@@ -38,11 +38,12 @@ struct seen {
 
 #define SEEN_MAX 256
 
-static struct relay relay;
-static struct worker workers[2];
-static uv_loop_t loop;
+static struct test_workers tw;
 static struct seen seen[SEEN_MAX];
 static int nseen;
+
+#define relay tw.relay
+#define workers tw.w
 
 /* Worker 0 records what it is sent instead of handing it to clients. */
 static void
@@ -79,8 +80,6 @@ test_dispatch(struct worker *w, struct imsg *m)
 	dispatch_message(w, m);
 }
 
-static struct worker_hooks hooks;
-
 /* Forgets what was seen so far. */
 static void
 forget(void)
@@ -96,102 +95,36 @@ forget(void)
 static void
 pump(void)
 {
-	struct imsg *m;
-	int i, moved;
-
-	do {
-		moved = 0;
-		for (i = 0; i < 2; i++)
-			while ((m = inbox_pop(&workers[i].inbox)) != NULL) {
-				test_dispatch(&workers[i], m);
-				moved++;
-			}
-	} while (moved > 0);
-}
-
-static void
-on_async(uv_async_t *a)
-{
+	test_workers_pump(&tw);
 }
 
 static void
 setup(void)
 {
-	int i;
-
-	memset(&relay, 0, sizeof relay);
-	config_defaults(&relay.cfg);
-	hooks = dispatch_hooks;
-	hooks.dispatch = test_dispatch;
-	relay.hooks = &hooks;
-	relay.bus = &bus_local_ops;
-	relay.nworkers = 2;
-	relay.workers = workers;
-	snprintf(relay.node, sizeof relay.node, "test");
-	ck_assert_int_eq(uv_loop_init(&loop), 0);
-	for (i = 0; i < 2; i++) {
-		struct worker *w = &workers[i];
-
-		memset(w, 0, sizeof *w);
-		w->idx = i;
-		w->relay = &relay;
-		w->cfg = &relay.cfg;
-		w->hooks = &hooks;
-		client_table_init(&w->clients, (uint16_t)i);
-		room_table_init(&w->rooms);
-		user_index_init(&w->users);
-		ck_assert_int_eq(inbox_init(&w->inbox, &loop, on_async, w), 0);
-		ck_assert_int_eq(relay.bus->init(w), 0);
-	}
+	test_workers_init(&tw, test_dispatch);
 	nseen = 0;
 }
 
 static void
 teardown(void)
 {
-	int i;
-
 	failalloc_reset();
 	forget();
-	for (i = 0; i < 2; i++) {
-		inbox_discard(&workers[i].inbox, msg_free);
-		uv_close((uv_handle_t *)&workers[i].inbox.async, NULL);
-		relay.bus->free(&workers[i]);
-		user_index_free(&workers[i].users);
-		room_table_free(&workers[i].rooms);
-		client_table_free(&workers[i].clients);
-	}
-	uv_run(&loop, UV_RUN_DEFAULT);
-	ck_assert_int_eq(uv_loop_close(&loop), 0);
-	msg_reserve_free();
+	test_workers_free(&tw);
 }
 
 /* A channel name owned by worker 1, different for each n. */
 static const char *
 chan1(int n)
 {
-	static char name[32];
-	int i;
-
-	for (i = 0;; i++) {
-		snprintf(name, sizeof name, "c%d-%d", n, i);
-		if (worker_owner(&workers[0], name) == 1)
-			return name;
-	}
+	return test_owned_name(&tw, 1, "c", n);
 }
 
 /* A user id owned by worker 0, different for each n. */
 static const char *
 user0(int n)
 {
-	static char name[32];
-	int i;
-
-	for (i = 0;; i++) {
-		snprintf(name, sizeof name, "u%d-%d", n, i);
-		if (worker_owner(&workers[0], name) == 0)
-			return name;
-	}
+	return test_owned_name(&tw, 0, "u", n);
 }
 
 /*

@@ -120,6 +120,8 @@ START_TEST(test_err)
 {
 	struct frame	*f;
 	cJSON		*j;
+	char		 long_msg[301];
+	int		 c;
 
 	f = reply_err("\"r1\"", ERR_RATE_LIMITED, "slow down", 250, -1);
 	j = FRAME_JSON(f);
@@ -157,6 +159,33 @@ START_TEST(test_err)
 	ck_assert(jnum(j, "retry_ms") == 0);
 	ck_assert(jnum(j, "until") == 1700000000123.0);
 	ck_assert_int_eq(NFIELDS(j), 6);
+	cJSON_Delete(j);
+	frame_unref(f);
+
+	/* A NULL id or message is "" (no id field, an empty message). */
+	f = reply_err(NULL, ERR_INTERNAL, NULL, -1, -1);
+	j = FRAME_JSON(f);
+	ck_assert(!HAS(j, "id"));
+	ck_assert_str_eq(jstr(j, "msg"), "");
+	cJSON_Delete(j);
+	frame_unref(f);
+
+	/* Every code is spelt as the protocol spells it. */
+	for (c = 0; c < ERR_COUNT; c++) {
+		f = reply_err("", (enum errcode)c, "m", -1, -1);
+		j = FRAME_JSON(f);
+		ck_assert_str_eq(jstr(j, "code"), proto_errcode_name(c));
+		cJSON_Delete(j);
+		frame_unref(f);
+	}
+
+	/* A longer payload takes the 16-bit length form of the header. */
+	memset(long_msg, 'z', sizeof long_msg - 1);
+	long_msg[sizeof long_msg - 1] = '\0';
+	f = reply_err("1", ERR_BAD_FIELD, long_msg, -1, -1);
+	j = FRAME_JSON(f);
+	ck_assert_uint_eq(f->hdr, 4);
+	ck_assert_str_eq(jstr(j, "msg"), long_msg);
 	cJSON_Delete(j);
 	frame_unref(f);
 }
