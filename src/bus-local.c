@@ -61,6 +61,7 @@ lb(struct worker *w)
 	return w->bus;
 }
 
+/* Sets the channel and user gauges of /metrics from what w owns. */
 static void
 update_gauges(struct worker *w)
 {
@@ -93,6 +94,7 @@ channel_get(struct worker *w, const char *ch, bool create)
 	return chn;
 }
 
+/* Frees a channel that is already out of the map. */
 static void
 channel_free(struct lchannel *chn)
 {
@@ -141,6 +143,10 @@ presence(struct worker *w, struct lchannel *chn, const char *event,
 
 /* ------------------------------------------------------------ channel ops */
 
+/*
+ * Counts m's membership (unless a rejoin), tells the others, and answers
+ * with the channel's state.
+ */
 static void
 local_join(struct worker *w, struct im_join *m)
 {
@@ -172,6 +178,10 @@ done:
 	msg_free(&m->hdr);
 }
 
+/*
+ * Counts one membership of m's user less; the last one is a presence
+ * leave.
+ */
 static void
 local_leave(struct worker *w, struct im_leave *m)
 {
@@ -193,6 +203,10 @@ done:
 	msg_free(&m->hdr);
 }
 
+/*
+ * Gives the message the next seq, keeps it, fans it out and acknowledges
+ * it.
+ */
 static void
 local_publish(struct worker *w, struct im_publish *m)
 {
@@ -227,6 +241,7 @@ done:
 	msg_free(&m->hdr);
 }
 
+/* Answers a history request from the channel's ring. */
 static void
 local_history(struct worker *w, struct im_query *m)
 {
@@ -242,6 +257,7 @@ local_history(struct worker *w, struct im_query *m)
 	msg_free(&m->hdr);
 }
 
+/* Answers a who request with the channel's members. */
 static void
 local_who(struct worker *w, struct im_query *m)
 {
@@ -283,6 +299,7 @@ local_attach(struct worker *w, struct im_attach *m)
 	msg_free(&m->hdr);
 }
 
+/* Counts one connection of m's user less. */
 static void
 local_detach(struct worker *w, struct im_detach *m)
 {
@@ -300,6 +317,7 @@ local_detach(struct worker *w, struct im_detach *m)
 	msg_free(&m->hdr);
 }
 
+/* Delivers a whisper to every connection of its user, on every worker. */
 static void
 local_whisper(struct worker *w, struct im_whisper *m)
 {
@@ -344,12 +362,14 @@ local_repair(struct worker *w)
 
 /* ------------------------------------------------------------ lifecycle */
 
+/* Nothing is shared between the workers' sides of this bus. */
 static int
 local_global_init(struct relay *r)
 {
 	return 0;
 }
 
+/* Sets up w's side of the bus (empty maps). */
 static int
 local_init(struct worker *w)
 {
@@ -365,6 +385,7 @@ local_init(struct worker *w)
 	return 0;
 }
 
+/* Nothing to close: this bus has no handles. */
 static void
 local_stop(struct worker *w)
 {
@@ -408,6 +429,7 @@ sweep(struct worker *w, int64_t wall)
 	update_gauges(w);
 }
 
+/* Sweeps the channels every SWEEP_MS. */
 static void
 local_tick(struct worker *w, int64_t now, int64_t wall)
 {
@@ -424,6 +446,7 @@ channel_free_cb(const char *key, void *value, void *arg)
 	channel_free(value);
 }
 
+/* Frees every channel and user w owns. */
 static void
 local_free(struct worker *w)
 {

@@ -294,6 +294,7 @@ struct who_list {
 	size_t n;
 };
 
+/* Adds one member to the list (a strmap_each callback). */
 static void
 who_collect(const char *uid, void *value, void *arg)
 {

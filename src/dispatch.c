@@ -18,6 +18,7 @@
 
 typedef void (*handler)(struct worker *w, struct imsg *m);
 
+/* IM_DELIVER: a frame for the local members of a channel. */
 static void
 on_deliver(struct worker *w, struct imsg *m)
 {
@@ -25,6 +26,7 @@ on_deliver(struct worker *w, struct imsg *m)
 	msg_free(m);
 }
 
+/* IM_USER_DELIVER: a frame for the local connections of a user. */
 static void
 on_user_deliver(struct worker *w, struct imsg *m)
 {
@@ -32,6 +34,7 @@ on_user_deliver(struct worker *w, struct imsg *m)
 	msg_free(m);
 }
 
+/* IM_TO_CLIENT: an answer for one client of this worker. */
 static void
 on_to_client(struct worker *w, struct imsg *m)
 {
@@ -39,6 +42,7 @@ on_to_client(struct worker *w, struct imsg *m)
 	msg_free(m);
 }
 
+/* IM_CONTROL: a control command to run on this worker. */
 static void
 on_control(struct worker *w, struct imsg *m)
 {
@@ -48,6 +52,7 @@ on_control(struct worker *w, struct imsg *m)
 	msg_free(m);
 }
 
+/* IM_DRAIN: the graceful stop begins. */
 static void
 on_drain(struct worker *w, struct imsg *m)
 {
@@ -55,6 +60,7 @@ on_drain(struct worker *w, struct imsg *m)
 	worker_drain(w);
 }
 
+/* IM_QUIESCE: posting has stopped; acknowledged. */
 static void
 on_quiesce(struct worker *w, struct imsg *m)
 {
@@ -103,12 +109,14 @@ dispatch_message(struct worker *w, struct imsg *m)
 	table[m->type](w, m);
 }
 
+/* Sets up the bus's side of w. */
 static int
 hook_start(struct worker *w)
 {
 	return w->relay->bus->init(w);
 }
 
+/* The periodic work of the layers above the worker. */
 static void
 hook_tick(struct worker *w, int64_t now)
 {
@@ -117,12 +125,14 @@ hook_tick(struct worker *w, int64_t now)
 	w->relay->bus->tick(w, now, proto_now_ms());
 }
 
+/* Frees the bus's side of w once its loop has ended. */
 static void
 hook_free(struct worker *w)
 {
 	w->relay->bus->free(w);
 }
 
+/* What the bus says of its health, for /healthz. */
 static const char *
 hook_health(struct relay *r)
 {

@@ -190,6 +190,10 @@ may_join(const struct client *c, const char *ch)
 	return c->chs == NULL || auth_may_join(c->chs, ch);
 }
 
+/*
+ * join: a pending membership here, then the bus is asked (it answers
+ * joined).
+ */
 static void
 op_join(struct client *c, const struct request *req)
 {
@@ -256,6 +260,7 @@ post_leave(struct client *c, const char *ch)
 	bus_leave(c->w, m);
 }
 
+/* leave: the membership ends here at once, and the bus is told. */
 static void
 op_leave(struct client *c, const struct request *req)
 {
@@ -267,6 +272,10 @@ op_leave(struct client *c, const struct request *req)
 	post_leave(c, req->ch);
 }
 
+/*
+ * send: the message's body is built once and handed to the bus to
+ * sequence.
+ */
 static void
 op_send(struct client *c, const struct request *req)
 {
@@ -306,6 +315,7 @@ op_send(struct client *c, const struct request *req)
 	bus_publish(c->w, m);
 }
 
+/* whisper: the frame is built once and handed to the user's owner. */
 static void
 op_whisper(struct client *c, const struct request *req)
 {

@@ -238,6 +238,7 @@ on_check(uv_check_t *h)
 	w->nflush = 0;
 }
 
+/* The tick: the upper layers' periodic work, and the end of a drain. */
 static void
 on_tick(uv_timer_t *t)
 {
@@ -249,6 +250,7 @@ on_tick(uv_timer_t *t)
 		atomic_store(&w->drained, true);
 }
 
+/* The listening socket is readable: accepts a batch and hands it to lws. */
 static void
 on_listen(uv_poll_t *p, int status, int events)
 {

@@ -42,6 +42,7 @@ test_workers_init(struct test_workers *t,
 		w->relay = &t->relay;
 		w->cfg = &t->relay.cfg;
 		w->hooks = &t->hooks;
+		w->rng = 0x9E3779B97F4A7C15ULL * (uint64_t)(i + 1);
 		client_table_init(&w->clients, (uint16_t)i);
 		room_table_init(&w->rooms);
 		user_index_init(&w->users);
