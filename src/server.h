@@ -5,9 +5,6 @@
 #ifndef CHATRELAY_SERVER_H
 #define CHATRELAY_SERVER_H
 
-#include <stdatomic.h>
-#include <stdbool.h>
-
 struct relay;
 
 /*
