@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "proto.h"
 #include "strmap.h"
 
 struct history;
@@ -47,16 +48,25 @@ void bus_sweep(struct strmap *channels, bool (*expired)(void *chn, void *arg),
     void (*drop)(void *chn, void *arg), void *arg);
 
 /*
- * Answers join m from history ring h (its last seq: seq; members: the
- * member count to report), with the messages m asked for (history, since).
- * action goes with the first frame (ACT_ACTIVATE or ACT_NONE).
+ * Answers join m from history ring h (its last seq: seq, of the numbering
+ * epoch; members: the member count to report), with the messages m asked
+ * for (history, since).  A since from another epoch gets what is kept,
+ * with recovered false.  action goes with the first frame (ACT_ACTIVATE
+ * or ACT_NONE).
  */
 void bus_answer_joined(struct worker *w, const struct im_join *m,
-    struct history *h, uint64_t seq, uint64_t members, int action);
+    struct history *h, uint64_t seq, const char *epoch, uint64_t members,
+    int action);
 
-/* Answers history request m from history ring h (its last seq: seq). */
+/*
+ * Answers history request m from history ring h (its last seq: seq, of
+ * the numbering epoch; a since from another epoch is ignored).
+ */
 void bus_answer_history(struct worker *w, const struct im_query *m,
-    struct history *h, uint64_t seq);
+    struct history *h, uint64_t seq, const char *epoch);
+
+/* Fills epoch (PROTO_EPOCH_MAX + 1 bytes) with a new random epoch of w's. */
+void bus_new_epoch(struct worker *w, char *epoch);
 
 /* Answers who request m with the members of a strmap of struct cmember. */
 void bus_answer_who_map(struct worker *w, const struct im_query *m,

@@ -35,6 +35,7 @@
 struct lchannel {
 	char name[CHAN_NAME_MAX + 1];
 	uint64_t seq;			/* last seq given */
+	char epoch[PROTO_EPOCH_MAX + 1];	/* this numbering's, made with the channel */
 	int64_t active_ms;		/* last join, leave or message */
 	struct history hist;
 	struct strmap members;		/* uid -> struct cmember (inline) */
@@ -82,6 +83,7 @@ channel_get(struct worker *w, const char *ch, bool create)
 	if (chn == NULL)
 		return NULL;
 	strcpy(chn->name, ch);
+	bus_new_epoch(w, chn->epoch);
 	history_init(&chn->hist, w->cfg->history_size);
 	strmap_init(&chn->members);
 	if (strmap_put(&lb(w)->channels, chn->name, chn) != 0) {
@@ -172,7 +174,8 @@ local_join(struct worker *w, struct im_join *m)
 		chn->wcount[m->from.worker]++;
 		chn->active_ms = proto_now_ms();
 	}
-	bus_answer_joined(w, m, &chn->hist, chn->seq, chn->members.count,
+	bus_answer_joined(w, m, &chn->hist, chn->seq, chn->epoch,
+	    chn->members.count,
 	    m->rejoin ? ACT_NONE : ACT_ACTIVATE);
 done:
 	msg_free(&m->hdr);
@@ -220,7 +223,7 @@ local_publish(struct worker *w, struct im_publish *m)
 		goto done;
 	}
 	ts = proto_now_ms();
-	f = reply_msg(chn->seq + 1, ts, m->body, m->len);
+	f = reply_msg(chn->seq + 1, ts, chn->epoch, m->body, m->len);
 	if (f == NULL) {
 		deliver_reply_err(w, &m->from, ACT_NONE, NULL, ERR_INTERNAL,
 		    "out of memory");
@@ -236,7 +239,7 @@ local_publish(struct worker *w, struct im_publish *m)
 	deliver_channel_workers(w, chn->wcount, chn->name, f, NULL);
 	frame_unref(f);
 	deliver_reply(w, &m->from, ACT_NONE, NULL,
-	    reply_ok_seq(m->from.id, m->ch, chn->seq, ts));
+	    reply_ok_seq(m->from.id, m->ch, chn->seq, ts, chn->epoch));
 done:
 	msg_free(&m->hdr);
 }
@@ -251,7 +254,7 @@ local_history(struct worker *w, struct im_query *m)
 		deliver_reply_err(w, &m->from, ACT_NONE, NULL,
 		    ERR_NO_SUCH_CHANNEL, "no such channel");
 	else {
-		bus_answer_history(w, m, &chn->hist, chn->seq);
+		bus_answer_history(w, m, &chn->hist, chn->seq, chn->epoch);
 		channel_maybe_drop(w, chn);
 	}
 	msg_free(&m->hdr);
@@ -358,6 +361,13 @@ local_control(struct worker *w, uint64_t client, const char *id,
 static void
 local_repair(struct worker *w)
 {
+}
+
+/* Nothing passes between the workers' sides of this bus but the requests. */
+static void
+local_message(struct worker *w, struct im_bus *m)
+{
+	msg_free(&m->hdr);
 }
 
 /* ------------------------------------------------------------ lifecycle */
@@ -487,4 +497,5 @@ const struct bus_ops bus_local_ops = {
 	.whisper = local_whisper,
 	.control = local_control,
 	.repair = local_repair,
+	.message = local_message,
 };

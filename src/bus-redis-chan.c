@@ -11,6 +11,7 @@
  * bus-scripts.c.  The bus keeps these channels itself (struct bus_redis's
  * channels), apart from the worker's room table.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,6 +23,7 @@
 #include "deliver.h"
 #include "frame.h"
 #include "history.h"
+#include "log.h"
 #include "msg.h"
 #include "proto.h"
 #include "relay.h"
@@ -168,18 +170,8 @@ bus_redis_chans_free(struct bus_redis *br)
 
 /* ------------------------------------------------------ channel delivery */
 
-/*
- * Names a channel for a reply that comes later: the channel itself may be
- * gone by then, so callbacks look it up again.
- */
-struct chan_tag {
-	struct worker *w;
-	char ch[CHAN_NAME_MAX + 1];
-};
-
-/* Returns a new tag for channel ch of w, or NULL. */
-static struct chan_tag *
-chan_tag_new(struct worker *w, const char *ch)
+struct chan_tag *
+bus_redis_chan_tag(struct worker *w, const char *ch)
 {
 	struct chan_tag *t = malloc(sizeof *t);
 
@@ -212,6 +204,24 @@ parse_msg_head(const char *p, size_t len, uint64_t *seq, int64_t *ts)
 			*ts = *ts * 10 + (p[i++] - '0');
 	}
 	return true;
+}
+
+bool
+bus_redis_payload_epoch(const char *p, size_t len, char *epoch)
+{
+	static const char tag[] = ",\"epoch\":\"";
+	const char *s, *end = p + (len > 160 ? 160 : len);	/* in the head */
+	size_t n = 0;
+
+	epoch[0] = '\0';
+	s = memmem(p, (size_t)(end - p), tag, sizeof tag - 1);
+	if (s == NULL)
+		return false;
+	for (s += sizeof tag - 1; s < end && *s != '"' && n < PROTO_EPOCH_MAX;
+	    s++)
+		epoch[n++] = *s;
+	epoch[n] = '\0';
+	return n > 0;
 }
 
 /* Makes the frame for a payload from Redis, with its seq and ts set. */
@@ -291,15 +301,38 @@ hold(struct rchan *chn, struct frame *f)
 
 static void start_sync(struct worker *w, struct rchan *chn);
 
+void
+bus_redis_chan_renumber(struct worker *w, struct rchan *chn,
+    const char *epoch)
+{
+	log_notice("redis: channel %s is numbered anew (epoch %s, was %s)",
+	    chn->name, epoch, chn->epoch[0] ? chn->epoch : "-");
+	snprintf(chn->epoch, sizeof chn->epoch, "%s", epoch);
+	history_free(&chn->hist);
+	history_init(&chn->hist, w->cfg->history_size);
+	chn->seq = 0;
+	chn->synced = false;
+	chn->renumbered = true;	/* the sync delivers the new numbering's messages */
+	if (chn->subscribed)
+		start_sync(w, chn);
+}
+
 /* What the subscription brought for channel chn (owner worker). */
 static void
 on_channel_payload(struct worker *w, struct rchan *chn, const char *p,
     size_t len)
 {
 	struct frame *f = bus_redis_payload_frame(p, len);
+	char epoch[PROTO_EPOCH_MAX + 1];
 
 	if (f == NULL)
 		return;
+	if (f->seq != 0 && bus_redis_payload_epoch(p, len, epoch)) {
+		if (chn->epoch[0] == '\0')
+			strcpy(chn->epoch, epoch);
+		else if (strcmp(chn->epoch, epoch) != 0)
+			bus_redis_chan_renumber(w, chn, epoch);
+	}
 	if (!chn->synced)
 		hold(chn, f);
 	else if (f->seq == 0 || f->seq == chn->seq + 1)
@@ -328,6 +361,7 @@ on_synced(struct redis_conn *rc, redisReply *r, void *priv)
 	struct chan_tag *tag = priv;
 	struct worker *w = tag->w;
 	struct rchan *chn;
+	redisReply *ep;
 	bool first;
 	size_t i;
 
@@ -336,10 +370,30 @@ on_synced(struct redis_conn *rc, redisReply *r, void *priv)
 	if (chn == NULL || !chn->subscribed)
 		return;
 	chn->syncing = false;
-	if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
+	if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements < 3 ||
 	    r->element[1]->type != REDIS_REPLY_ARRAY)
 		return;		/* retried when the connection is back */
-	first = chn->seq == 0 && chn->hist.count == 0;
+	ep = r->element[2];
+	if (ep->type == REDIS_REPLY_STRING && ep->len > 0 &&
+	    ep->len <= PROTO_EPOCH_MAX) {
+		/* Another numbering than the one kept here: start from Redis's. */
+		if (chn->epoch[0] != '\0' && strcmp(chn->epoch, ep->str) != 0) {
+			log_notice("redis: channel %s is numbered anew (epoch "
+			    "%s, was %s)", chn->name, ep->str, chn->epoch);
+			history_free(&chn->hist);
+			history_init(&chn->hist, w->cfg->history_size);
+			chn->seq = 0;
+			chn->renumbered = true;
+		}
+		snprintf(chn->epoch, sizeof chn->epoch, "%s", ep->str);
+	}
+	/*
+	 * A first sync only fills the ring (the members joined after those
+	 * messages); after a renumbering, the members have seen none of the
+	 * new numbering's, so they get them all.
+	 */
+	first = chn->seq == 0 && chn->hist.count == 0 && !chn->renumbered;
+	chn->renumbered = false;
 	for (i = 0; i < r->element[1]->elements; i++) {
 		redisReply *e = r->element[1]->element[i];
 		struct frame *f;
@@ -382,18 +436,19 @@ static void
 start_sync(struct worker *w, struct rchan *chn)
 {
 	struct bus_redis *br = w->bus;
-	char kseq[128], khist[128];
-	const char *argv[2];
+	char kseq[128], khist[128], kep[128];
+	const char *argv[3];
 	struct chan_tag *tag;
 
 	if (chn->syncing || !br->sub_up)
 		return;
-	tag = chan_tag_new(w, chn->name);
+	tag = bus_redis_chan_tag(w, chn->name);
 	if (tag == NULL)
 		return;
 	argv[0] = key(kseq, sizeof kseq, "seq", chn->name);
 	argv[1] = key(khist, sizeof khist, "hist", chn->name);
-	if (bus_redis_run(w, S_HISTORY, on_synced, tag, 2, 2, argv) != 0) {
+	argv[2] = key(kep, sizeof kep, "epoch", chn->name);
+	if (bus_redis_run(w, S_HISTORY, on_synced, tag, 3, 3, argv) != 0) {
 		free(tag);
 		return;
 	}
@@ -475,7 +530,7 @@ local_leave(struct worker *w, struct rchan *chn, const char *uid, int worker)
 static void
 answer_join(struct worker *w, struct rchan *chn, struct im_join *m)
 {
-	bus_answer_joined(w, m, &chn->hist, chn->seq, m->members,
+	bus_answer_joined(w, m, &chn->hist, chn->seq, chn->epoch, m->members,
 	    m->rejoin ? ACT_NONE : ACT_ACTIVATE);
 	msg_free(&m->hdr);
 }
@@ -668,21 +723,25 @@ refresh_cb(const char *name, void *value, void *arg)
 	struct worker *w = arg;
 	struct bus_redis *br = w->bus;
 	struct rchan *chn = value;
-	char kseq[128], ttl[24];
+	char k[128], ttl[24];
 	const char *argv[3];
 	size_t lens[3];
+	int i;
 
 	if (!chn->subscribed || br->cmd == NULL)
 		return;
 	snprintf(ttl, sizeof ttl, "%lld", (long long)w->cfg->channel_ttl_ms);
-	argv[0] = "PEXPIRE";
-	argv[1] = key(kseq, sizeof kseq, "seq", chn->name);
-	argv[2] = ttl;
-	lens[0] = strlen(argv[0]);
-	lens[1] = strlen(argv[1]);
-	lens[2] = strlen(argv[2]);
-	(void)redis_conn_command(br->cmd, bus_redis_ignore, NULL, 3, argv,
-	    lens);
+	/* The epoch lives exactly as long as the seq it numbers. */
+	for (i = 0; i < 2; i++) {
+		argv[0] = "PEXPIRE";
+		argv[1] = key(k, sizeof k, i == 0 ? "seq" : "epoch", chn->name);
+		argv[2] = ttl;
+		lens[0] = strlen(argv[0]);
+		lens[1] = strlen(argv[1]);
+		lens[2] = strlen(argv[2]);
+		(void)redis_conn_command(br->cmd, bus_redis_ignore, NULL, 3,
+		    argv, lens);
+	}
 }
 
 void

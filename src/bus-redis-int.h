@@ -40,12 +40,14 @@ enum script_id {
 struct rchan {
 	char name[CHAN_NAME_MAX + 1];
 	uint64_t seq;			/* last seq delivered */
+	char epoch[PROTO_EPOCH_MAX + 1];	/* the numbering's, "" until known */
 	struct history hist;		/* the recent messages (once synced) */
 	struct strmap members;		/* local members: uid -> struct cmember (inline) */
 	uint32_t nlocal;		/* this instance's memberships */
 	bool subscribed;		/* SUBSCRIBE sent (and kept while nlocal > 0) */
 	bool synced;			/* hist and seq caught up with Redis */
 	bool syncing;			/* a history read is under way */
+	bool renumbered;		/* the epoch changed: the sync delivers all */
 	struct im_join *pending;	/* joins waiting for the sync, oldest first (next_pending) */
 	struct frame **early;		/* what the subscription brought before the sync */
 	uint32_t nearly, capearly;
@@ -73,6 +75,23 @@ struct bus_redis {
 	struct strmap stale_members;
 	struct strmap stale_users;
 	int64_t stale_due_ms;		/* when (wall ms) to tell the stale memberships, or 0 */
+	/*
+	 * Fencing after Redis lost its data.  run_id is the Redis server's
+	 * (INFO), learnt at each connect; a change means a restart or another
+	 * server, which may have lost or rolled back seqs and history.  From
+	 * then on (fencing), a publish to a channel waits for that channel's
+	 * owner worker to have put back what it knows for this run id:
+	 * restored[i] is the run id worker i last said it restored for.
+	 */
+	char run_id[48];
+	bool fencing;
+	char (*restored)[48];		/* one per worker */
+	uint32_t restoring;		/* restore scripts awaiting an answer */
+};
+
+/* What one worker's side of the Redis bus tells the others (im_bus.kind). */
+enum {
+	RBUS_RESTORED,			/* text: the run id restored for */
 };
 
 /* A membership a script is about (leave, remember). */
@@ -85,6 +104,18 @@ struct member_ctx {
 
 /* The scripts, with their SHA-1s (read-only once global_init ran). */
 extern struct redis_script bus_redis_scripts[S_COUNT];
+
+/*
+ * Names a channel for a reply that comes later: the channel itself may be
+ * gone by then, so callbacks look it up again.
+ */
+struct chan_tag {
+	struct worker *w;
+	char ch[CHAN_NAME_MAX + 1];
+};
+
+/* bus-redis-chan.c: returns a new tag (malloc'd) for channel ch of w, or NULL. */
+struct chan_tag *bus_redis_chan_tag(struct worker *w, const char *ch);
 
 /* What a reply about one request (join, who, attach, ...) needs. */
 struct op_ctx {
@@ -151,6 +182,20 @@ int bus_redis_run_member(struct worker *w, enum script_id id, const char *ch,
 
 /* bus-redis-chan.c: a frame for a payload from Redis, its seq and ts set (msgs). */
 struct frame *bus_redis_payload_frame(const char *p, size_t len);
+
+/*
+ * bus-redis-chan.c: copies the epoch of a msg payload into epoch
+ * (PROTO_EPOCH_MAX + 1 bytes); returns false (epoch "") if it has none.
+ */
+bool bus_redis_payload_epoch(const char *p, size_t len, char *epoch);
+
+/*
+ * bus-redis-chan.c: Redis numbers chn under another epoch than the one
+ * this owner knew (a numbering began there anew): the local ring and seq
+ * are dropped and read again from Redis.
+ */
+void bus_redis_chan_renumber(struct worker *w, struct rchan *chn,
+    const char *epoch);
 
 /* bus-redis-chan.c: the join op (on the channel's owner; takes m). */
 void bus_redis_join(struct worker *w, struct im_join *m);

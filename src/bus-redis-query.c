@@ -28,7 +28,7 @@ on_history(struct redis_conn *rc, redisReply *r, void *priv)
 	size_t i;
 
 	free(x);
-	if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
+	if (r == NULL || r->type != REDIS_REPLY_ARRAY || r->elements < 3 ||
 	    r->element[1]->type != REDIS_REPLY_ARRAY) {
 		deliver_reply_err(w, &m->from, ACT_NONE, NULL, ERR_UNAVAILABLE,
 		    "the cluster bus is down");
@@ -54,7 +54,9 @@ on_history(struct redis_conn *rc, redisReply *r, void *priv)
 			history_push(&h, f);
 		frame_unref(f);
 	}
-	bus_answer_history(w, m, &h, (uint64_t)reply_int(r->element[0], 0));
+	bus_answer_history(w, m, &h, (uint64_t)reply_int(r->element[0], 0),
+	    r->element[2]->type == REDIS_REPLY_STRING ? r->element[2]->str :
+	    NULL);
 	history_free(&h);
 	msg_free(&m->hdr);
 }
@@ -63,18 +65,19 @@ void
 bus_redis_history(struct worker *w, struct im_query *m)
 {
 	struct rchan *chn = bus_redis_chan_get(w, m->ch, false);
-	char kseq[128], khist[128];
-	const char *argv[2];
+	char kseq[128], khist[128], kep[128];
+	const char *argv[3];
 	struct op_ctx *x;
 
 	if (chn != NULL && chn->synced) {
-		bus_answer_history(w, m, &chn->hist, chn->seq);
+		bus_answer_history(w, m, &chn->hist, chn->seq, chn->epoch);
 		msg_free(&m->hdr);
 		return;
 	}
 	x = malloc(sizeof *x);
 	argv[0] = key(kseq, sizeof kseq, "seq", m->ch);
 	argv[1] = key(khist, sizeof khist, "hist", m->ch);
+	argv[2] = key(kep, sizeof kep, "epoch", m->ch);
 	if (x == NULL) {
 		deliver_reply_err(w, &m->from, ACT_NONE, NULL, ERR_INTERNAL,
 		    "out of memory");
@@ -83,7 +86,7 @@ bus_redis_history(struct worker *w, struct im_query *m)
 	}
 	x->w = w;
 	x->m = m;
-	if (bus_redis_run(w, S_HISTORY, on_history, x, 2, 2, argv) != 0) {
+	if (bus_redis_run(w, S_HISTORY, on_history, x, 3, 3, argv) != 0) {
 		free(x);
 		deliver_reply_err(w, &m->from, ACT_NONE, NULL, ERR_UNAVAILABLE,
 		    "the cluster bus is down");

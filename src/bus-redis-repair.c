@@ -11,11 +11,13 @@
  * local members, and the owned users' connection counts.
  */
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "bus-int.h"
 #include "bus-redis-int.h"
 #include "config.h"
+#include "deliver.h"
 #include "frame.h"
 #include "history.h"
 #include "log.h"
@@ -25,10 +27,50 @@
 
 /* ------------------------------------------------------------ channels */
 
+/* Says to every worker of this instance that w has restored its channels for run_id. */
+static void
+restored(struct worker *w)
+{
+	struct bus_redis *br = w->bus;
+
+	deliver_bus_workers(w, RBUS_RESTORED, br->run_id);
+}
+
+/*
+ * A restore script answered {the seq Redis had, its epoch}: if Redis
+ * numbers the channel under another epoch now, the owner follows it.  The
+ * last answer tells the other workers that publishes may go on.
+ */
+static void
+on_restored(struct redis_conn *rc, redisReply *r, void *priv)
+{
+	struct chan_tag *tag = priv;
+	struct worker *w = tag->w;
+	struct bus_redis *br = w->bus;
+	struct rchan *chn;
+	redisReply *e;
+
+	(void)rc;
+	chn = bus_redis_chan_get(w, tag->ch, false);
+	free(tag);
+	if (br->restoring > 0)
+		br->restoring--;
+	if (r == NULL)
+		return;		/* the connection went: restored at the next */
+	if (r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
+	    (e = r->element[1])->type == REDIS_REPLY_STRING && chn != NULL &&
+	    e->len > 0 && e->len <= PROTO_EPOCH_MAX &&
+	    strcmp(e->str, chn->epoch) != 0)
+		bus_redis_chan_renumber(w, chn, e->str);
+	if (br->restoring == 0)
+		restored(w);
+}
+
 /*
  * After an outage, tells Redis what this owner knows of a followed channel
- * (a strmap_each callback): if Redis came back empty, the seq goes on from
- * where it was and the history it held is put back.
+ * (a strmap_each callback): if Redis came back empty, or rolled back, the
+ * seq goes on from where it was, in the same epoch, and the history it
+ * held is merged back with what Redis has now.
  */
 static void
 restore_cb(const char *name, void *value, void *arg)
@@ -36,37 +78,50 @@ restore_cb(const char *name, void *value, void *arg)
 	struct worker *w = arg;
 	struct bus_redis *br = w->bus;
 	struct rchan *chn = value;
-	char kseq[128], khist[128], n[24], cttl[24], httl[24];
+	char kseq[128], khist[128], kep[128], n[24], cttl[24], httl[24],
+	    size[16];
+	struct chan_tag *tag;
 	const char **argv;
 	size_t *lens;
 	int i, argc;
 
 	if (!chn->subscribed || chn->seq == 0 || br->cmd == NULL)
 		return;
-	argc = 5 + chn->hist.count;
+	if (chn->epoch[0] == '\0')
+		bus_new_epoch(w, chn->epoch);	/* a numbering from before epochs */
+	argc = 8 + chn->hist.count;
 	argv = calloc((size_t)argc, sizeof *argv);
 	lens = calloc((size_t)argc, sizeof *lens);
-	if (argv == NULL || lens == NULL)
+	tag = bus_redis_chan_tag(w, chn->name);
+	if (argv == NULL || lens == NULL || tag == NULL)
 		goto done;
 	snprintf(n, sizeof n, "%llu", (unsigned long long)chn->seq);
 	snprintf(cttl, sizeof cttl, "%lld", (long long)w->cfg->channel_ttl_ms);
 	snprintf(httl, sizeof httl, "%lld", (long long)w->cfg->history_ttl_ms);
+	snprintf(size, sizeof size, "%d", w->cfg->history_size);
 	argv[0] = key(kseq, sizeof kseq, "seq", chn->name);
 	argv[1] = key(khist, sizeof khist, "hist", chn->name);
-	argv[2] = n;
-	argv[3] = cttl;
-	argv[4] = httl;
-	for (i = 0; i < 5; i++)
+	argv[2] = key(kep, sizeof kep, "epoch", chn->name);
+	argv[3] = n;
+	argv[4] = cttl;
+	argv[5] = httl;
+	argv[6] = size;
+	argv[7] = chn->epoch;
+	for (i = 0; i < 8; i++)
 		lens[i] = strlen(argv[i]);
 	for (i = 0; i < chn->hist.count; i++) {
 		struct frame *f = history_at(&chn->hist, i);
 
-		argv[5 + i] = frame_payload(f);
-		lens[5 + i] = frame_payload_len(f);
+		argv[8 + i] = frame_payload(f);
+		lens[8 + i] = frame_payload_len(f);
 	}
-	(void)redis_conn_eval(br->cmd, &bus_redis_scripts[S_RESTORE],
-	    bus_redis_ignore, NULL, 2, argc, argv, lens);
+	if (redis_conn_eval(br->cmd, &bus_redis_scripts[S_RESTORE],
+	    on_restored, tag, 3, argc, argv, lens) == 0) {
+		tag = NULL;
+		br->restoring++;
+	}
 done:
+	free(tag);
 	free(argv);
 	free(lens);
 }
@@ -237,6 +292,8 @@ bus_redis_repair(struct worker *w, bool tell)
 	struct strmap stale;
 
 	strmap_each(&br->channels, restore_cb, w);
+	if (br->restoring == 0)
+		restored(w);	/* nothing to wait for */
 	strmap_each(&br->channels, reregister_cb, &rc);
 	strmap_each(&br->counted, reattach_cb, w);
 	/* What fails again is noted again, in the fresh list. */

@@ -16,11 +16,13 @@
  * reaps nodes whose heartbeat stopped.
  */
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <uv.h>
 
+#include "bus-int.h"
 #include "bus-redis-int.h"
 #include "bus-scripts.h"
 #include "bus.h"
@@ -100,15 +102,25 @@ struct pub_ctx {
 	int64_t ts;
 };
 
-/* Answers the sender: ok with the seq Redis gave, or unavailable. */
+static bool fenced(struct worker *w, const char *ch);
+
+/* Answers the sender: ok with the seq and epoch Redis gave, or unavailable. */
 static void
 on_published(struct redis_conn *rc, redisReply *r, void *priv)
 {
 	struct pub_ctx *p = priv;
 	struct worker *w = p->w;
 	struct im_publish *m = p->m;
+	long long seq = -2;
 
-	if (r == NULL || r->type != REDIS_REPLY_INTEGER)
+	if (r != NULL && r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
+	    r->element[0]->type == REDIS_REPLY_INTEGER &&
+	    r->element[1]->type == REDIS_REPLY_STRING)
+		seq = r->element[0]->integer;
+	if (seq == -1)
+		deliver_reply_err(w, &m->from, ACT_NONE, NULL, ERR_UNAVAILABLE,
+		    "the channel's history is being restored: try again");
+	else if (seq < 0)
 		deliver_reply_err(w, &m->from, ACT_NONE, NULL, ERR_UNAVAILABLE,
 		    r == NULL ? "the cluster bus is down" :
 		    "the cluster bus refused the message");
@@ -117,8 +129,8 @@ on_published(struct redis_conn *rc, redisReply *r, void *priv)
 		if (m->t0 != 0)
 			metrics_latency(&w->stats, uv_hrtime() - m->t0);
 		deliver_reply(w, &m->from, ACT_NONE, NULL,
-		    reply_ok_seq(m->from.id, m->ch, (uint64_t)r->integer,
-		    p->ts));
+		    reply_ok_seq(m->from.id, m->ch, (uint64_t)seq, p->ts,
+		    r->element[1]->str));
 	}
 	msg_free(&m->hdr);
 	free(p);
@@ -126,18 +138,29 @@ on_published(struct redis_conn *rc, redisReply *r, void *priv)
 
 /*
  * Publishes channel message m (on the sender's worker; m->body: the msg
- * object after its seq and ts).  The sender gets `ok` once Redis has
- * accepted it, or err unavailable.  Takes m.
+ * object after its head).  The sender gets `ok` once Redis has accepted
+ * it, or err unavailable: while Redis is down, and while it may number
+ * the message with a seq it gave before (after it lost its data, until
+ * the channel is restored: see fenced() and the publish script).
+ * Takes m.
  */
 static void
 rbus_publish(struct worker *w, struct im_publish *m)
 {
-	char kseq[128], khist[128], kch[128], ts[24], size[16], ttl[24],
-	    cttl[24];
-	const char *argv[8];
-	struct pub_ctx *p = calloc(1, sizeof *p);
-	char *b = malloc(m->len + 1);
+	char kseq[128], khist[128], kep[128], kch[128], ts[24], size[16],
+	    ttl[24], cttl[24], known[24], epoch[PROTO_EPOCH_MAX + 1];
+	const char *argv[11];
+	struct pub_ctx *p;
+	char *b;
 
+	if (fenced(w, m->ch)) {
+		deliver_reply_err(w, &m->from, ACT_NONE, NULL, ERR_UNAVAILABLE,
+		    "the channel's history is being restored: try again");
+		msg_free(&m->hdr);
+		return;
+	}
+	p = calloc(1, sizeof *p);
+	b = malloc(m->len + 1);
 	if (p == NULL || b == NULL)
 		goto fail;
 	memcpy(b, m->body, m->len);
@@ -149,15 +172,20 @@ rbus_publish(struct worker *w, struct im_publish *m)
 	snprintf(size, sizeof size, "%d", w->cfg->history_size);
 	snprintf(ttl, sizeof ttl, "%lld", (long long)w->cfg->history_ttl_ms);
 	snprintf(cttl, sizeof cttl, "%lld", (long long)w->cfg->channel_ttl_ms);
+	snprintf(known, sizeof known, "%llu", (unsigned long long)m->known);
+	bus_new_epoch(w, epoch);	/* used only if a numbering starts */
 	argv[0] = key(kseq, sizeof kseq, "seq", m->ch);
 	argv[1] = key(khist, sizeof khist, "hist", m->ch);
-	argv[2] = ts;
-	argv[3] = b;
-	argv[4] = size;
-	argv[5] = ttl;
-	argv[6] = key(kch, sizeof kch, "ch", m->ch);
-	argv[7] = cttl;
-	if (bus_redis_run(w, S_PUBLISH, on_published, p, 2, 8, argv) == 0) {
+	argv[2] = key(kep, sizeof kep, "epoch", m->ch);
+	argv[3] = ts;
+	argv[4] = b;
+	argv[5] = size;
+	argv[6] = ttl;
+	argv[7] = key(kch, sizeof kch, "ch", m->ch);
+	argv[8] = cttl;
+	argv[9] = known;
+	argv[10] = epoch;
+	if (bus_redis_run(w, S_PUBLISH, on_published, p, 3, 11, argv) == 0) {
 		free(b);
 		return;
 	}
@@ -449,35 +477,100 @@ rbus_whisper(struct worker *w, struct im_whisper *m)
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 5000
 
+/*
+ * INFO server answered, on a (re)connect of the command connection: a new
+ * run id means Redis restarted or is another server (a failover), which
+ * may have lost or rolled back seqs and history, so publishes are fenced
+ * until the owners have put back what they know.  Then, after an outage,
+ * the owners tell Redis again what it may have missed.
+ */
+static void
+on_info(struct redis_conn *rc, redisReply *r, void *priv)
+{
+	struct bus_redis *br = priv;
+	struct worker *w = br->w;
+	const char *p;
+	char id[48];
+	size_t n = 0;
+
+	(void)rc;
+	if (r == NULL)
+		return;		/* gone again: asked again at the next connect */
+	id[0] = '\0';
+	if (r->type == REDIS_REPLY_STRING &&
+	    (p = strstr(r->str, "run_id:")) != NULL)
+		for (p += 7; n + 1 < sizeof id && *p != '\r' && *p != '\n' &&
+		    *p != '\0'; p++)
+			id[n++] = *p;
+	id[n] = '\0';
+	if (br->run_id[0] != '\0' && strcmp(br->run_id, id) != 0) {
+		if (!br->fencing || w->idx == 0)
+			log_warn("redis: the server restarted or changed (run "
+			    "id %.8s, was %.8s): publishes wait for the "
+			    "channels to be restored", id, br->run_id);
+		br->fencing = true;
+	}
+	snprintf(br->run_id, sizeof br->run_id, "%s", id);
+	if (!br->cmd_was_up) {
+		br->cmd_was_up = true;
+		deliver_bus_workers(w, RBUS_RESTORED, br->run_id);
+		return;		/* the first connect: nothing to put back */
+	}
+	/*
+	 * Back after an outage: Redis may have lost its data, and what
+	 * happened meanwhile is still to be told.  Leaves and joins Redis
+	 * missed are told a moment later, so that the other instances have
+	 * subscribed again and see the presence events.
+	 */
+	bus_redis_repair(w, false);
+	br->stale_due_ms = proto_now_ms() + STALE_DELAY_MS;
+}
+
 /* Records the connections' state; on the way up, catches up what needs it. */
 static void
 on_state(struct redis_conn *rc, enum redis_state st, void *arg)
 {
+	static const char *info[2] = { "INFO", "server" };
+	static const size_t info_len[2] = { 4, 6 };
 	struct bus_redis *br = arg;
 	bool up = st == REDIS_UP;
 
 	if (rc == br->cmd) {
 		br->cmd_up = up;
-		if (up && br->cmd_was_up) {
-			/*
-			 * Back after an outage: Redis may have lost its data,
-			 * and what happened meanwhile is still to be told.
-			 */
-			bus_redis_repair(br->w, false);
-			/*
-			 * Leaves and joins Redis missed are told a moment
-			 * later, so that the other instances have subscribed
-			 * again and see the presence events.
-			 */
-			br->stale_due_ms = proto_now_ms() + STALE_DELAY_MS;
-		}
-		if (up)
-			br->cmd_was_up = true;
+		if (up && redis_conn_command(br->cmd, on_info, br, 2, info,
+		    info_len) != 0)
+			log_warn("redis: cannot ask the server its run id");
 	} else
 		br->sub_up = up;
 	atomic_store(&br->w->bus_up, br->cmd_up && br->sub_up);
 	if (up && br->w->idx == 0 && rc == br->cmd)
 		br->next_beat_ms = 0;	/* beat (and reap) at the next tick */
+}
+
+/* What another worker's side of the bus said: which run id it restored for. */
+static void
+rbus_message(struct worker *w, struct im_bus *m)
+{
+	struct bus_redis *br = w->bus;
+
+	if (br != NULL && m->kind == RBUS_RESTORED &&
+	    m->worker < w->relay->nworkers)
+		snprintf(br->restored[m->worker], sizeof br->restored[0], "%s",
+		    m->text);
+	msg_free(&m->hdr);
+}
+
+/*
+ * Returns true while a publish to ch must wait: Redis lost its data and
+ * ch's owner on this instance has not yet put back what it knows.
+ */
+static bool
+fenced(struct worker *w, const char *ch)
+{
+	struct bus_redis *br = w->bus;
+
+	return br->fencing && strcmp(br->restored[worker_owner(w, ch)],
+	    br->run_id) != 0;
 }
 
 /*
@@ -620,6 +713,11 @@ rbus_init(struct worker *w)
 	if (br == NULL)
 		return -1;
 	br->w = w;
+	br->restored = calloc((size_t)w->relay->nworkers, sizeof *br->restored);
+	if (br->restored == NULL) {
+		free(br);
+		return -1;
+	}
 	strmap_init(&br->channels);
 	strmap_init(&br->counted);
 	strmap_init(&br->stale_members);
@@ -684,6 +782,7 @@ rbus_free(struct worker *w)
 	bus_redis_chans_free(br);
 	strmap_free(&br->counted);
 	bus_redis_repair_free(br);
+	free(br->restored);
 	free(br);
 	w->bus = NULL;
 }
@@ -719,4 +818,5 @@ const struct bus_ops bus_redis_ops = {
 	.whisper = rbus_whisper,
 	.control = rbus_control,
 	.repair = rbus_repair,
+	.message = rbus_message,
 };

@@ -3,6 +3,7 @@
  *
  * Keys (P is the prefix "chatrelay:"):
  *   P seq:CH       the channel's last seq
+ *   P epoch:CH     the epoch of the channel's numbering (set with seq 1)
  *   P hist:CH      list of the channel's last messages (msg JSON)
  *   P memc:CH      hash uid -> connections in the channel, cluster-wide
  *   P memn:CH      hash uid -> display name
@@ -18,11 +19,28 @@
  */
 #include "bus-scripts.h"
 
+/*
+ * publish: KEYS seq, hist, epoch; ARGV ts, body, history size, history
+ * ttl, pub/sub channel, channel ttl, the highest seq the caller has seen,
+ * an epoch for a new numbering.  Refuses ({-1, ""}) when Redis is behind
+ * what the caller has seen (it lost its data and nobody has put the seq
+ * back yet): a number given now could be one given before.  A numbering
+ * that starts (seq 1) gets the new epoch and an empty history.
+ */
 const char bus_script_publish[] =
+    "local cur = tonumber(redis.call('GET', KEYS[1]) or '0')\n"
+    "if tonumber(ARGV[7]) > cur then return {-1, ''} end\n"
     "local seq = redis.call('INCR', KEYS[1])\n"
     "redis.call('PEXPIRE', KEYS[1], ARGV[6])\n"
+    "local e = redis.call('GET', KEYS[3])\n"
+    "if seq == 1 or not e then\n"
+    "  e = ARGV[8]\n"
+    "  redis.call('SET', KEYS[3], e)\n"
+    "  if seq == 1 then redis.call('DEL', KEYS[2]) end\n"
+    "end\n"
+    "redis.call('PEXPIRE', KEYS[3], ARGV[6])\n"
     "local p = '{\"op\":\"msg\",\"seq\":' .. string.format('%d', seq) ..\n"
-    "    ',\"ts\":' .. ARGV[1] .. ',' .. ARGV[2]\n"
+    "    ',\"ts\":' .. ARGV[1] .. ',\"epoch\":\"' .. e .. '\",' .. ARGV[2]\n"
     "local size = tonumber(ARGV[3])\n"
     "if size > 0 then\n"
     "  redis.call('RPUSH', KEYS[2], p)\n"
@@ -30,7 +48,7 @@ const char bus_script_publish[] =
     "  redis.call('PEXPIRE', KEYS[2], ARGV[4])\n"
     "end\n"
     "redis.call('PUBLISH', ARGV[5], p)\n"
-    "return seq\n";
+    "return {seq, e}\n";
 
 /* Shared by join and leave: the presence frame for (event, ch, uid, name). */
 #define PRESENCE_FN \
@@ -100,9 +118,11 @@ const char bus_script_remember[] =
     "end\n"
     "return want - cur\n";
 
+/* history: KEYS seq, hist, epoch: {seq, the kept messages, epoch or ""}. */
 const char bus_script_history[] =
     "local seq = tonumber(redis.call('GET', KEYS[1]) or '0')\n"
-    "return {seq, redis.call('LRANGE', KEYS[2], 0, -1)}\n";
+    "return {seq, redis.call('LRANGE', KEYS[2], 0, -1),\n"
+    "    redis.call('GET', KEYS[3]) or ''}\n";
 
 const char bus_script_who[] =
     "return {redis.call('HLEN', KEYS[1]), redis.call('HGETALL', KEYS[1])}\n";
@@ -183,13 +203,36 @@ const char bus_script_reap[] =
     "redis.call('SET', P .. 'reaped:' .. node, '1', 'PX', 86400000)\n"
     "return #f / 2\n";
 
+/*
+ * restore: KEYS seq, hist, epoch; ARGV the seq an instance knows, channel
+ * ttl, history ttl, history size, its epoch, then the messages it keeps.
+ * If Redis has another epoch, a new numbering began there and is kept (the
+ * caller adopts it).  Otherwise the numbering goes on: the seq is raised to
+ * what the caller knows, and the history is the union, by seq, of what
+ * Redis holds and what the caller keeps (the newest `size`).  Returns
+ * {the seq Redis had, the epoch now}.
+ */
 const char bus_script_restore[] =
     "local cur = tonumber(redis.call('GET', KEYS[1]) or '0')\n"
-    "if cur >= tonumber(ARGV[1]) then return cur end\n"
-    "redis.call('SET', KEYS[1], ARGV[1])\n"
+    "local e = redis.call('GET', KEYS[3])\n"
+    "if e and e ~= ARGV[5] then return {cur, e} end\n"
+    "redis.call('SET', KEYS[3], ARGV[5])\n"
+    "if cur < tonumber(ARGV[1]) then redis.call('SET', KEYS[1], ARGV[1]) end\n"
     "redis.call('PEXPIRE', KEYS[1], ARGV[2])\n"
-    "if redis.call('LLEN', KEYS[2]) == 0 and #ARGV > 3 then\n"
-    "  for i = 4, #ARGV do redis.call('RPUSH', KEYS[2], ARGV[i]) end\n"
+    "redis.call('PEXPIRE', KEYS[3], ARGV[2])\n"
+    "if #ARGV > 5 then\n"
+    "  local by, seqs = {}, {}\n"
+    "  local function add(p)\n"
+    "    local s = tonumber(string.match(p, '^{\"op\":\"msg\",\"seq\":(%d+)'))\n"
+    "    if s and not by[s] then by[s] = p; seqs[#seqs + 1] = s end\n"
+    "  end\n"
+    "  for _, p in ipairs(redis.call('LRANGE', KEYS[2], 0, -1)) do add(p) end\n"
+    "  for i = 6, #ARGV do add(ARGV[i]) end\n"
+    "  table.sort(seqs)\n"
+    "  redis.call('DEL', KEYS[2])\n"
+    "  for i = math.max(1, #seqs - tonumber(ARGV[4]) + 1), #seqs do\n"
+    "    redis.call('RPUSH', KEYS[2], by[seqs[i]])\n"
+    "  end\n"
     "  redis.call('PEXPIRE', KEYS[2], ARGV[3])\n"
     "end\n"
-    "return cur\n";
+    "return {cur, ARGV[5]}\n";

@@ -11,6 +11,7 @@
 #include "bus-int.h"
 #include "config.h"
 #include "deliver.h"
+#include "frame.h"
 #include "history.h"
 #include "msg.h"
 #include "proto.h"
@@ -149,6 +150,12 @@ bus_on_repair(struct worker *w, struct imsg *m)
 	msg_free(m);
 }
 
+void
+bus_on_message(struct worker *w, struct imsg *m)
+{
+	ops(w)->message(w, (struct im_bus *)m);
+}
+
 /* ------------------------------------------------------------ members */
 
 int
@@ -182,6 +189,22 @@ bus_member_remove(struct strmap *members, const char *uid, char *name,
 		snprintf(name, name_len, "%s", cm->name);
 	strmap_del(members, uid);	/* frees cm */
 	return 1;
+}
+
+/* ------------------------------------------------------------ epochs */
+
+void
+bus_new_epoch(struct worker *w, char *epoch)
+{
+	static const char hex[] = "0123456789abcdef";
+	uint64_t r = ((uint64_t)worker_random(w) << 32) ^ worker_random(w) ^
+	    (uint64_t)proto_now_ms();
+	int i;
+
+	/* 12 hex digits: 48 random bits, far from PROTO_EPOCH_MAX. */
+	for (i = 0; i < 12; i++, r >>= 4)
+		epoch[i] = hex[r & 15];
+	epoch[12] = '\0';
 }
 
 /* ------------------------------------------------------------ sweeping */
@@ -234,12 +257,16 @@ bus_sweep(struct strmap *channels, bool (*expired)(void *chn, void *arg),
 
 /* ------------------------------------------------------------ answers */
 
-/* Where a multi-frame answer goes: the asker, the first frame with an action. */
+/*
+ * Where a multi-frame answer goes: the asker, the first frame with an
+ * action and, for a joined answer, the channel's seq.
+ */
 struct answer {
 	struct worker *w;
 	const struct origin *to;
 	const char *ch;
 	int action;
+	uint64_t seq;
 };
 
 /* A reply_emit: sends one frame of the answer. */
@@ -248,23 +275,39 @@ answer_emit(void *arg, struct frame *f, bool first)
 {
 	struct answer *a = arg;
 
+	if (first)
+		f->seq = a->seq;	/* the asker's worker notes it (room_seen) */
 	deliver_reply(a->w, a->to, first ? a->action : ACT_NONE, a->ch, f);
+}
+
+/* Returns true if a request's since is from another numbering than epoch. */
+static bool
+other_epoch(const char *asked, const char *epoch)
+{
+	return asked[0] != '\0' && epoch != NULL && strcmp(asked, epoch) != 0;
 }
 
 void
 bus_answer_joined(struct worker *w, const struct im_join *m,
-    struct history *h, uint64_t seq, uint64_t members, int action)
+    struct history *h, uint64_t seq, const char *epoch, uint64_t members,
+    int action)
 {
-	struct answer a = { w, &m->from, m->ch, action };
+	struct answer a = { w, &m->from, m->ch, action, seq };
 	bool with_msgs = m->since >= 0 || m->history > 0;
-	bool complete = true;
+	bool complete = true, other = other_epoch(m->epoch, epoch);
 	int first = 0, n = 0;
 
 	history_expire(h, proto_now_ms(), w->cfg->history_ttl_ms);
+	/*
+	 * A since from another numbering says nothing about this one: the
+	 * client gets all that is kept, and is told it may have lost some.
+	 */
 	if (with_msgs)
-		n = history_select(h, m->since, m->history, h->cap, seq, &first,
-		    &complete);
-	if (reply_joined(answer_emit, &a, m->from.id, m->ch, seq, members,
+		n = history_select(h, other ? 0 : m->since, m->history, h->cap,
+		    seq, &first, &complete);
+	if (other)
+		complete = false;
+	if (reply_joined(answer_emit, &a, m->from.id, m->ch, seq, epoch, members,
 	    with_msgs, h, first, n, m->since < 0 ? RECOVERED_NONE :
 	    complete ? RECOVERED_YES : RECOVERED_NO,
 	    (size_t)w->cfg->frame_max) != 0)
@@ -275,13 +318,15 @@ bus_answer_joined(struct worker *w, const struct im_join *m,
 
 void
 bus_answer_history(struct worker *w, const struct im_query *m,
-    struct history *h, uint64_t seq)
+    struct history *h, uint64_t seq, const char *epoch)
 {
-	struct answer a = { w, &m->from, m->ch, ACT_NONE };
+	struct answer a = { w, &m->from, m->ch, ACT_NONE, 0 };
 	int first, n;
 
 	history_expire(h, proto_now_ms(), w->cfg->history_ttl_ms);
-	n = history_select(h, m->since, m->limit, m->limit, seq, &first, NULL);
+	/* A since from another numbering: the last messages, as without since. */
+	n = history_select(h, other_epoch(m->epoch, epoch) ? -1 : m->since,
+	    m->limit, m->limit, seq, &first, NULL);
 	if (reply_history(answer_emit, &a, m->from.id, m->ch, h, first, n,
 	    (size_t)w->cfg->frame_max) != 0)
 		deliver_reply_err(w, &m->from, ACT_NONE, NULL, ERR_INTERNAL,

@@ -31,6 +31,7 @@ struct im_attach;
 struct im_detach;
 struct im_whisper;
 struct imsg;
+struct im_bus;
 
 struct bus_ops {
 	const char *name;		/* "local" or "redis" */
@@ -70,6 +71,8 @@ struct bus_ops {
 	    const char *cmd, size_t len);
 	/* IM_BUS_REPAIR: tell the bus again about this worker's members and users. */
 	void (*repair)(struct worker *w);
+	/* IM_BUS: what another worker's side of this bus said (takes m). */
+	void (*message)(struct worker *w, struct im_bus *m);
 };
 
 extern const struct bus_ops bus_local_ops;
@@ -105,5 +108,6 @@ void bus_on_attach(struct worker *w, struct imsg *m);
 void bus_on_detach(struct worker *w, struct imsg *m);
 void bus_on_whisper(struct worker *w, struct imsg *m);
 void bus_on_repair(struct worker *w, struct imsg *m);
+void bus_on_message(struct worker *w, struct imsg *m);
 
 #endif

@@ -28,6 +28,7 @@ deliver_channel(struct worker *w, const char *ch, struct frame *f,
 
 	if (r == NULL)
 		return;
+	room_seen_in(r, f->seq);
 	/* client_send never changes the room: overflowing clients close later. */
 	if (except == NULL) {
 		for (i = 0; i < r->n; i++)
@@ -181,6 +182,25 @@ deliver_control_workers(struct worker *w, const char *cmd, size_t len)
 	}
 	fan_out(w, NULL, &fn);
 	return 0;
+}
+
+void
+deliver_bus_workers(struct worker *w, uint8_t kind, const char *text)
+{
+	struct im_bus *m;
+	int i;
+
+	for (i = 0; i < w->relay->nworkers; i++) {
+		if ((m = msg_new(IM_BUS)) == NULL) {
+			log_err("out of memory: a bus message to worker %d lost",
+			    i);
+			continue;
+		}
+		m->worker = (uint16_t)w->idx;
+		m->kind = kind;
+		msg_copy(m->text, sizeof m->text, text);
+		worker_post(w, i, &m->hdr);
+	}
 }
 
 void

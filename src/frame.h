@@ -17,7 +17,8 @@ struct frame {
 	atomic_int refs;
 	uint32_t len;		/* header + payload bytes in data */
 	uint16_t hdr;		/* header bytes at the start of data */
-	uint64_t seq;		/* channel seq for msg frames, else 0 */
+	uint64_t seq;		/* channel seq for msg frames (and the first
+				   frame of a joined answer), else 0 */
 	int64_t ts;		/* ms since epoch for msg frames, else 0 */
 	uint8_t data[];
 };

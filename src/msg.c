@@ -23,6 +23,7 @@ static const size_t msg_size[IM_TYPES] = {
 	[IM_TO_CLIENT] = sizeof(struct im_to_client),
 	[IM_CONTROL] = sizeof(struct im_control),
 	[IM_BUS_REPAIR] = sizeof(struct imsg),
+	[IM_BUS] = sizeof(struct im_bus),
 	[IM_DRAIN] = sizeof(struct imsg),
 	[IM_QUIESCE] = sizeof(struct imsg),
 	[IM_DESTROY] = sizeof(struct imsg),

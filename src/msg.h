@@ -37,6 +37,7 @@ enum imsg_type {
 	IM_TO_CLIENT,		/* struct im_to_client: to one client */
 	IM_CONTROL,		/* struct im_control: a control command */
 	IM_BUS_REPAIR,		/* struct imsg: tell the bus about our members again */
+	IM_BUS,			/* struct im_bus: between the workers' sides of the bus */
 	/* Lifecycle, from the main thread (struct imsg). */
 	IM_DRAIN, IM_QUIESCE, IM_DESTROY,
 	IM_TYPES
@@ -64,6 +65,7 @@ struct im_join {
 	bool rejoin;			/* already a member: no count changes */
 	int32_t history;		/* messages wanted, -1 = none */
 	int64_t since;			/* -1 = none */
+	char epoch[PROTO_EPOCH_MAX + 1];	/* the numbering since is from, "" = any */
 	uint64_t members;		/* the Redis bus: the count Redis answered */
 	struct im_join *next_pending;	/* the Redis bus: joins waiting for a sync */
 	char ch[CHAN_NAME_MAX + 1];
@@ -83,6 +85,7 @@ struct im_publish {
 	struct imsg hdr;
 	struct origin from;
 	uint64_t t0;			/* uv_hrtime() when the client sent it */
+	uint64_t known;			/* the last seq of ch this worker has delivered */
 	char *body;			/* reply_msg_body(), malloc'd, owned */
 	size_t len;
 	char ch[CHAN_NAME_MAX + 1];
@@ -94,6 +97,7 @@ struct im_query {
 	struct origin from;
 	int32_t limit;			/* history: messages wanted */
 	int64_t since;			/* history: -1 = none */
+	char epoch[PROTO_EPOCH_MAX + 1];	/* the numbering since is from, "" = any */
 	char ch[CHAN_NAME_MAX + 1];
 };
 
@@ -138,6 +142,14 @@ struct im_to_client {
 	char ch[CHAN_NAME_MAX + 1];	/* ACT_ACTIVATE, ACT_JOIN_FAIL */
 	char user[USER_ID_MAX + 1];	/* ACT_AUTH_OK */
 	char id[PROTO_ID_JSON_MAX + 1];	/* ACT_AUTH_*: the auth's id */
+};
+
+/* What one worker's side of the bus tells the others (bus_ops.message). */
+struct im_bus {
+	struct imsg hdr;
+	uint16_t worker;		/* the sender */
+	uint8_t kind;			/* the bus's own */
+	char text[48];			/* NUL-terminated */
 };
 
 struct im_control {

@@ -258,6 +258,40 @@ get_reason(const cJSON *root, struct request *req, struct proto_error *err)
 	return 0;
 }
 
+/*
+ * Reads the optional "epoch" that goes with "since" (join, history) into
+ * req->epoch.  Returns 0, or -1 with err set.
+ */
+static int
+get_epoch(const cJSON *root, struct request *req, struct proto_error *err)
+{
+	const cJSON *it = cJSON_GetObjectItemCaseSensitive(root, "epoch");
+
+	if (it == NULL || cJSON_IsNull(it))
+		return 0;
+	if (!cJSON_IsString(it) || !proto_epoch_valid(it->valuestring))
+		return fail(err, ERR_BAD_FIELD,
+		    "epoch: not an epoch (a string the relay gave)");
+	if (req->since < 0)
+		return fail(err, ERR_BAD_FIELD, "epoch: only with since");
+	req->epoch = it->valuestring;
+	return 0;
+}
+
+bool
+proto_epoch_valid(const char *s)
+{
+	size_t i, n = strlen(s);
+
+	if (n == 0 || n > PROTO_EPOCH_MAX)
+		return false;
+	for (i = 0; i < n; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') ||
+		    (s[i] >= 'a' && s[i] <= 'f')))
+			return false;
+	return true;
+}
+
 /* Validates the fields of the op already stored in req; returns 0 or -1. */
 static int
 parse_fields(const cJSON *root, const struct config *cfg,
@@ -294,8 +328,10 @@ parse_fields(const cJSON *root, const struct config *cfg,
 		if (get_int(root, "history", 0, PROTO_HISTORY_MAX, &v, err))
 			return -1;
 		req->history = (int)v;
-		return get_int(root, "since", 0, INT64_C(1) << 53, &req->since,
-		    err);
+		if (get_int(root, "since", 0, INT64_C(1) << 53, &req->since,
+		    err) != 0)
+			return -1;
+		return get_epoch(root, req, err);
 	case OP_LEAVE:
 	case OP_WHO:
 		return get_ch(root, req, err);
@@ -306,8 +342,10 @@ parse_fields(const cJSON *root, const struct config *cfg,
 		if (get_int(root, "limit", 1, PROTO_HISTORY_MAX, &v, err))
 			return -1;
 		req->limit = (int)v;
-		return get_int(root, "since", 0, INT64_C(1) << 53, &req->since,
-		    err);
+		if (get_int(root, "since", 0, INT64_C(1) << 53, &req->since,
+		    err) != 0)
+			return -1;
+		return get_epoch(root, req, err);
 	case OP_SEND:
 		if (get_ch(root, req, err) != 0 ||
 		    get_text(root, cfg, req, err) != 0)
@@ -356,6 +394,7 @@ proto_parse(const char *buf, size_t len, const struct config *cfg,
 	memset(req, 0, sizeof *req);
 	req->history = -1;
 	req->since = -1;
+	req->epoch = NULL;
 	req->limit = 50;
 
 	i = json_prescan(buf, len, cfg->json_depth_max);

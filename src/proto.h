@@ -42,6 +42,7 @@ enum errcode {
 #define PROTO_META_MAX 512	/* bytes of serialized meta */
 #define PROTO_HISTORY_MAX 100	/* largest history/limit a client may ask */
 #define PROTO_REASON_MAX 200	/* characters of a moderator's reason */
+#define PROTO_EPOCH_MAX 16	/* characters of a channel epoch (lowercase hex) */
 
 /* A parsed client frame.  String fields point into the parsed tree. */
 struct request {
@@ -62,6 +63,8 @@ struct request {
 	size_t meta_len;
 	int history;			/* join: messages wanted, -1 = none */
 	int64_t since;			/* join, history: -1 = none */
+	const char *epoch;		/* join, history: the numbering since is
+					   from (with since), or NULL */
 	int limit;			/* history: 1-100, default 50 */
 	struct cJSON *root;
 };
@@ -88,6 +91,9 @@ void proto_request_free(struct request *req);
 const char *proto_errcode_name(enum errcode code);
 /* The protocol's name of an op. */
 const char *proto_op_name(enum op op);
+
+/* Returns true if s is an epoch as the relay makes them (1-16 lowercase hex digits). */
+bool proto_epoch_valid(const char *s);
 
 /* Returns the current wall-clock time in milliseconds since the epoch. */
 int64_t proto_now_ms(void);

@@ -69,6 +69,17 @@ finish(struct jsonw *w)
 	return f;
 }
 
+/* Appends ,"epoch":E when epoch is not NULL or empty (epochs are hex: no escaping). */
+static void
+put_epoch(struct jsonw *w, const char *epoch)
+{
+	if (epoch == NULL || epoch[0] == '\0')
+		return;
+	jsonw_lit(w, ",\"epoch\":\"");
+	jsonw_lit(w, epoch);
+	jsonw_lit(w, "\"");
+}
+
 struct frame *
 reply_err(const char *id, enum errcode code, const char *msg,
     int64_t retry_ms, int64_t until)
@@ -107,7 +118,8 @@ reply_ok(const char *id)
 }
 
 struct frame *
-reply_ok_seq(const char *id, const char *ch, uint64_t seq, int64_t ts)
+reply_ok_seq(const char *id, const char *ch, uint64_t seq, int64_t ts,
+    const char *epoch)
 {
 	struct jsonw w;
 
@@ -117,6 +129,7 @@ reply_ok_seq(const char *id, const char *ch, uint64_t seq, int64_t ts)
 	jsonw_uint(&w, seq);
 	jsonw_lit(&w, ",\"ts\":");
 	jsonw_int(&w, ts);
+	put_epoch(&w, epoch);
 	jsonw_lit(&w, "}");
 	return finish(&w);
 }
@@ -280,7 +293,8 @@ reply_msg_body(const char *ch, const char *uid, const char *name,
 }
 
 struct frame *
-reply_msg(uint64_t seq, int64_t ts, const char *body, size_t len)
+reply_msg(uint64_t seq, int64_t ts, const char *epoch, const char *body,
+    size_t len)
 {
 	struct jsonw w;
 	struct frame *f;
@@ -290,6 +304,7 @@ reply_msg(uint64_t seq, int64_t ts, const char *body, size_t len)
 	jsonw_uint(&w, seq);
 	jsonw_lit(&w, ",\"ts\":");
 	jsonw_int(&w, ts);
+	put_epoch(&w, epoch);
 	jsonw_lit(&w, ",");
 	jsonw_raw(&w, body, len);
 	f = finish(&w);
@@ -360,7 +375,7 @@ send_msgs(reply_emit emit, void *arg, struct jsonw *w, const char *id,
 
 int
 reply_joined(reply_emit emit, void *arg, const char *id, const char *ch,
-    uint64_t seq, uint64_t members, bool with_msgs,
+    uint64_t seq, const char *epoch, uint64_t members, bool with_msgs,
     const struct history *h, int first, int n,
     enum reply_recovered recovered, size_t frame_max)
 {
@@ -372,6 +387,7 @@ reply_joined(reply_emit emit, void *arg, const char *id, const char *ch,
 	put_head(&w, "joined", id, ch);
 	jsonw_lit(&w, ",\"seq\":");
 	jsonw_uint(&w, seq);
+	put_epoch(&w, epoch);
 	jsonw_lit(&w, ",\"members\":");
 	jsonw_uint(&w, members);
 	if (!with_msgs) {

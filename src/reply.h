@@ -28,9 +28,13 @@ struct frame *reply_err(const char *id, enum errcode code, const char *msg,
 /* {"op":"ok","id":ID} */
 struct frame *reply_ok(const char *id);
 
-/* {"op":"ok","id":ID,"ch":CH,"seq":SEQ,"ts":TS}: a published message's acknowledgement. */
+/*
+ * {"op":"ok","id":ID,"ch":CH,"seq":SEQ,"ts":TS[,"epoch":E]}: a published
+ * message's acknowledgement (epoch: the channel's numbering, NULL or ""
+ * for none).
+ */
 struct frame *reply_ok_seq(const char *id, const char *ch, uint64_t seq,
-    int64_t ts);
+    int64_t ts, const char *epoch);
 
 /* {"op":"pong","id":ID} */
 struct frame *reply_pong(const char *id);
@@ -78,11 +82,11 @@ char *reply_msg_body(const char *ch, const char *uid, const char *name,
     size_t *len);
 
 /*
- * {"op":"msg","seq":SEQ,"ts":TS, + body (from reply_msg_body).  The frame's
- * seq and ts fields are set too.
+ * {"op":"msg","seq":SEQ,"ts":TS[,"epoch":E], + body (from reply_msg_body).
+ * The frame's seq and ts fields are set too.
  */
-struct frame *reply_msg(uint64_t seq, int64_t ts, const char *body,
-    size_t len);
+struct frame *reply_msg(uint64_t seq, int64_t ts, const char *epoch,
+    const char *body, size_t len);
 
 /*
  * Where a reply of several frames goes: called once per frame, in order,
@@ -100,7 +104,7 @@ enum reply_recovered {
 
 /*
  * The answer to a join:
- *   {"op":"joined","id":ID,"ch":CH,"seq":SEQ,"members":MEMBERS}
+ *   {"op":"joined","id":ID,"ch":CH,"seq":SEQ[,"epoch":E],"members":MEMBERS}
  * or, with msgs (history asked for, even if none is left):
  *   {"op":"joined",...,"members":M,"msgs":[...][,"recovered":B],"more":B}
  * followed, when the entries do not fit in one frame of frame_max bytes, by
@@ -111,7 +115,7 @@ enum reply_recovered {
  * nothing, or only complete frames before the failure, went out).
  */
 int reply_joined(reply_emit emit, void *arg, const char *id, const char *ch,
-    uint64_t seq, uint64_t members, bool with_msgs,
+    uint64_t seq, const char *epoch, uint64_t members, bool with_msgs,
     const struct history *h, int first, int n,
     enum reply_recovered recovered, size_t frame_max);
 

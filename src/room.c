@@ -223,3 +223,9 @@ room_leave_all(struct room_table *t, struct room_set *s,
 	s->links = NULL;
 	s->n = s->cap = s->count = 0;
 }
+
+void
+room_seen(struct room_table *t, const char *ch, uint64_t seq)
+{
+	room_seen_in(room_find(t, ch), seq);
+}

@@ -28,6 +28,7 @@ struct room {
 	struct room_member *members;	/* active members */
 	uint32_t n, cap;
 	uint32_t links;		/* active + pending memberships */
+	uint64_t last_seq;	/* the highest seq delivered here (see room_seen) */
 };
 
 struct room_link {
@@ -52,8 +53,23 @@ void room_table_init(struct room_table *t);
 /* Frees every room; every set must have left first. */
 void room_table_free(struct room_table *t);
 
+/*
+ * Notes that seq was delivered in ch here (a msg, or the seq of a joined
+ * answer): the worker then knows the channel's numbering has reached it,
+ * which the Redis bus checks before it lets Redis number a message.
+ */
+static inline void
+room_seen_in(struct room *r, uint64_t seq)
+{
+	if (r != NULL && seq > r->last_seq)
+		r->last_seq = seq;
+}
+
 /* Returns the room named ch, or NULL if no local member is in it. */
 struct room *room_find(struct room_table *t, const char *ch);
+
+/* room_seen_in for the room named ch, if it exists. */
+void room_seen(struct room_table *t, const char *ch, uint64_t seq);
 
 /* Returns the set's link for channel ch, or NULL if not a member. */
 struct room_link *room_set_find(struct room_set *s, const char *ch);

@@ -236,6 +236,8 @@ op_join(struct client *c, const struct request *req)
 	m->rejoin = rejoin;
 	m->history = req->history;
 	m->since = req->since;
+	if (req->epoch != NULL)
+		strcpy(m->epoch, req->epoch);
 	bus_join(w, m);
 }
 
@@ -280,6 +282,7 @@ static void
 op_send(struct client *c, const struct request *req)
 {
 	struct im_publish *m;
+	struct room *r;
 	size_t len;
 	char *body;
 
@@ -312,6 +315,8 @@ op_send(struct client *c, const struct request *req)
 	m->body = body;
 	m->len = len;
 	m->t0 = uv_hrtime();
+	if ((r = room_find(&c->w->rooms, req->ch)) != NULL)
+		m->known = r->last_seq;
 	bus_publish(c->w, m);
 }
 
@@ -363,6 +368,8 @@ op_ask(struct client *c, const struct request *req, enum imsg_type type)
 	strcpy(m->ch, req->ch);
 	m->limit = req->limit;
 	m->since = req->since;
+	if (req->epoch != NULL)
+		strcpy(m->epoch, req->epoch);
 	if (type == IM_HISTORY)
 		bus_history(c->w, m);
 	else
@@ -514,6 +521,7 @@ session_reply(struct worker *w, struct im_to_client *m)
 	case ACT_ACTIVATE:
 		if (room_activate(&w->rooms, &c->rooms, c, m->ch) != 0)
 			return;	/* left again before the owner answered */
+		room_seen(&w->rooms, m->ch, m->frame != NULL ? m->frame->seq : 0);
 		client_send(c, m->frame);
 		break;
 	case ACT_JOIN_FAIL:

@@ -223,7 +223,7 @@ START_TEST(test_ok_seq)
 	cJSON		*j;
 
 	f = reply_ok_seq("\"s1\"", "room:" NASTY, UINT64_C(1234567890123),
-	    NOW);
+	    NOW, NULL);
 	j = FRAME_JSON(f);
 	ck_assert_str_eq(jstr(j, "op"), "ok");
 	ck_assert_str_eq(jstr(j, "id"), "s1");
@@ -235,11 +235,18 @@ START_TEST(test_ok_seq)
 	frame_unref(f);
 
 	/* The layout bus.c sends, with no id. */
-	f = reply_ok_seq("", "lobby", 1, 5);
+	f = reply_ok_seq("", "lobby", 1, 5, NULL);
 	PAYLOAD_IS(f, "{\"op\":\"ok\",\"ch\":\"lobby\",\"seq\":1,\"ts\":5}");
+	frame_unref(f);
+
+	/* With the channel's epoch. */
+	f = reply_ok_seq("", "lobby", 2, 6, "9f0a");
+	PAYLOAD_IS(f, "{\"op\":\"ok\",\"ch\":\"lobby\",\"seq\":2,\"ts\":6,"
+	    "\"epoch\":\"9f0a\"}");
 	frame_unref(f);
 }
 END_TEST
+
 
 START_TEST(test_bye)
 {
@@ -429,7 +436,7 @@ START_TEST(test_msg)
 	cJSON_Delete(j);
 
 	/* The frame is head + body, and carries seq and ts. */
-	f = reply_msg(UINT64_C(77), NOW, body, len);
+	f = reply_msg(UINT64_C(77), NOW, NULL, body, len);
 	ck_assert_ptr_nonnull(f);
 	ck_assert_uint_eq(f->seq, 77);
 	ck_assert(f->ts == NOW);
@@ -456,7 +463,7 @@ START_TEST(test_msg)
 	    "\"name\":\"n\"},\"text\":\"t\"}"));
 	ck_assert(memcmp(body, "\"ch\":\"c\",\"from\":{\"id\":\"u\","
 	    "\"name\":\"n\"},\"text\":\"t\"}", len) == 0);
-	f = reply_msg(1, -5, body, len);
+	f = reply_msg(1, -5, NULL, body, len);
 	PAYLOAD_IS(f, "{\"op\":\"msg\",\"seq\":1,\"ts\":-5,\"ch\":\"c\","
 	    "\"from\":{\"id\":\"u\",\"name\":\"n\"},\"text\":\"t\"}");
 	ck_assert_uint_eq(f->seq, 1);
@@ -524,7 +531,7 @@ fill(struct history *h, int count, uint64_t base, size_t pad)
 		body = reply_msg_body("lobby", "u1", "Al", text, tl, NULL, 0,
 		    &len);
 		ck_assert_ptr_nonnull(body);
-		f = reply_msg(base + (uint64_t)i, NOW + i, body, len);
+		f = reply_msg(base + (uint64_t)i, NOW + i, NULL, body, len);
 		free(body);
 		ck_assert_ptr_nonnull(f);
 		ck_assert_int_eq(history_push(h, f), 0);
@@ -611,7 +618,7 @@ START_TEST(test_joined_no_msgs)
 
 	fill(&h, 3, 1, 0);
 	/* No history asked: no msgs, more or recovered at all. */
-	ck_assert_int_eq(reply_joined(sink_emit, &s, "\"j1\"", "lobby", 3, 2,
+	ck_assert_int_eq(reply_joined(sink_emit, &s, "\"j1\"", "lobby", 3, NULL, 2,
 	    false, &h, 0, 3, RECOVERED_NONE, 65536), 0);
 	ck_assert_int_eq(s.n, 1);
 	ck_assert(s.first[0]);
@@ -620,7 +627,7 @@ START_TEST(test_joined_no_msgs)
 	sink_free(&s);
 
 	/* History asked but none left: an empty array, more false. */
-	ck_assert_int_eq(reply_joined(sink_emit, &s, "", "lobby", 3, 1, true,
+	ck_assert_int_eq(reply_joined(sink_emit, &s, "", "lobby", 3, NULL, 1, true,
 	    &h, 0, 0, RECOVERED_NONE, 65536), 0);
 	ck_assert_int_eq(s.n, 1);
 	ck_assert(s.first[0]);
@@ -629,7 +636,7 @@ START_TEST(test_joined_no_msgs)
 	sink_free(&s);
 
 	/* With since and everything recovered (nothing was missed). */
-	ck_assert_int_eq(reply_joined(sink_emit, &s, "5", "lobby", 3, 1, true,
+	ck_assert_int_eq(reply_joined(sink_emit, &s, "5", "lobby", 3, NULL, 1, true,
 	    &h, 3, 0, RECOVERED_YES, 65536), 0);
 	ck_assert_int_eq(s.n, 1);
 	j = FRAME_JSON(s.f[0]);
@@ -651,7 +658,7 @@ START_TEST(test_joined_one_frame)
 	cJSON		*j;
 
 	fill(&h, 6, 1, 20);
-	ck_assert_int_eq(reply_joined(sink_emit, &s, "11", "lobby", 6, 4, true,
+	ck_assert_int_eq(reply_joined(sink_emit, &s, "11", "lobby", 6, NULL, 4, true,
 	    &h, 0, 6, RECOVERED_NONE, 65536), 0);
 	ck_assert_int_eq(s.n, 1);
 	check_msgs(&s, &h, 0, 6, "joined", 11, RECOVERED_NONE, 65536, true,
@@ -664,7 +671,7 @@ START_TEST(test_joined_one_frame)
 	sink_free(&s);
 
 	/* A middle range, since given and some messages gone. */
-	ck_assert_int_eq(reply_joined(sink_emit, &s, "12", "lobby", 6, 4, true,
+	ck_assert_int_eq(reply_joined(sink_emit, &s, "12", "lobby", 6, NULL, 4, true,
 	    &h, 2, 3, RECOVERED_NO, 65536), 0);
 	ck_assert_int_eq(s.n, 1);
 	check_msgs(&s, &h, 2, 3, "joined", 12, RECOVERED_NO, 65536, true,
@@ -687,7 +694,7 @@ START_TEST(test_joined_split)
 	/* 30 entries of about 120 bytes into frames of 400. */
 	fill(&h, 30, 10, 40);
 	fm = 400;
-	ck_assert_int_eq(reply_joined(sink_emit, &s, "13", "lobby", 39, 2,
+	ck_assert_int_eq(reply_joined(sink_emit, &s, "13", "lobby", 39, NULL, 2,
 	    true, &h, 0, 30, RECOVERED_YES, fm), 0);
 	ck_assert_int_gt(s.n, 3);
 	check_msgs(&s, &h, 0, 30, "joined", 13, RECOVERED_YES, fm, true,
@@ -695,7 +702,7 @@ START_TEST(test_joined_split)
 	sink_free(&s);
 
 	/* A range from the middle, no since. */
-	ck_assert_int_eq(reply_joined(sink_emit, &s, "14", "lobby", 39, 2,
+	ck_assert_int_eq(reply_joined(sink_emit, &s, "14", "lobby", 39, NULL, 2,
 	    true, &h, 7, 15, RECOVERED_NONE, fm), 0);
 	ck_assert_int_gt(s.n, 2);
 	check_msgs(&s, &h, 7, 15, "joined", 14, RECOVERED_NONE, fm, true,
@@ -703,7 +710,7 @@ START_TEST(test_joined_split)
 	sink_free(&s);
 
 	/* Entries larger than a frame still go, one per frame. */
-	ck_assert_int_eq(reply_joined(sink_emit, &s, "15", "lobby", 39, 2,
+	ck_assert_int_eq(reply_joined(sink_emit, &s, "15", "lobby", 39, NULL, 2,
 	    true, &h, 0, 5, RECOVERED_NO, 50), 0);
 	ck_assert_int_eq(s.n, 5);
 	check_msgs(&s, &h, 0, 5, "joined", 15, RECOVERED_NO, 50, false,
@@ -735,7 +742,7 @@ START_TEST(test_joined_split_boundary)
 
 	/* Exactly room for two entries in the first frame. */
 	fm = hl + p + (p + 1 + 64 + strlen(tail));
-	ck_assert_int_eq(reply_joined(sink_emit, &s, "1", "lobby", 13, 1, true,
+	ck_assert_int_eq(reply_joined(sink_emit, &s, "1", "lobby", 13, NULL, 1, true,
 	    &h, 0, 4, RECOVERED_YES, fm), 0);
 	ck_assert_int_ge(s.n, 2);
 	ck_assert(memcmp(frame_payload(s.f[0]), head, hl) == 0);
@@ -745,7 +752,7 @@ START_TEST(test_joined_split_boundary)
 	sink_free(&s);
 
 	/* One byte less: one entry. */
-	ck_assert_int_eq(reply_joined(sink_emit, &s, "1", "lobby", 13, 1, true,
+	ck_assert_int_eq(reply_joined(sink_emit, &s, "1", "lobby", 13, NULL, 1, true,
 	    &h, 0, 4, RECOVERED_YES, fm - 1), 0);
 	ck_assert_int_eq(nmsgs(s.f[0]), 1);
 	check_msgs(&s, &h, 0, 4, "joined", 1, RECOVERED_YES, fm - 1, true,
@@ -753,7 +760,7 @@ START_TEST(test_joined_split_boundary)
 	sink_free(&s);
 
 	/* Without the tail, that byte less still holds two. */
-	ck_assert_int_eq(reply_joined(sink_emit, &s, "1", "lobby", 13, 1, true,
+	ck_assert_int_eq(reply_joined(sink_emit, &s, "1", "lobby", 13, NULL, 1, true,
 	    &h, 0, 4, RECOVERED_NONE, fm - 1), 0);
 	ck_assert_int_eq(nmsgs(s.f[0]), 2);
 	sink_free(&s);
@@ -943,6 +950,37 @@ START_TEST(test_who_truncated)
 END_TEST
 
 /* Builds the suite of reply tests. */
+/* msg and joined carry the epoch after seq and ts, when there is one. */
+START_TEST(test_epoch_fields)
+{
+	struct sink	 s;
+	struct frame	*f;
+	char		*body;
+	size_t		 len;
+	cJSON		*j;
+
+	body = reply_msg_body("lobby", "u1", "U", "hi", 2, NULL, 0, &len);
+	ck_assert_ptr_nonnull(body);
+	f = reply_msg(7, 100, "abc123", body, len);
+	PAYLOAD_IS(f, "{\"op\":\"msg\",\"seq\":7,\"ts\":100,\"epoch\":\"abc123\","
+	    "\"ch\":\"lobby\",\"from\":{\"id\":\"u1\",\"name\":\"U\"},"
+	    "\"text\":\"hi\"}");
+	ck_assert_uint_eq(f->seq, 7);
+	frame_unref(f);
+	free(body);
+
+	memset(&s, 0, sizeof s);
+	ck_assert_int_eq(reply_joined(sink_emit, &s, "", "lobby", 3, "e1", 2,
+	    false, NULL, 0, 0, RECOVERED_NONE, 4096), 0);
+	ck_assert_int_eq(s.n, 1);
+	j = FRAME_JSON(s.f[0]);
+	ck_assert_str_eq(jstr(j, "epoch"), "e1");
+	ck_assert(jnum(j, "seq") == 3);
+	cJSON_Delete(j);
+	sink_free(&s);
+}
+END_TEST
+
 static Suite *
 reply_suite(void)
 {
@@ -954,6 +992,7 @@ reply_suite(void)
 	tcase_add_test(tc, test_ok_pong);
 	tcase_add_test(tc, test_ok_seq);
 	tcase_add_test(tc, test_bye);
+	tcase_add_test(tc, test_epoch_fields);
 	tcase_add_test(tc, test_welcome);
 	tcase_add_test(tc, test_left_presence);
 	tcase_add_test(tc, test_whisper);

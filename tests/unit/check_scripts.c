@@ -69,27 +69,45 @@ cmd(const char *a0, const char *a1, const char *a2)
 	return redisCommandArgv(rc, argc, argv, NULL);
 }
 
-/* Publishes body to channel g; returns the seq. */
+/* The keys of channel g: seq, history, epoch. */
+#define G_KEYS "chatrelay:seq:g", "chatrelay:hist:g", "chatrelay:epoch:g"
+
+/*
+ * Publishes body to channel g as a caller that has seen seq known, with
+ * candidate epoch cand; returns the seq (-1: refused), and the epoch in
+ * epoch (if not NULL).
+ */
 static long long
-publish(const char *ts, const char *body, const char *size)
+publish_as(const char *ts, const char *body, const char *size,
+    const char *known, const char *cand, char *epoch)
 {
-	const char *keys[] = { "chatrelay:seq:g", "chatrelay:hist:g", NULL };
+	const char *keys[] = { G_KEYS, NULL };
 	const char *args[] = { ts, body, size, "3600000", "chatrelay:ch:g",
-	    "86400000", NULL };
+	    "86400000", known, cand, NULL };
 	redisReply *r = eval(bus_script_publish, keys, args);
 	long long seq;
 
 	ck_assert_ptr_nonnull(r);
-	ck_assert_msg(r->type == REDIS_REPLY_INTEGER, "publish: %s",
-	    r->type == REDIS_REPLY_ERROR ? r->str : "not an integer");
-	seq = r->integer;
+	ck_assert_msg(r->type == REDIS_REPLY_ARRAY && r->elements == 2,
+	    "publish: %s", r->type == REDIS_REPLY_ERROR ? r->str :
+	    "not {seq, epoch}");
+	seq = r->element[0]->integer;
+	if (epoch != NULL)
+		snprintf(epoch, 17, "%s", r->element[1]->str);
 	freeReplyObject(r);
 	return seq;
 }
 
+/* Publishes body to channel g (a caller that has seen nothing); returns the seq. */
+static long long
+publish(const char *ts, const char *body, const char *size)
+{
+	return publish_as(ts, body, size, "0", "e0", NULL);
+}
+
 START_TEST(test_publish_seq_and_history)
 {
-	const char *keys[] = { "chatrelay:seq:g", "chatrelay:hist:g", NULL };
+	const char *keys[] = { G_KEYS, NULL };
 	const char *none[] = { NULL };
 	redisReply *r;
 	int i;
@@ -103,8 +121,9 @@ START_TEST(test_publish_seq_and_history)
 	/* Capped at history_size 5: seq 3 to 7, oldest first. */
 	ck_assert_int_eq((int)r->element[1]->elements, 5);
 	ck_assert_str_eq(r->element[1]->element[0]->str,
-	    "{\"op\":\"msg\",\"seq\":3,\"ts\":1700000000000,\"ch\":\"g\","
-	    "\"text\":\"x\"}");
+	    "{\"op\":\"msg\",\"seq\":3,\"ts\":1700000000000,\"epoch\":\"e0\","
+	    "\"ch\":\"g\",\"text\":\"x\"}");
+	ck_assert_str_eq(r->element[2]->str, "e0");
 	ck_assert_ptr_nonnull(strstr(r->element[1]->element[4]->str,
 	    "\"seq\":7,"));
 	freeReplyObject(r);
@@ -418,25 +437,97 @@ END_TEST
 
 START_TEST(test_restore_only_raises)
 {
-	const char *keys[] = { "chatrelay:seq:g", "chatrelay:hist:g", NULL };
-	const char *fifty[] = { "50", "86400000", "3600000",
+	const char *keys[] = { G_KEYS, NULL };
+	const char *fifty[] = { "50", "86400000", "3600000", "5", "ep",
 	    "{\"op\":\"msg\",\"seq\":49}", "{\"op\":\"msg\",\"seq\":50}", NULL };
-	const char *ten[] = { "10", "86400000", "3600000", "{}", NULL };
+	const char *ten[] = { "10", "86400000", "3600000", "5", "ep",
+	    "{\"op\":\"msg\",\"seq\":10}", NULL };
+	char epoch[17];
 	redisReply *r;
 
 	r = eval(bus_script_restore, keys, fifty);
-	ck_assert_int_eq(r->integer, 0);	/* Redis had lost it all */
+	ck_assert_int_eq(r->element[0]->integer, 0);	/* Redis had lost it all */
+	ck_assert_str_eq(r->element[1]->str, "ep");
 	freeReplyObject(r);
 	r = eval(bus_script_restore, keys, ten);
-	ck_assert_int_eq(r->integer, 50);	/* nothing lowered */
+	ck_assert_int_eq(r->element[0]->integer, 50);	/* nothing lowered */
 	freeReplyObject(r);
 	r = cmd("GET", "chatrelay:seq:g", NULL);
 	ck_assert_str_eq(r->str, "50");
 	freeReplyObject(r);
-	r = cmd("LLEN", "chatrelay:hist:g", NULL);
-	ck_assert_int_eq(r->integer, 2);
+	/* The history is the union by seq, oldest first, within size 5. */
+	r = eval(bus_script_history, keys, (const char *const[]){ NULL });
+	ck_assert_int_eq((int)r->element[1]->elements, 3);
+	ck_assert_str_eq(r->element[1]->element[0]->str, "{\"op\":\"msg\",\"seq\":10}");
+	ck_assert_str_eq(r->element[1]->element[2]->str, "{\"op\":\"msg\",\"seq\":50}");
 	freeReplyObject(r);
-	ck_assert_int_eq(publish("1", "\"ch\":\"g\",\"text\":\"z\"}", "5"), 51);
+	/* The numbering goes on in the restored epoch. */
+	ck_assert_int_eq(publish_as("1", "\"ch\":\"g\",\"text\":\"z\"}", "5", "50",
+	    "new", epoch), 51);
+	ck_assert_str_eq(epoch, "ep");
+}
+END_TEST
+
+/*
+ * Regression: after Redis lost its data, a publish through a worker that
+ * had seen seq 40 was numbered 1 again.  The script refuses while Redis is
+ * behind what the caller has seen; once restored, it goes on.
+ */
+START_TEST(test_publish_refuses_behind)
+{
+	const char *keys[] = { G_KEYS, NULL };
+	const char *restore[] = { "40", "86400000", "3600000", "100", "old",
+	    NULL };
+	char epoch[17];
+	redisReply *r;
+
+	ck_assert_int_eq(publish_as("1", "\"ch\":\"g\"}", "5", "40", "new",
+	    epoch), -1);
+	r = cmd("EXISTS", "chatrelay:seq:g", NULL);
+	ck_assert_int_eq(r->integer, 0);	/* nothing numbered */
+	freeReplyObject(r);
+	r = eval(bus_script_restore, keys, restore);
+	freeReplyObject(r);
+	ck_assert_int_eq(publish_as("1", "\"ch\":\"g\"}", "5", "40", "new",
+	    epoch), 41);
+	ck_assert_str_eq(epoch, "old");
+	/* A caller behind Redis is fine. */
+	ck_assert_int_eq(publish_as("1", "\"ch\":\"g\"}", "5", "3", "new",
+	    epoch), 42);
+}
+END_TEST
+
+/*
+ * A numbering that starts gets the caller's epoch and forgets the history
+ * of an older one; a restore from another epoch leaves the new numbering
+ * alone and says which epoch is Redis's.
+ */
+START_TEST(test_epochs)
+{
+	const char *keys[] = { G_KEYS, NULL };
+	const char *stale[] = { "90", "86400000", "3600000", "100", "gone",
+	    "{\"op\":\"msg\",\"seq\":90}", NULL };
+	char epoch[17];
+	redisReply *r;
+
+	ck_assert_int_eq(publish_as("1", "\"t\":1}", "5", "0", "aa", epoch), 1);
+	ck_assert_str_eq(epoch, "aa");
+	ck_assert_int_eq(publish_as("1", "\"t\":2}", "5", "0", "bb", epoch), 2);
+	ck_assert_str_eq(epoch, "aa");		/* kept while the seq lives */
+	r = cmd("DEL", "chatrelay:seq:g", NULL);	/* the seq expired */
+	freeReplyObject(r);
+	ck_assert_int_eq(publish_as("1", "\"t\":3}", "5", "0", "cc", epoch), 1);
+	ck_assert_str_eq(epoch, "cc");
+	r = cmd("LLEN", "chatrelay:hist:g", NULL);
+	ck_assert_int_eq(r->integer, 1);	/* only the new numbering's */
+	freeReplyObject(r);
+	r = eval(bus_script_restore, keys, stale);
+	ck_assert_int_eq(r->element[0]->integer, 1);
+	ck_assert_str_eq(r->element[1]->str, "cc");
+	freeReplyObject(r);
+	r = cmd("GET", "chatrelay:seq:g", NULL);
+	ck_assert_str_eq(r->str, "1");
+	freeReplyObject(r);
 }
 END_TEST
 
@@ -458,6 +549,8 @@ scripts_suite(void)
 	tcase_add_test(tc, test_reattach_is_idempotent);
 	tcase_add_test(tc, test_reap_removes_a_node);
 	tcase_add_test(tc, test_restore_only_raises);
+	tcase_add_test(tc, test_publish_refuses_behind);
+	tcase_add_test(tc, test_epochs);
 	suite_add_tcase(s, tc);
 	return s;
 }
