@@ -313,6 +313,7 @@ bus_redis_chan_renumber(struct worker *w, struct rchan *chn,
 	chn->seq = 0;
 	chn->synced = false;
 	chn->renumbered = true;	/* the sync delivers the new numbering's messages */
+	deliver_bus_workers(w, -1, RBUS_RENUMBERED, chn->name);
 	if (chn->subscribed)
 		start_sync(w, chn);
 }
@@ -384,6 +385,7 @@ on_synced(struct redis_conn *rc, redisReply *r, void *priv)
 			history_init(&chn->hist, w->cfg->history_size);
 			chn->seq = 0;
 			chn->renumbered = true;
+			deliver_bus_workers(w, -1, RBUS_RENUMBERED, chn->name);
 		}
 		snprintf(chn->epoch, sizeof chn->epoch, "%s", ep->str);
 	}

@@ -92,6 +92,8 @@ struct bus_redis {
 /* What one worker's side of the Redis bus tells the others (im_bus.kind). */
 enum {
 	RBUS_RESTORED,			/* text: the run id restored for */
+	RBUS_RENUMBERED,		/* text: a channel numbered anew */
+	RBUS_BEHIND,			/* text: a channel Redis numbers behind us */
 };
 
 /* A membership a script is about (leave, remember). */
@@ -226,6 +228,13 @@ void bus_redis_on_subscribed(struct redis_conn *rc, const char *channel,
  * them leave).
  */
 void bus_redis_repair(struct worker *w, bool tell);
+
+/*
+ * bus-redis-repair.c: tells Redis what this owner knows of channel chn
+ * (seq, epoch, kept messages), as after an outage: Redis was found behind
+ * (RBUS_BEHIND), e.g. after a FLUSHALL that no reconnect revealed.
+ */
+void bus_redis_restore_channel(struct worker *w, struct rchan *chn);
 
 /*
  * bus-redis-repair.c: tells Redis the present counts of the stale

@@ -33,7 +33,7 @@ restored(struct worker *w)
 {
 	struct bus_redis *br = w->bus;
 
-	deliver_bus_workers(w, RBUS_RESTORED, br->run_id);
+	deliver_bus_workers(w, -1, RBUS_RESTORED, br->run_id);
 }
 
 /*
@@ -124,6 +124,12 @@ done:
 	free(tag);
 	free(argv);
 	free(lens);
+}
+
+void
+bus_redis_restore_channel(struct worker *w, struct rchan *chn)
+{
+	restore_cb(chn->name, chn, w);
 }
 
 /* What remember_cb needs: the worker, the channel, and tell. */

@@ -117,9 +117,17 @@ on_published(struct redis_conn *rc, redisReply *r, void *priv)
 	    r->element[0]->type == REDIS_REPLY_INTEGER &&
 	    r->element[1]->type == REDIS_REPLY_STRING)
 		seq = r->element[0]->integer;
-	if (seq == -1)
+	if (seq == -1) {
+		/*
+		 * Redis numbers the channel behind what this worker has seen
+		 * (it lost data without a restart we saw: FLUSHALL): the
+		 * channel's owner puts back what it knows.
+		 */
+		deliver_bus_workers(w, worker_owner(w, m->ch), RBUS_BEHIND,
+		    m->ch);
 		deliver_reply_err(w, &m->from, ACT_NONE, NULL, ERR_UNAVAILABLE,
 		    "the channel's history is being restored: try again");
+	}
 	else if (seq < 0)
 		deliver_reply_err(w, &m->from, ACT_NONE, NULL, ERR_UNAVAILABLE,
 		    r == NULL ? "the cluster bus is down" :
@@ -513,7 +521,7 @@ on_info(struct redis_conn *rc, redisReply *r, void *priv)
 	snprintf(br->run_id, sizeof br->run_id, "%s", id);
 	if (!br->cmd_was_up) {
 		br->cmd_was_up = true;
-		deliver_bus_workers(w, RBUS_RESTORED, br->run_id);
+		deliver_bus_workers(w, -1, RBUS_RESTORED, br->run_id);
 		return;		/* the first connect: nothing to put back */
 	}
 	/*
@@ -547,16 +555,29 @@ on_state(struct redis_conn *rc, enum redis_state st, void *arg)
 		br->next_beat_ms = 0;	/* beat (and reap) at the next tick */
 }
 
-/* What another worker's side of the bus said: which run id it restored for. */
+/*
+ * What another worker's side of the bus said: which run id it restored
+ * for, or that a channel is numbered anew.
+ */
 static void
 rbus_message(struct worker *w, struct im_bus *m)
 {
 	struct bus_redis *br = w->bus;
+	struct rchan *chn;
 
 	if (br != NULL && m->kind == RBUS_RESTORED &&
 	    m->worker < w->relay->nworkers)
 		snprintf(br->restored[m->worker], sizeof br->restored[0], "%s",
 		    m->text);
+	else if (m->kind == RBUS_RENUMBERED)
+		room_renumbered(&w->rooms, m->text);	/* the old seqs mean nothing */
+	else if (br != NULL && m->kind == RBUS_BEHIND &&
+	    (chn = bus_redis_chan_get(w, m->text, false)) != NULL &&
+	    br->cmd_up && br->restoring == 0) {
+		log_notice("redis: channel %s is numbered behind what this "
+		    "instance has seen: putting its seq back", m->text);
+		bus_redis_restore_channel(w, chn);
+	}
 	msg_free(&m->hdr);
 }
 

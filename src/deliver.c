@@ -185,12 +185,14 @@ deliver_control_workers(struct worker *w, const char *cmd, size_t len)
 }
 
 void
-deliver_bus_workers(struct worker *w, uint8_t kind, const char *text)
+deliver_bus_workers(struct worker *w, int to, uint8_t kind, const char *text)
 {
 	struct im_bus *m;
 	int i;
 
 	for (i = 0; i < w->relay->nworkers; i++) {
+		if (to >= 0 && i != to)
+			continue;
 		if ((m = msg_new(IM_BUS)) == NULL) {
 			log_err("out of memory: a bus message to worker %d lost",
 			    i);

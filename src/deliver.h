@@ -52,11 +52,12 @@ void deliver_user_workers(struct worker *w, const uint32_t *counts,
 int deliver_control_workers(struct worker *w, const char *cmd, size_t len);
 
 /*
- * Posts an im_bus of the bus's own kind, with text (cut to fit), to every
- * worker of this instance, this one included: what one worker's side of
- * the bus tells the others.
+ * Posts an im_bus of the bus's own kind, with text (cut to fit), to worker
+ * `to`, or to every worker of this instance (this one included) when to is
+ * -1: what one worker's side of the bus tells the others.
  */
-void deliver_bus_workers(struct worker *w, uint8_t kind, const char *text);
+void deliver_bus_workers(struct worker *w, int to, uint8_t kind,
+    const char *text);
 
 /*
  * Posts a message of a type without payload (IM_BUS_REPAIR) to every

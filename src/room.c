@@ -229,3 +229,12 @@ room_seen(struct room_table *t, const char *ch, uint64_t seq)
 {
 	room_seen_in(room_find(t, ch), seq);
 }
+
+void
+room_renumbered(struct room_table *t, const char *ch)
+{
+	struct room *r = room_find(t, ch);
+
+	if (r != NULL)
+		r->last_seq = 0;
+}

@@ -68,6 +68,9 @@ room_seen_in(struct room *r, uint64_t seq)
 /* Returns the room named ch, or NULL if no local member is in it. */
 struct room *room_find(struct room_table *t, const char *ch);
 
+/* The channel ch is numbered anew: what was seen of it no longer counts. */
+void room_renumbered(struct room_table *t, const char *ch);
+
 /* room_seen_in for the room named ch, if it exists. */
 void room_seen(struct room_table *t, const char *ch, uint64_t seq);
 

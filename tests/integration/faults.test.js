@@ -8,6 +8,8 @@
  *     three instances of two workers chat in several channels: no seq is
  *     ever given to two different messages, and every message that got
  *     `ok` reaches every member (nothing acknowledged is lost);
+ *   - Redis emptied by FLUSHALL (no restart to notice): the numbering goes
+ *     on from where it was once the instances have put it back;
  *   - epochs: joined, ok and msg carry the channel's epoch, it survives a
  *     restart of Redis (the instances put it back), and a since from
  *     another epoch gets recovered: false.
@@ -15,6 +17,7 @@
 
 const { test } = require('node:test');
 const assert = require('node:assert/strict');
+const net = require('node:net');
 const { startCluster, uniq, sleep } = require('./lib');
 
 const W = 10000;
@@ -149,4 +152,57 @@ test('epochs: carried in joined, ok and msg; kept across a Redis restart; a sinc
 	const bad2 = await d.call({ op: 'join', ch: uniq('x'), since: 0, epoch: 'NOT-HEX' }, W);
 	assert.equal(bad2.code, 'bad_field');
 	for (const x of [a, b, c, d]) await x.close();
+});
+
+/* Sends one inline command to the redis-server on port and resolves with its first reply line. */
+function redisCommand(port, line) {
+	return new Promise((resolve, reject) => {
+		const sock = net.connect({ host: '127.0.0.1', port });
+		let buf = '';
+		sock.on('connect', () => sock.write(line + '\r\n'));
+		sock.on('data', (d) => {
+			buf += d.toString('utf8');
+			if (buf.includes('\r\n')) { sock.end(); resolve(buf.split('\r\n')[0]); }
+		});
+		sock.on('error', reject);
+	});
+}
+
+/*
+ * FLUSHALL keeps the server (same run id): the relays learn that Redis is
+ * behind from the publish script's refusal, and the channel's owner puts
+ * the seq, epoch and history back.
+ */
+test('FLUSHALL under a live channel: sends wait, then the numbering goes on', { timeout: 60000 }, async () => {
+	const { redis, relays } = await startCluster(2);
+	const ch = uniq('flush');
+	const a = await relays[0].guest(uniq('fa'));
+	const b = await relays[1].guest(uniq('fb'));
+	await a.join(ch, {}, W);
+	await b.join(ch, {}, W);
+	let last;
+	for (let i = 1; i <= 5; i++) {
+		last = await a.call({ op: 'send', ch, text: `m${i}` }, W);
+		assert.equal(last.seq, i, JSON.stringify(last));
+	}
+	await b.next((f) => f.op === 'msg' && f.seq === 5, W);
+	assert.equal(await redisCommand(redis.port, 'FLUSHALL'), '+OK');
+	let r, refused = 0;
+	for (let i = 0; i < 50; i++) {
+		r = await b.call({ op: 'send', ch, text: 'after' }, W);
+		if (r.op === 'ok') break;
+		assert.equal(r.code, 'unavailable', JSON.stringify(r));
+		refused++;
+		await sleep(100);
+	}
+	assert.equal(r.op, 'ok', JSON.stringify(r));
+	assert.equal(r.seq, 6, `numbered ${r.seq} after FLUSHALL (refused ${refused} times first)`);
+	assert.equal(r.epoch, last.epoch);
+	const got = await a.next((f) => f.op === 'msg' && f.text === 'after', W);
+	assert.equal(got.seq, 6);
+	const c = await relays[0].guest(uniq('fc'));
+	const j = await c.join(ch, { since: 3, epoch: last.epoch }, W);
+	assert.equal(j.recovered, true, JSON.stringify(j));
+	assert.deepEqual(j.msgs.map((m) => m.text), ['m4', 'm5', 'after']);
+	for (const x of [a, b, c]) await x.close();
 });
