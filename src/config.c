@@ -66,6 +66,7 @@ struct config_directive {
 	.size = sizeof(((struct config *)0)->f)
 
 static int config_valid_node(const char *, char *, size_t);
+static int config_valid_master(const char *, char *, size_t);
 
 static const struct config_directive config_table[] = {
 	/* Network. */
@@ -111,6 +112,31 @@ static const struct config_directive config_table[] = {
 	  .help = "Redis that joins several relay instances: "
 	  "redis://[:password@]host[:port][/db] or unix:/path. Empty keeps "
 	  "the in-process bus of a single instance." },
+	{ .name = "redis_sentinel", .type = CONFIG_STRING,
+	  CONFIG_STRFIELD(redis_sentinel),
+	  .def = "", .min = 0, .max = CONFIG_STR_MAX - 1,
+	  .help = "Redis Sentinels that say where the master named "
+	  "redis_master is, instead of redis: host:port[,host:port...] "
+	  "(port 26379 by default). The relay follows failovers. Empty uses "
+	  "redis." },
+	{ .name = "redis_master", .type = CONFIG_STRING,
+	  CONFIG_STRFIELD(redis_master),
+	  .def = "mymaster", .min = 1, .max = CONFIG_STR_MAX - 1,
+	  .valid = config_valid_master,
+	  .help = "Name of the master the sentinels of redis_sentinel "
+	  "monitor (their \"sentinel monitor NAME ...\")." },
+	{ .name = "redis_auth", .type = CONFIG_STRING,
+	  CONFIG_STRFIELD(redis_auth),
+	  .def = "", .min = 0, .max = CONFIG_STR_MAX - 1,
+	  .help = "With redis_sentinel, the master's credentials and "
+	  "database, as in the query of a redis:// URL: "
+	  "password=P[&user=U][&db=N], percent-encoded. Empty sends no AUTH "
+	  "and uses database 0." },
+	{ .name = "redis_replicas_ack", .type = CONFIG_INT,
+	  CONFIG_FIELD(redis_replicas_ack, int),
+	  .def = "0", .min = 0, .max = 16,
+	  .help = "ok for a send only after WAIT confirms the write reached "
+	  "this many replicas; 0 answers once the master has it." },
 	{ .name = "redis_connect_timeout", .type = CONFIG_DURATION,
 	  CONFIG_FIELD(redis_connect_timeout_ms, int64_t),
 	  .def = "2s", .min = 100, .max = 60 * SEC,
@@ -301,6 +327,22 @@ config_valid_node(const char *s, char *err, size_t errlen)
 			continue;
 		config_error(err, errlen, "may contain only A-Z, a-z, 0-9, "
 		    "'_', '.' and '-'");
+		return -1;
+	}
+	return 0;
+}
+
+/* Accepts a Sentinel master name: printable, no spaces (Sentinel's messages are space-separated). */
+static int
+config_valid_master(const char *s, char *err, size_t errlen)
+{
+	const char	*p;
+
+	for (p = s; *p != '\0'; p++) {
+		if ((unsigned char)*p > ' ' && (unsigned char)*p != 0x7f)
+			continue;
+		config_error(err, errlen, "may not contain spaces or control "
+		    "characters");
 		return -1;
 	}
 	return 0;
@@ -694,6 +736,19 @@ config_check(const struct config *cfg, char *err, size_t errlen)
 	if ((cfg->tls_cert[0] == '\0') != (cfg->tls_key[0] == '\0')) {
 		config_error(err, errlen, "tls_cert and tls_key must be set "
 		    "together");
+		return -1;
+	}
+	if (cfg->redis[0] != '\0' && cfg->redis_sentinel[0] != '\0') {
+		config_error(err, errlen, "redis and redis_sentinel are "
+		    "mutually exclusive: set redis for one Redis, or "
+		    "redis_sentinel (and redis_master) to find the master "
+		    "through Sentinel");
+		return -1;
+	}
+	if (cfg->redis_auth[0] != '\0' && cfg->redis_sentinel[0] == '\0') {
+		config_error(err, errlen, "redis_auth applies only with "
+		    "redis_sentinel (with redis, put the password and database "
+		    "in its URL)");
 		return -1;
 	}
 	return 0;

@@ -30,6 +30,10 @@ struct config {
 
 	/* Cluster. */
 	char redis[CONFIG_STR_MAX];	/* "" = in-process bus */
+	char redis_sentinel[CONFIG_STR_MAX];	/* "host:port,...", "" = unset */
+	char redis_master[CONFIG_STR_MAX];	/* "mymaster" */
+	char redis_auth[CONFIG_STR_MAX];	/* "password=P&db=N&user=U", "" */
+	int redis_replicas_ack;		/* WAIT for this many replicas, 0 */
 	int64_t redis_connect_timeout_ms;	/* 2 s */
 	int64_t presence_ttl_ms;	/* 15 s */
 
@@ -80,7 +84,8 @@ int config_get(const struct config *cfg, const char *name, char *buf,
 
 /*
  * Checks the constraints between directives (message_max >= frame_max,
- * tls_cert and tls_key set together).  Returns 0 if cfg is consistent, or -1
+ * tls_cert and tls_key set together, redis or redis_sentinel but not both,
+ * redis_auth only with redis_sentinel).  Returns 0 if cfg is consistent, or -1
  * with a human-readable reason in err (errlen bytes).
  */
 int config_check(const struct config *cfg, char *err, size_t errlen);

@@ -23,7 +23,9 @@
 /* Every directive, exactly: other tools and the tests rely on these names. */
 static const char *const directive_names[] = {
 	"bind", "port", "workers", "tls_cert", "tls_key", "deflate", "secret",
-	"node", "redis", "redis_connect_timeout", "presence_ttl", "web_root", "log_level", "frame_max", "message_max",
+	"node", "redis", "redis_sentinel", "redis_master", "redis_auth",
+	"redis_replicas_ack", "redis_connect_timeout", "presence_ttl",
+	"web_root", "log_level", "frame_max", "message_max",
 	"text_max", "json_depth_max", "rate", "burst", "rate_strikes_max",
 	"channels_max", "user_connections_max", "auth_timeout",
 	"idle_timeout", "client_queue_max", "connections_max", "history_size",
@@ -52,6 +54,11 @@ static const struct setting {
 	S_STR(secret, "s3cret with spaces", "s3cret with spaces"),
 	S_STR(node, "relay-1.eu_west", "relay-1.eu_west"),
 	S_STR(redis, "redis://127.0.0.1:6380/2", "redis://127.0.0.1:6380/2"),
+	S_STR(redis_sentinel, "10.0.0.1:26379,sentinel-2",
+	    "10.0.0.1:26379,sentinel-2"),
+	S_STR(redis_master, "chat-master.1", "chat-master.1"),
+	S_STR(redis_auth, "password=s3cret&db=2", "password=s3cret&db=2"),
+	S_INT(redis_replicas_ack, "2", 2),
 	{ "redis_connect_timeout", "500ms", K_I64,
 	    offsetof(struct config, redis_connect_timeout_ms), 500, NULL },
 	{ "presence_ttl", "30s", K_I64,
@@ -216,6 +223,11 @@ START_TEST(test_defaults)
 	ck_assert_int_eq(cfg.deflate, 0);
 	ck_assert_str_eq(cfg.secret, "");
 	ck_assert_str_eq(cfg.node, "");
+	ck_assert_str_eq(cfg.redis, "");
+	ck_assert_str_eq(cfg.redis_sentinel, "");
+	ck_assert_str_eq(cfg.redis_master, "mymaster");
+	ck_assert_str_eq(cfg.redis_auth, "");
+	ck_assert_int_eq(cfg.redis_replicas_ack, 0);
 	ck_assert_str_eq(cfg.web_root, "web");
 	ck_assert_int_eq(cfg.log_level, LOG_NOTICE);
 	ck_assert_int_eq(cfg.frame_max, 4096);
@@ -437,6 +449,11 @@ START_TEST(test_bad_values)
 		{ "node", "caf\xc3\xa9", "may contain only" },
 		{ "node", "n:1", "may contain only" },
 		{ "bind", "", "must not be empty" },
+		{ "redis_master", "", "must not be empty" },
+		{ "redis_master", "my master", "may not contain spaces" },
+		{ "redis_master", "m\tx", "may not contain spaces" },
+		{ "redis_replicas_ack", "17", "out of range (0..16)" },
+		{ "redis_replicas_ack", "-1", "out of range" },
 		{ "web_root", "", "must not be empty" },
 	};
 	struct config	cfg, def;
@@ -709,6 +726,11 @@ START_TEST(test_cross_field)
 	    "--frame_max", "8192", NULL };
 	const char	*cert_only[] = { "-c", "/dev/null", "--tls_cert",
 	    "/x.pem", NULL };
+	const char	*two_redis[] = { "-c", "/dev/null", "--redis",
+	    "redis://127.0.0.1", "--redis_sentinel", "127.0.0.1:26379", NULL };
+	const char	*sentinel[] = { "-c", "/dev/null", "--redis_sentinel",
+	    "127.0.0.1:26379", "--redis_master", "chat", "--redis_auth",
+	    "password=TOPSECRET", NULL };
 
 	config_defaults(&cfg);
 	cfg.frame_max = 8192;
@@ -743,6 +765,40 @@ START_TEST(test_cross_field)
 	capture_open(&err);
 	ck_assert_int_eq(parse_args(&cfg, &out, &err, cert_only),
 	    CONFIG_EXIT_ERR);
+	capture_free(&out);
+	capture_free(&err);
+
+	/* redis or redis_sentinel, not both; redis_auth only with the second. */
+	config_defaults(&cfg);
+	snprintf(cfg.redis, sizeof cfg.redis, "redis://127.0.0.1");
+	snprintf(cfg.redis_sentinel, sizeof cfg.redis_sentinel, "h:26379");
+	ck_assert_int_eq(config_check(&cfg, why, sizeof why), -1);
+	ck_assert_ptr_nonnull(strstr(why, "mutually exclusive"));
+	cfg.redis[0] = '\0';
+	ck_assert_int_eq(config_check(&cfg, why, sizeof why), 0);
+	snprintf(cfg.redis_auth, sizeof cfg.redis_auth, "password=x");
+	ck_assert_int_eq(config_check(&cfg, why, sizeof why), 0);
+	cfg.redis_sentinel[0] = '\0';
+	ck_assert_int_eq(config_check(&cfg, why, sizeof why), -1);
+	ck_assert_ptr_nonnull(strstr(why, "redis_auth"));
+	ck_assert_ptr_null(strstr(why, "password=x"));
+
+	capture_open(&out);
+	capture_open(&err);
+	ck_assert_int_eq(parse_args(&cfg, &out, &err, two_redis),
+	    CONFIG_EXIT_ERR);
+	ck_assert_ptr_nonnull(strstr(capture_text(&err),
+	    "redis and redis_sentinel are mutually exclusive"));
+	capture_free(&out);
+	capture_free(&err);
+
+	capture_open(&out);
+	capture_open(&err);
+	ck_assert_int_eq(parse_args(&cfg, &out, &err, sentinel), CONFIG_RUN);
+	ck_assert_str_eq(cfg.redis_sentinel, "127.0.0.1:26379");
+	ck_assert_str_eq(cfg.redis_master, "chat");
+	ck_assert_str_eq(cfg.redis_auth, "password=TOPSECRET");
+	ck_assert_str_eq(capture_text(&err), "");
 	capture_free(&out);
 	capture_free(&err);
 }
