@@ -1,8 +1,9 @@
 /*
- * redis-int.h: what the connection (redis.c) and its subscriber side
- * (redis-sub.c) share: the connection and link structures and the few
- * functions each half calls in the other.  Private to those two files;
- * everything else uses redis.h.
+ * redis-int.h: what the connection (redis.c), its subscriber side
+ * (redis-sub.c), its libuv adapter (redis-link.c) and its addresses
+ * (redis-url.c) share: the connection and link structures and the few
+ * functions each calls in another.  Private to those files; everything
+ * else uses redis.h.
  */
 #ifndef CHATRELAY_REDIS_INT_H
 #define CHATRELAY_REDIS_INT_H
@@ -110,5 +111,9 @@ void redis_conn_lost(struct redis_conn *rc, const char *why);
 
 /* redis.c: the connection's timer (connect timeout, back-off, dropping a broken link). */
 void redis_conn_on_timer(uv_timer_t *t);
+
+/* redis-url.c: writes host and port as "host:port" or "[v6]:port" into buf. */
+void redis_hostport_describe(const char *host, int port, char *buf,
+    size_t len);
 
 #endif

@@ -2,8 +2,10 @@
  * redis-url.c: Redis URLs in, and where a connection points out.
  *
  * redis_url_parse turns "redis://..." or "unix:..." into a struct
- * redis_addr; its errors never quote the URL, which may hold a password.
- * redis_addr_describe writes an address back for logs, without credentials.
+ * redis_addr, redis_sentinel_parse a list of sentinels, a master name and
+ * its credentials; their errors never quote what they parse, which may hold
+ * a password.  redis_addr_describe writes an address back for logs, without
+ * credentials.
  */
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -15,6 +17,7 @@
 #include <sys/un.h>
 
 #include "redis.h"
+#include "redis-int.h"
 
 /* Writes msg into err, if there is room. */
 static void
@@ -80,7 +83,7 @@ parse_num(const char *s, size_t n, long max)
 	return v <= max ? v : -1;
 }
 
-/* Parses "db=N&password=P" (n bytes) into out.  Returns 0, or -1 with err set. */
+/* Parses "db=N&password=P&user=U" (n bytes) into out.  Returns 0, or -1 with err set. */
 static int
 parse_query(const char *q, size_t n, struct redis_addr *out, char *err,
     size_t errlen)
@@ -109,6 +112,13 @@ parse_query(const char *q, size_t n, struct redis_addr *out, char *err,
 			    eq + 1, (size_t)(amp - eq - 1)) != 0) {
 				set_err(err, errlen,
 				    "password too long or holds %00");
+				return -1;
+			}
+		} else if (eq - q == 4 && memcmp(q, "user", 4) == 0) {
+			if (url_decode(out->username, sizeof out->username,
+			    eq + 1, (size_t)(amp - eq - 1)) != 0) {
+				set_err(err, errlen,
+				    "user name too long or holds %00");
 				return -1;
 			}
 		} else {
@@ -333,14 +343,164 @@ redis_url_parse(const char *url, struct redis_addr *out, char *err,
 	return 0;
 }
 
+/* Parses one "host[:port]" entry of a sentinel list (n bytes) into hp.  Returns 0, or -1 with err set. */
+static int
+parse_sentinel(const char *s, size_t n, struct redis_hostport *hp, char *err,
+    size_t errlen)
+{
+	struct redis_addr tmp;
+
+	while (n > 0 && s[0] == ' ') {
+		s++;
+		n--;
+	}
+	while (n > 0 && s[n - 1] == ' ')
+		n--;
+	if (n == 0) {
+		set_err(err, errlen, "empty entry in the sentinel list");
+		return -1;
+	}
+	memset(&tmp, 0, sizeof tmp);
+	tmp.port = REDIS_SENTINEL_PORT;
+	if (parse_hostport(s, n, &tmp, err, errlen) != 0)
+		return -1;
+	memcpy(hp->host, tmp.host, sizeof hp->host);
+	hp->port = tmp.port;
+	return 0;
+}
+
+int
+redis_sentinel_parse(const char *sentinels, const char *master,
+    const char *auth, struct redis_addr *out, char *err, size_t errlen)
+{
+	const char *p, *comma, *m;
+	int rv = -1;
+
+	memset(out, 0, sizeof *out);
+	if (master == NULL || *master == '\0') {
+		set_err(err, errlen, "empty master name");
+		return -1;
+	}
+	if (strnlen(master, sizeof out->master) == sizeof out->master) {
+		set_err(err, errlen, "master name too long");
+		return -1;
+	}
+	for (m = master; *m != '\0'; m++) {
+		if ((unsigned char)*m <= ' ' || *m == 0x7f) {
+			set_err(err, errlen, "the master name may not hold "
+			    "spaces or control characters");
+			return -1;
+		}
+	}
+	if (sentinels == NULL || *sentinels == '\0') {
+		set_err(err, errlen, "empty sentinel list");
+		return -1;
+	}
+	if (strnlen(sentinels, REDIS_URL_MAX + 1) > REDIS_URL_MAX) {
+		set_err(err, errlen, "sentinel list too long");
+		return -1;
+	}
+	for (p = sentinels;; p = comma + 1) {
+		comma = strchr(p, ',');
+		if (comma == NULL)
+			comma = p + strlen(p);
+		if (out->nsentinels == REDIS_SENTINELS_MAX) {
+			if (err != NULL && errlen > 0)
+				snprintf(err, errlen, "more than %d sentinels",
+				    REDIS_SENTINELS_MAX);
+			goto fail;
+		}
+		if (parse_sentinel(p, (size_t)(comma - p),
+		    &out->sentinels[out->nsentinels], err, errlen) != 0)
+			goto fail;
+		out->nsentinels++;
+		if (*comma == '\0')
+			break;
+	}
+	if (auth != NULL && *auth != '\0') {
+		if (strnlen(auth, REDIS_URL_MAX + 1) > REDIS_URL_MAX) {
+			set_err(err, errlen, "credentials too long");
+			goto fail;
+		}
+		if (parse_query(auth, strlen(auth), out, err, errlen) != 0)
+			goto fail;
+	}
+	memcpy(out->master, master, strlen(master) + 1);
+	rv = 0;
+fail:
+	if (rv != 0)
+		memset(out, 0, sizeof *out);	/* no half-parsed secret */
+	return rv;
+}
+
+int
+redis_addr_parse(const char *url, const char *sentinels, const char *master,
+    const char *auth, struct redis_addr *out, char *err, size_t errlen)
+{
+	if (sentinels != NULL && *sentinels != '\0') {
+		if (url != NULL && *url != '\0') {
+			memset(out, 0, sizeof *out);
+			set_err(err, errlen, "a Redis URL and sentinels are "
+			    "mutually exclusive");
+			return -1;
+		}
+		return redis_sentinel_parse(sentinels, master, auth, out, err,
+		    errlen);
+	}
+	if (auth != NULL && *auth != '\0') {
+		memset(out, 0, sizeof *out);
+		set_err(err, errlen, "credentials apart from the URL need "
+		    "sentinels");
+		return -1;
+	}
+	return redis_url_parse(url, out, err, errlen);
+}
+
+/* Writes host and port as "host:port" or "[v6]:port" into buf. */
+void
+redis_hostport_describe(const char *host, int port, char *buf, size_t len)
+{
+	if (strchr(host, ':') != NULL)
+		snprintf(buf, len, "[%s]:%d", host, port);
+	else
+		snprintf(buf, len, "%s:%d", host, port);
+}
+
+/* Writes "master NAME via sentinels host:port,...[/db]" into buf, cut to fit. */
+static void
+describe_sentinels(const struct redis_addr *addr, const char *db, char *buf,
+    size_t len)
+{
+	char hp[300];
+	size_t used;
+	int i, n;
+
+	n = snprintf(buf, len, "master %s via sentinel%s ", addr->master,
+	    addr->nsentinels > 1 ? "s" : "");
+	used = n < 0 ? 0 : (size_t)n;
+	for (i = 0; i < addr->nsentinels && used < len; i++) {
+		redis_hostport_describe(addr->sentinels[i].host,
+		    addr->sentinels[i].port, hp, sizeof hp);
+		n = snprintf(buf + used, len - used, "%s%s", i > 0 ? "," : "",
+		    hp);
+		used += n < 0 ? 0 : (size_t)n;
+	}
+	if (used < len)
+		snprintf(buf + used, len - used, "%s", db);
+}
+
 void
 redis_addr_describe(const struct redis_addr *addr, char *buf, size_t len)
 {
 	char db[16] = "";
 
+	if (len == 0)
+		return;
 	if (addr->db != 0)
 		snprintf(db, sizeof db, "/%d", addr->db);
-	if (addr->unix_path[0] != '\0')
+	if (addr->master[0] != '\0')
+		describe_sentinels(addr, db, buf, len);
+	else if (addr->unix_path[0] != '\0')
 		snprintf(buf, len, "unix:%s%s", addr->unix_path, db);
 	else if (strchr(addr->host, ':') != NULL)
 		snprintf(buf, len, "[%s]:%d%s", addr->host, addr->port, db);

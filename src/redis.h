@@ -3,7 +3,7 @@
  *
  * A connection connects in the background, answers AUTH, SELECT and PING
  * before it calls itself up, and reconnects for ever with backoff when it
- * fails or is lost.  It carries either commands and scripts, or
+ * fails or is lost.   It carries either commands and scripts, or
  * subscriptions, never both.  Not thread-safe: a connection belongs to the
  * thread that runs its loop.  Callbacks are never called from inside a
  * function of this module that the caller called, except redis_conn_free
@@ -24,15 +24,29 @@ struct redisReply;
 #define REDIS_SUBS_MAX (1 << 20)	/* channels one connection remembers */
 #define REDIS_PENDING_MAX (1 << 16)	/* commands in flight, per connection */
 #define REDIS_ARGC_MAX 4096		/* arguments of one command */
+#define REDIS_SENTINELS_MAX 16		/* sentinels one address lists */
+#define REDIS_SENTINEL_PORT 26379	/* a sentinel's port by default */
 
-/* Where Redis is: host and port, or a unix socket path; credentials; database. */
+/* A sentinel: a host name or address (IPv6 without []), and a port. */
+struct redis_hostport {
+	char host[256];
+	int port;
+};
+
+/*
+ * Where Redis is: host and port, or a unix socket path, or (master set) the
+ * master that these sentinels know by that name; credentials; database.
+ */
 struct redis_addr {
-	char host[256];		/* "" when unix_path is set; IPv6 without [] */
+	char host[256];		/* "" when unix_path or master is set; IPv6 without [] */
 	int port;
 	char unix_path[256];	/* shorter than sockaddr_un's sun_path */
 	char username[256];	/* Redis 6 ACL user; "" sends AUTH password */
 	char password[256];	/* "" sends no AUTH */
 	int db;
+	char master[256];	/* "": host or unix_path is Redis itself */
+	int nsentinels;		/* 1..REDIS_SENTINELS_MAX when master is set */
+	struct redis_hostport sentinels[REDIS_SENTINELS_MAX];
 };
 
 /*
@@ -45,7 +59,31 @@ struct redis_addr {
 int redis_url_parse(const char *url, struct redis_addr *out, char *err,
     size_t errlen);
 
-/* Writes where addr points, without credentials ("host:port", "unix:/path"), into buf. */
+/*
+ * Parses a Sentinel address: sentinels "host[:port][,host[:port]...]" (port
+ * REDIS_SENTINEL_PORT by default; spaces around entries ignored), the
+ * master's name (no spaces), and auth, the master's credentials and
+ * database in the syntax of a redis:// URL's query ("password=P&user=U&
+ * db=N", any of them, percent-decoded; "" or NULL for none).  The sentinels
+ * themselves are asked without a password.  Returns 0, or -1 with a reason
+ * in err that never quotes auth.
+ */
+int redis_sentinel_parse(const char *sentinels, const char *master,
+    const char *auth, struct redis_addr *out, char *err, size_t errlen);
+
+/*
+ * The relay's configuration to an address: redis_sentinel_parse(sentinels,
+ * master, auth) when sentinels is set (and url empty), else
+ * redis_url_parse(url) (and auth must be empty).  Returns as they do.
+ */
+int redis_addr_parse(const char *url, const char *sentinels,
+    const char *master, const char *auth, struct redis_addr *out, char *err,
+    size_t errlen);
+
+/*
+ * Writes where addr points, without credentials ("host:port", "unix:/path",
+ * "master NAME via sentinels host:port,..."), into buf.
+ */
 void redis_addr_describe(const struct redis_addr *addr, char *buf, size_t len);
 
 enum redis_state { REDIS_DOWN, REDIS_CONNECTING, REDIS_UP };
