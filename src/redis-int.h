@@ -1,9 +1,9 @@
 /*
  * redis-int.h: what the connection (redis.c), its subscriber side
- * (redis-sub.c), its libuv adapter (redis-link.c) and its addresses
- * (redis-url.c) share: the connection and link structures and the few
- * functions each calls in another.  Private to those files; everything
- * else uses redis.h.
+ * (redis-sub.c), its Sentinel side (redis-sentinel.c), its libuv adapter
+ * (redis-link.c) and its addresses (redis-url.c) share: the connection and
+ * link structures and the few functions each calls in another.  Private to
+ * those files; everything else uses redis.h.
  */
 #ifndef CHATRELAY_REDIS_INT_H
 #define CHATRELAY_REDIS_INT_H
@@ -50,8 +50,10 @@ struct redis_conn {
 	uv_loop_t *loop;
 	struct redis_addr addr;
 	char where[300];		/* for logs: never the password */
-	bool numeric;			/* host needs no lookup */
 	int64_t timeout_ms, bmin_ms, bmax_ms;
+	/* Where the next link goes: addr's host, a sentinel, or the master one named. */
+	char target[256];
+	int target_port;
 
 	redis_state_cb state_cb;
 	void *state_arg;
@@ -80,6 +82,17 @@ struct redis_conn {
 	struct redis_sub *sub_list;
 	size_t nsubs;
 	size_t nsubscribing;
+
+	/* Sentinel mode (addr.master set): see redis-sentinel.c. */
+	struct redis_conn *owner;	/* a watcher: the connection it serves */
+	struct redis_conn *watch;	/* the owner's watcher of +switch-master */
+	bool asking;			/* the link asks a sentinel where the master is */
+	bool hinted;			/* the next attempt goes to known, unasked */
+	unsigned sentinel_idx;		/* the sentinel to ask, or watch, next */
+	unsigned asked;			/* sentinels asked in this attempt */
+	char told_by[300];		/* the sentinel that named target */
+	char known[256];		/* the master last named, "" before */
+	int known_port;
 };
 
 /* Returns true if rc's link can take a command now. */
@@ -111,6 +124,54 @@ void redis_conn_lost(struct redis_conn *rc, const char *why);
 
 /* redis.c: the connection's timer (connect timeout, back-off, dropping a broken link). */
 void redis_conn_on_timer(uv_timer_t *t);
+
+/* redis.c: redis_conn_new, for a watcher too (owner set: it serves owner). */
+struct redis_conn *redis_conn_create(uv_loop_t *loop,
+    const struct redis_addr *addr, int64_t connect_timeout_ms,
+    int64_t backoff_min_ms, int64_t backoff_max_ms, redis_state_cb state_cb,
+    void *arg, struct redis_conn *owner);
+
+/* redis.c: opens a link to rc's target (a lookup first if it is a name). */
+void redis_conn_connect(struct redis_conn *rc);
+
+/* redis.c: (re)starts rc's timer for one connect timeout, if it has one. */
+void redis_conn_arm_timeout(struct redis_conn *rc);
+
+/*
+ * redis.c: queues a command of the handshake (C strings, at most 3) whose
+ * reply goes to cb, ahead of anything the caller sends.  Returns 0 or -1.
+ */
+int redis_conn_send_internal(struct redis_conn *rc, redis_reply_cb cb,
+    void *priv, int argc, const char **argv);
+
+/* redis-sentinel.c: creates the watcher of a new sentinel-mode connection.  Returns 0 or -1. */
+int redis_sentinel_init(struct redis_conn *rc);
+
+/* redis-sentinel.c: frees rc's watcher, if it has one. */
+void redis_sentinel_free(struct redis_conn *rc);
+
+/* redis-sentinel.c: an attempt of a sentinel-mode connection or watcher starts: picks where to go, and goes. */
+void redis_sentinel_attempt(struct redis_conn *rc);
+
+/* redis-sentinel.c: queues SENTINEL get-master-addr-by-name on the asking link.  Returns 0 or -1. */
+int redis_sentinel_query(struct redis_conn *rc);
+
+/*
+ * redis-sentinel.c: rc's link failed (why).  Returns true if another
+ * sentinel is being asked instead; false if rc is to go DOWN, with the
+ * reason to log in why_out (why itself, or that no sentinel answered).
+ */
+bool redis_sentinel_lost(struct redis_conn *rc, const char *why,
+    char *why_out, size_t len);
+
+/* redis-sentinel.c: returns true if ROLE's reply r says master; else writes what it said into buf. */
+bool redis_sentinel_role_ok(const struct redisReply *r, char *buf, size_t len);
+
+/* redis-sentinel.c: returns true if error reply r says the server is a read-only replica. */
+bool redis_reply_readonly(const struct redisReply *r);
+
+/* redis-url.c: returns true if addr is complete and every string in it is terminated. */
+bool redis_addr_valid(const struct redis_addr *addr);
 
 /* redis-url.c: writes host and port as "host:port" or "[v6]:port" into buf. */
 void redis_hostport_describe(const char *host, int port, char *buf,

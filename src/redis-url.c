@@ -11,6 +11,7 @@
 #include <ctype.h>
 #include <limits.h>
 #include <netinet/in.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -454,6 +455,36 @@ redis_addr_parse(const char *url, const char *sentinels, const char *master,
 		return -1;
 	}
 	return redis_url_parse(url, out, err, errlen);
+}
+
+bool
+redis_addr_valid(const struct redis_addr *a)
+{
+	const struct redis_hostport *s;
+	int i;
+
+	if (strnlen(a->unix_path, sizeof a->unix_path) >=
+	    sizeof ((struct sockaddr_un *)0)->sun_path ||
+	    strnlen(a->host, sizeof a->host) == sizeof a->host ||
+	    strnlen(a->username, sizeof a->username) == sizeof a->username ||
+	    strnlen(a->password, sizeof a->password) == sizeof a->password ||
+	    strnlen(a->master, sizeof a->master) == sizeof a->master ||
+	    a->db < 0)
+		return false;
+	if (a->master[0] == '\0')
+		return a->unix_path[0] != '\0' || (a->host[0] != '\0' &&
+		    a->port > 0 && a->port <= 65535);
+	if (a->unix_path[0] != '\0' || a->nsentinels < 1 ||
+	    a->nsentinels > REDIS_SENTINELS_MAX)
+		return false;
+	for (i = 0; i < a->nsentinels; i++) {
+		s = &a->sentinels[i];
+		if (s->host[0] == '\0' ||
+		    strnlen(s->host, sizeof s->host) == sizeof s->host ||
+		    s->port <= 0 || s->port > 65535)
+			return false;
+	}
+	return true;
 }
 
 /* Writes host and port as "host:port" or "[v6]:port" into buf. */

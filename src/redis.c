@@ -12,8 +12,9 @@
  * requests through our own FIFO so a dying context's NULL replies can be
  * ignored and the requests failed in a known order, after the state change.
  *
- * The subscriber side (the channel set) is in redis-sub.c, URL parsing in
- * redis-url.c.
+ * The subscriber side (the channel set) is in redis-sub.c, asking Sentinel
+ * where the master is and following its failovers in redis-sentinel.c, URL
+ * parsing in redis-url.c.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -26,7 +27,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 
 #include <hiredis/async.h>
 #include <hiredis/hiredis.h>
@@ -58,7 +58,7 @@ struct redis_resolve {
 	struct redis_conn *rc;		/* holds a reference */
 };
 
-enum { HS_AUTH = 1, HS_SELECT, HS_PING };
+enum { HS_AUTH = 1, HS_SELECT, HS_PING, HS_ROLE };
 
 
 /* ---------------------------------------------------------------- scripts */
@@ -122,6 +122,10 @@ on_reply(redisAsyncContext *ac, void *reply, void *privdata)
 	if (rc == NULL || rc->link != l || r == NULL ||
 	    (p = pending_shift(rc)) == NULL)
 		return;
+	/* Our master was demoted: reconnect through the sentinels. */
+	if (rc->addr.master[0] != '\0' && rc->owner == NULL &&
+	    redis_reply_readonly(r))
+		redis_link_broken(l, "the master became a replica (READONLY)");
 	if (p->script != NULL && !p->retried && r->type == REDIS_REPLY_ERROR &&
 	    strncmp(r->str, "NOSCRIPT", 8) == 0) {
 		p->retried = true;
@@ -278,8 +282,10 @@ redis_conn_maybe_up(struct redis_conn *rc)
 	uv_timer_stop(&rc->timer);
 	rc->state = REDIS_UP;
 	rc->failures = 0;
+	/* A watcher's ups and downs are its owner's business, told quietly. */
 	if (rc->down_logged)
-		log_notice("redis: %s to %s", rc->ever_up ? "reconnected" :
+		log_msg(rc->owner != NULL ? LOG_INFO : LOG_NOTICE,
+		    "redis: %s to %s", rc->ever_up ? "reconnected" :
 		    "connected", rc->where);
 	else
 		log_info("redis: connected to %s", rc->where);
@@ -339,6 +345,8 @@ void
 redis_conn_lost(struct redis_conn *rc, const char *why)
 {
 	enum redis_state was = rc->state;
+	int warn = rc->owner != NULL ? LOG_INFO : LOG_WARN;
+	char reason[400];
 
 	redis_link_drop(rc);
 	resolve_drop(rc);
@@ -346,11 +354,19 @@ redis_conn_lost(struct redis_conn *rc, const char *why)
 	redis_subs_reset(rc);
 	if (rc->freeing)
 		return;
+	if (rc->addr.master[0] != '\0') {
+		/* Only handshake requests are pending while CONNECTING. */
+		if (rc->asking)
+			pending_flush(rc);
+		if (redis_sentinel_lost(rc, why, reason, sizeof reason))
+			return;		/* the next sentinel is asked */
+		why = reason;
+	}
 	if (was == REDIS_UP)
-		log_warn("redis: connection to %s lost (%s); reconnecting",
+		log_msg(warn, "redis: connection to %s lost (%s); reconnecting",
 		    rc->where, why);
 	else if (!rc->down_logged)
-		log_warn("redis: cannot connect to %s (%s); retrying",
+		log_msg(warn, "redis: cannot connect to %s (%s); retrying",
 		    rc->where, why);
 	else
 		log_debug("redis: cannot connect to %s (%s)", rc->where, why);
@@ -370,7 +386,7 @@ static void
 on_handshake(struct redis_conn *rc, struct redisReply *r, void *priv)
 {
 	int step = (int)(intptr_t)priv;
-	char why[160];
+	char why[400], role[64];
 	size_t n;
 
 	if (r == NULL)
@@ -383,32 +399,38 @@ on_handshake(struct redis_conn *rc, struct redisReply *r, void *priv)
 			    (int)(n < 40 ? n : 40), r->str);
 		} else {
 			snprintf(why, sizeof why, "%s refused: %.100s",
-			    step == HS_SELECT ? "SELECT" : "PING", r->str);
+			    step == HS_SELECT ? "SELECT" : step == HS_ROLE ?
+			    "ROLE" : "PING", r->str);
 		}
 		redis_conn_lost(rc, why);
 		return;
 	}
-	if (step != HS_PING)
+	if (step == HS_ROLE && !redis_sentinel_role_ok(r, role, sizeof role)) {
+		snprintf(why, sizeof why, "not the master: ROLE says %s", role);
+		redis_conn_lost(rc, why);
+		return;
+	}
+	if (step != HS_PING && step != HS_ROLE)
 		return;
 	rc->ready = true;
 	redis_subs_resync(rc);
 	redis_conn_maybe_up(rc);
 }
 
-/* Queues one handshake command (C strings).  Returns 0 or -1. */
-static int
-handshake_send(struct redis_conn *rc, int step, int argc, const char **argv)
+int
+redis_conn_send_internal(struct redis_conn *rc, redis_reply_cb cb,
+    void *priv, int argc, const char **argv)
 {
-	struct redis_pending *p = calloc(1, sizeof *p);
+	struct redis_pending *p;
 	size_t lens[3];
 	int i;
 
-	if (p == NULL)
+	if (argc < 1 || argc > 3 || (p = calloc(1, sizeof *p)) == NULL)
 		return -1;
 	for (i = 0; i < argc; i++)
 		lens[i] = strlen(argv[i]);
-	p->cb = on_handshake;
-	p->privdata = (void *)(intptr_t)step;
+	p->cb = cb;
+	p->privdata = priv;
 	if (pending_send(rc, p, argc, argv, lens) != 0) {
 		pending_free(p);
 		return -1;
@@ -416,7 +438,19 @@ handshake_send(struct redis_conn *rc, int step, int argc, const char **argv)
 	return 0;
 }
 
-/* Queues the handshake: AUTH, SELECT, PING.  Returns 0 or -1. */
+/* Queues one handshake command (C strings).  Returns 0 or -1. */
+static int
+handshake_send(struct redis_conn *rc, int step, int argc, const char **argv)
+{
+	return redis_conn_send_internal(rc, on_handshake,
+	    (void *)(intptr_t)step, argc, argv);
+}
+
+/*
+ * Queues the handshake: AUTH, SELECT, then PING, or ROLE for a master found
+ * through Sentinel; for a sentinel, the question (asking) or PING (a
+ * watcher).  Returns 0 or -1.
+ */
 static int
 conn_handshake(struct redis_conn *rc)
 {
@@ -425,6 +459,12 @@ conn_handshake(struct redis_conn *rc)
 	char db[16];
 	int n = 0;
 
+	if (rc->asking)
+		return redis_sentinel_query(rc);
+	if (rc->owner != NULL) {
+		argv[0] = "PING";
+		return handshake_send(rc, HS_PING, 1, argv);
+	}
 	if (a->password[0] != '\0') {
 		argv[n++] = "AUTH";
 		if (a->username[0] != '\0')
@@ -439,6 +479,10 @@ conn_handshake(struct redis_conn *rc)
 		argv[1] = db;
 		if (handshake_send(rc, HS_SELECT, 2, argv) != 0)
 			return -1;
+	}
+	if (a->master[0] != '\0') {
+		argv[0] = "ROLE";
+		return handshake_send(rc, HS_ROLE, 1, argv);
 	}
 	argv[0] = "PING";
 	return handshake_send(rc, HS_PING, 1, argv);
@@ -472,7 +516,7 @@ link_open(struct redis_conn *rc, const char *ip)
 	if (rc->addr.unix_path[0] != '\0')
 		ac = redisAsyncConnectUnix(rc->addr.unix_path);
 	else
-		ac = redisAsyncConnect(ip, rc->addr.port);
+		ac = redisAsyncConnect(ip, rc->target_port);
 	if (ac == NULL) {
 		redis_conn_lost(rc, "out of memory");
 		return;
@@ -552,7 +596,7 @@ on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
 		rc->resolve = NULL;
 		if (status < 0) {
 			snprintf(why, sizeof why, "cannot resolve %.100s: %s",
-			    rc->addr.host, uv_strerror(status));
+			    rc->target, uv_strerror(status));
 			redis_conn_lost(rc, why);
 		} else if (pick_address(res, rc->addr_idx, ip,
 		    sizeof ip) != 0) {
@@ -583,7 +627,7 @@ resolve_start(struct redis_conn *rc)
 	hints.ai_socktype = SOCK_STREAM;
 	rs->rc = rc;
 	rs->req.data = rs;
-	err = uv_getaddrinfo(rc->loop, &rs->req, on_resolved, rc->addr.host,
+	err = uv_getaddrinfo(rc->loop, &rs->req, on_resolved, rc->target,
 	    NULL, &hints);
 	if (err != 0) {
 		free(rs);
@@ -594,6 +638,28 @@ resolve_start(struct redis_conn *rc)
 	rc->refs++;
 }
 
+void
+redis_conn_connect(struct redis_conn *rc)
+{
+	struct in6_addr a6;
+	struct in_addr a4;
+
+	if (rc->addr.unix_path[0] != '\0' ||
+	    inet_pton(AF_INET, rc->target, &a4) == 1 ||
+	    inet_pton(AF_INET6, rc->target, &a6) == 1)
+		link_open(rc, rc->target);
+	else
+		resolve_start(rc);
+}
+
+void
+redis_conn_arm_timeout(struct redis_conn *rc)
+{
+	if (rc->timeout_ms > 0)
+		uv_timer_start(&rc->timer, redis_conn_on_timer,
+		    (uint64_t)rc->timeout_ms, 0);
+}
+
 /* Starts an attempt: CONNECTING, the connect timeout, then lookup or connect. */
 static void
 conn_attempt(struct redis_conn *rc)
@@ -601,18 +667,16 @@ conn_attempt(struct redis_conn *rc)
 	enum redis_state was = rc->state;
 
 	rc->state = REDIS_CONNECTING;
-	if (rc->timeout_ms > 0)
-		uv_timer_start(&rc->timer, redis_conn_on_timer,
-		    (uint64_t)rc->timeout_ms, 0);
+	redis_conn_arm_timeout(rc);
 	if (was != REDIS_CONNECTING) {
 		conn_notify(rc, REDIS_CONNECTING);
 		if (rc->freeing || rc->state != REDIS_CONNECTING)
 			return;
 	}
-	if (rc->addr.unix_path[0] != '\0' || rc->numeric)
-		link_open(rc, rc->addr.host);
+	if (rc->addr.master[0] != '\0')
+		redis_sentinel_attempt(rc);
 	else
-		resolve_start(rc);
+		redis_conn_connect(rc);
 }
 
 /* The one timer: start an attempt, time one out, or drop a broken link. */
@@ -652,28 +716,29 @@ redis_conn_new(uv_loop_t *loop, const struct redis_addr *addr,
     int64_t connect_timeout_ms, int64_t backoff_min_ms,
     int64_t backoff_max_ms, redis_state_cb state_cb, void *arg)
 {
-	struct redis_conn *rc;
-	struct in6_addr a6;
-	struct in_addr a4;
+	return redis_conn_create(loop, addr, connect_timeout_ms,
+	    backoff_min_ms, backoff_max_ms, state_cb, arg, NULL);
+}
 
-	if (strnlen(addr->unix_path, sizeof addr->unix_path) >=
-	    sizeof ((struct sockaddr_un *)0)->sun_path ||
-	    strnlen(addr->host, sizeof addr->host) == sizeof addr->host ||
-	    strnlen(addr->username, sizeof addr->username) ==
-	    sizeof addr->username ||
-	    strnlen(addr->password, sizeof addr->password) ==
-	    sizeof addr->password ||
-	    (addr->unix_path[0] == '\0' && (addr->host[0] == '\0' ||
-	    addr->port <= 0 || addr->port > 65535)) || addr->db < 0)
+struct redis_conn *
+redis_conn_create(uv_loop_t *loop, const struct redis_addr *addr,
+    int64_t connect_timeout_ms, int64_t backoff_min_ms,
+    int64_t backoff_max_ms, redis_state_cb state_cb, void *arg,
+    struct redis_conn *owner)
+{
+	struct redis_conn *rc;
+
+	if (!redis_addr_valid(addr))
 		return NULL;
 	rc = calloc(1, sizeof *rc);
 	if (rc == NULL)
 		return NULL;
 	rc->loop = loop;
 	rc->addr = *addr;
+	rc->owner = owner;
 	redis_addr_describe(addr, rc->where, sizeof rc->where);
-	rc->numeric = inet_pton(AF_INET, addr->host, &a4) == 1 ||
-	    inet_pton(AF_INET6, addr->host, &a6) == 1;
+	memcpy(rc->target, addr->host, sizeof rc->target);
+	rc->target_port = addr->port;
 	rc->timeout_ms = clamp64(connect_timeout_ms, 0, DELAY_MAX_MS);
 	rc->bmin_ms = clamp64(backoff_min_ms, 1, DELAY_MAX_MS);
 	rc->bmax_ms = clamp64(backoff_max_ms, rc->bmin_ms, DELAY_MAX_MS);
@@ -685,7 +750,15 @@ redis_conn_new(uv_loop_t *loop, const struct redis_addr *addr,
 		rc->rng = 1;
 	strmap_init(&rc->subs);
 	strmap_set_load(&rc->subs, 1);	/* looked up per message */
+	if (addr->master[0] != '\0' && owner == NULL &&
+	    redis_sentinel_init(rc) != 0) {
+		strmap_free(&rc->subs);
+		free(rc);
+		return NULL;
+	}
 	if (uv_timer_init(loop, &rc->timer) != 0) {
+		redis_sentinel_free(rc);
+		strmap_free(&rc->subs);
 		free(rc);
 		return NULL;
 	}
@@ -703,6 +776,7 @@ redis_conn_free(struct redis_conn *rc)
 		return;
 	rc->freeing = true;
 	rc->state = REDIS_DOWN;
+	redis_sentinel_free(rc);
 	redis_link_drop(rc);
 	resolve_drop(rc);
 	rc->ready = false;

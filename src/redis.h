@@ -3,7 +3,11 @@
  *
  * A connection connects in the background, answers AUTH, SELECT and PING
  * before it calls itself up, and reconnects for ever with backoff when it
- * fails or is lost.   It carries either commands and scripts, or
+ * fails or is lost.  Its address is either Redis itself, or Sentinels to
+ * ask where a master is: then every attempt asks them first, checks with
+ * ROLE that it reached the master, and a failover they announce, or a
+ * master that turned into a replica, counts as a lost connection (see
+ * redis_sentinel_parse).  It carries either commands and scripts, or
  * subscriptions, never both.  Not thread-safe: a connection belongs to the
  * thread that runs its loop.  Callbacks are never called from inside a
  * function of this module that the caller called, except redis_conn_free
@@ -109,6 +113,15 @@ typedef void (*redis_subscribed_cb)(struct redis_conn *rc, const char *channel,
  * SELECT, PING, re-SUBSCRIBE) that takes longer than connect_timeout_ms
  * (0: no limit) fails.  state_cb (may be NULL) is called on every change of
  * state, but not from here; UP means every step above succeeded.
+ *
+ * With a Sentinel address, an attempt first asks the sentinels in turn
+ * (each within connect_timeout_ms; one that fails is skipped, and if none
+ * answers the attempt fails), then connects to the master named, with ROLE
+ * instead of PING (a replica fails the attempt).  A watcher connection to a
+ * sentinel, unseen by state_cb, follows +switch-master: when our master
+ * moves, the connection is lost (DOWN) and reconnects to the new master at
+ * once, without back-off; so is a connection whose command is answered
+ * READONLY (after that reply reaches its callback).
  */
 struct redis_conn *redis_conn_new(uv_loop_t *loop,
     const struct redis_addr *addr, int64_t connect_timeout_ms,
