@@ -19,8 +19,11 @@ jobs=$(nproc 2>/dev/null || echo 2)
 packages=(
 	build-essential autoconf automake pkg-config
 	libwebsockets-dev libuv1-dev libhiredis-dev libcjson-dev libssl-dev check
-	redis-server ca-certificates openssl
+	redis-server redis-sentinel ca-certificates openssl
 )
+# redis-sentinel is for check_sentinel, which starts its own sentinels on
+# free loopback ports with their own files; the package's system service
+# (26379) is never used by the tests.
 
 as_root() {
 	if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi

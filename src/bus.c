@@ -23,7 +23,8 @@
 const struct bus_ops *
 bus_choose(const struct relay *r)
 {
-	return r->cfg.redis[0] != '\0' ? &bus_redis_ops : &bus_local_ops;
+	return r->cfg.redis[0] != '\0' || r->cfg.redis_sentinel[0] != '\0' ?
+	    &bus_redis_ops : &bus_local_ops;
 }
 
 /* The ops of the bus w runs. */
