@@ -10,6 +10,7 @@
  * reports itself skipped (exit 77).
  */
 #include <fcntl.h>
+#include <ftw.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -84,7 +85,7 @@ static void
 log_capture(int level)
 {
 	fflush(stderr);
-	snprintf(log_path, sizeof log_path, "/tmp/check_sentinel.log.XXXXXX");
+	snprintf(log_path, sizeof log_path, "%s/log.XXXXXX", getenv("TMPDIR"));
 	log_fd = mkstemp(log_path);
 	ck_assert_int_ge(log_fd, 0);
 	saved_stderr = dup(2);
@@ -763,12 +764,38 @@ sentinel_suite(bool servers)
 	return s;
 }
 
+/* nftw's callback: removes one file or (emptied) directory. */
+static int
+remove_one(const char *path, const struct stat *st, int flag, struct FTW *f)
+{
+	(void)st;
+	(void)flag;
+	(void)f;
+	(void)remove(path);
+	return 0;
+}
+
 int
 main(void)
 {
-	SRunner	*sr;
-	bool	 servers;
-	int	 failed;
+	SRunner		*sr;
+	const char	*tmp = getenv("TMPDIR");
+	char		 base[40];
+	bool		 servers;
+	int		 failed;
+
+	/*
+	 * Everything the tests write (sentinel files, captured logs) goes
+	 * under one directory, removed at the end even if a test failed
+	 * before its teardown.
+	 */
+	if (tmp == NULL || *tmp == '\0' || strlen(tmp) > 12)
+		tmp = "/tmp";
+	snprintf(base, sizeof base, "%s/check_sentinel.XXXXXX", tmp);
+	if (mkdtemp(base) == NULL || setenv("TMPDIR", base, 1) != 0) {
+		perror("check_sentinel: temporary directory");
+		return EXIT_FAILURE;
+	}
 
 	servers = test_redis_available() && test_sentinel_available();
 	if (!servers)
@@ -779,6 +806,7 @@ main(void)
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);
+	(void)nftw(base, remove_one, 8, FTW_DEPTH | FTW_PHYS);
 	if (failed != 0)
 		return EXIT_FAILURE;
 	return servers ? EXIT_SUCCESS : 77;
