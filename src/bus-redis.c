@@ -100,9 +100,54 @@ struct pub_ctx {
 	struct worker *w;
 	struct im_publish *m;		/* owned */
 	int64_t ts;
+	uint64_t seq;			/* what Redis gave (redis_replicas_ack) */
+	char epoch[PROTO_EPOCH_MAX + 1];
 };
 
+/* How long a send waits for redis_replicas_ack replicas before it fails. */
+#define REPLICAS_ACK_TIMEOUT_MS 2000
+
 static bool fenced(struct worker *w, const char *ch);
+
+/* Acknowledges p's message to its sender, and frees p. */
+static void
+publish_ok(struct pub_ctx *p)
+{
+	struct worker *w = p->w;
+	struct im_publish *m = p->m;
+
+	metrics_add(&w->stats.published, 1);
+	if (m->t0 != 0)
+		metrics_latency(&w->stats, uv_hrtime() - m->t0);
+	deliver_reply(w, &m->from, ACT_NONE, NULL,
+	    reply_ok_seq(m->from.id, m->ch, p->seq, p->ts, p->epoch));
+	msg_free(&m->hdr);
+	free(p);
+}
+
+/*
+ * WAIT answered how many replicas have every write so far: the send is
+ * acknowledged only if that is redis_replicas_ack or more (a failover then
+ * cannot lose it); else the sender is told it may be lost.
+ */
+static void
+on_replicated(struct redis_conn *rc, redisReply *r, void *priv)
+{
+	struct pub_ctx *p = priv;
+	struct worker *w = p->w;
+
+	(void)rc;
+	if (r != NULL && r->type == REDIS_REPLY_INTEGER &&
+	    r->integer >= w->cfg->redis_replicas_ack) {
+		publish_ok(p);
+		return;
+	}
+	deliver_reply_err(w, &p->m->from, ACT_NONE, NULL, ERR_UNAVAILABLE,
+	    "not confirmed by enough Redis replicas: it may be lost "
+	    "in a failover");
+	msg_free(&p->m->hdr);
+	free(p);
+}
 
 /* Answers the sender: ok with the seq and epoch Redis gave, or unavailable. */
 static void
@@ -112,6 +157,9 @@ on_published(struct redis_conn *rc, redisReply *r, void *priv)
 	struct worker *w = p->w;
 	struct im_publish *m = p->m;
 	long long seq = -2;
+	char n[16], t[24];
+	const char *argv[3];
+	size_t lens[3];
 
 	if (r != NULL && r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
 	    r->element[0]->type == REDIS_REPLY_INTEGER &&
@@ -133,12 +181,25 @@ on_published(struct redis_conn *rc, redisReply *r, void *priv)
 		    r == NULL ? "the cluster bus is down" :
 		    "the cluster bus refused the message");
 	else {
-		metrics_add(&w->stats.published, 1);
-		if (m->t0 != 0)
-			metrics_latency(&w->stats, uv_hrtime() - m->t0);
-		deliver_reply(w, &m->from, ACT_NONE, NULL,
-		    reply_ok_seq(m->from.id, m->ch, (uint64_t)seq, p->ts,
-		    r->element[1]->str));
+		p->seq = (uint64_t)seq;
+		snprintf(p->epoch, sizeof p->epoch, "%s", r->element[1]->str);
+		if (w->cfg->redis_replicas_ack <= 0) {
+			publish_ok(p);
+			return;
+		}
+		snprintf(n, sizeof n, "%d", w->cfg->redis_replicas_ack);
+		snprintf(t, sizeof t, "%d", REPLICAS_ACK_TIMEOUT_MS);
+		argv[0] = "WAIT";
+		argv[1] = n;
+		argv[2] = t;
+		lens[0] = 4;
+		lens[1] = strlen(n);
+		lens[2] = strlen(t);
+		if (rc != NULL && redis_conn_command(rc, on_replicated, p, 3,
+		    argv, lens) == 0)
+			return;
+		deliver_reply_err(w, &m->from, ACT_NONE, NULL, ERR_UNAVAILABLE,
+		    "the cluster bus is down");
 	}
 	msg_free(&m->hdr);
 	free(p);
@@ -726,7 +787,8 @@ rbus_init(struct worker *w)
 	char err[128], knode[128];
 
 	atomic_store(&w->bus_up, false);
-	if (redis_url_parse(cfg->redis, &addr, err, sizeof err) != 0) {
+	if (redis_addr_parse(cfg->redis, cfg->redis_sentinel, cfg->redis_master,
+	    cfg->redis_auth, &addr, err, sizeof err) != 0) {
 		log_err("redis: %s", err);
 		return -1;
 	}
