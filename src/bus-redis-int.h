@@ -2,8 +2,9 @@
  * bus-redis-int.h: what the parts of the Redis bus share: bus-redis.c
  * (connections, publishing, users, node liveness, the ops table),
  * bus-redis-chan.c (following channels: subscription, sync, delivery,
- * channel ops), bus-redis-query.c (history and who) and bus-redis-repair.c
- * (what Redis missed).  Private to those files.
+ * channel ops), bus-redis-query.c (history and who), bus-redis-repair.c
+ * (what Redis missed) and bus-redis-stream.c (control commands through
+ * a stream).  Private to those files.
  */
 #ifndef CHATRELAY_BUS_REDIS_INT_H
 #define CHATRELAY_BUS_REDIS_INT_H
@@ -19,6 +20,7 @@
 #include "redis.h"
 #include "strmap.h"
 
+struct bus_stream;
 struct frame;
 struct worker;
 struct im_join;
@@ -30,9 +32,14 @@ struct im_query;
 /* How often (loop ms) the followed channels' history is expired and idle channels dropped. */
 #define BUS_REDIS_SWEEP_MS 10000
 
+/* The reconnect back-off: from this, doubling (with jitter) up to that. */
+#define BUS_REDIS_BACKOFF_MIN_MS 100
+#define BUS_REDIS_BACKOFF_MAX_MS 5000
+
 enum script_id {
 	S_PUBLISH, S_JOIN, S_LEAVE, S_HISTORY, S_WHO, S_ATTACH, S_DETACH,
 	S_WHISPER, S_HEARTBEAT, S_REAP, S_RESTORE, S_REMEMBER, S_REATTACH,
+	S_CONTROL,
 	S_COUNT
 };
 
@@ -87,6 +94,7 @@ struct bus_redis {
 	bool fencing;
 	char (*restored)[48];		/* one per worker */
 	uint32_t restoring;		/* restore scripts awaiting an answer */
+	struct bus_stream *stream;	/* worker 0: reads the control stream (bus-redis-stream.c) */
 };
 
 /* What one worker's side of the Redis bus tells the others (im_bus.kind). */
@@ -152,6 +160,37 @@ int bus_redis_run(struct worker *w, enum script_id id, redis_reply_cb cb,
 
 /* A reply callback for commands whose answer nobody waits for. */
 void bus_redis_ignore(struct redis_conn *rc, redisReply *r, void *priv);
+
+/* Sets w->bus_up for br: true while every connection of br is up. */
+void bus_redis_update_up(struct bus_redis *br);
+
+/*
+ * bus-redis-stream.c: the control op: stores command cmd (len bytes) in
+ * the control stream, and answers client `client` of w (its request's id)
+ * ok once it is stored, or unavailable.
+ */
+void bus_redis_control(struct worker *w, uint64_t client, const char *id,
+    const char *cmd, size_t len);
+
+/*
+ * bus-redis-stream.c: starts worker 0's reader of the control stream, on
+ * a connection of its own to addr (it connects in
+ * the background).  Returns 0, or -1 (what was made goes with
+ * bus_redis_stream_free).
+ */
+int bus_redis_stream_start(struct worker *w, const struct redis_addr *addr);
+
+/* bus-redis-stream.c: returns true unless br has a reader whose connection is not up. */
+bool bus_redis_stream_up(const struct bus_redis *br);
+
+/* bus-redis-stream.c: periodic work (now: loop ms): a read Redis refused is tried again. */
+void bus_redis_stream_tick(struct worker *w, int64_t now);
+
+/* bus-redis-stream.c: closes the reader's connection (nothing is called back after). */
+void bus_redis_stream_stop(struct bus_redis *br);
+
+/* bus-redis-stream.c: closes and frees br's reader, if any. */
+void bus_redis_stream_free(struct bus_redis *br);
 
 /*
  * bus-redis-chan.c: returns w's channel named ch, creating it if create;

@@ -1,8 +1,9 @@
 /*
  * bus-redis.c: the Redis bus, which joins several relay instances: its
- * connections, publishing, control commands, users, node liveness and its
- * ops table (the channels it follows are in bus-redis-chan.c, history and
- * who in bus-redis-query.c, what Redis missed in bus-redis-repair.c).
+ * connections, publishing, users, whispers, node liveness and its ops
+ * table (the channels it follows are in bus-redis-chan.c, history and who
+ * in bus-redis-query.c, what Redis missed in bus-redis-repair.c, control
+ * commands in bus-redis-stream.c).
  *
  * Each worker has a command connection (scripts, pipelined) and a
  * subscriber connection.  Sequencing, history, cluster-wide membership and
@@ -12,8 +13,10 @@
  * every instance with members fans it out from its subscription, in
  * Redis's order.  Users' connections are counted in Redis
  * (user_connections_max cluster-wide) and whispers go to the node channel
- * of every instance where the user is.  Worker 0 beats for the node and
- * reaps nodes whose heartbeat stopped.
+ * of every instance where the user is.  Control commands are stored in a
+ * Redis stream and read by worker 0 of each instance on a third connection
+ * (bus-redis-stream.c).  Worker 0 beats for the node and reaps nodes whose
+ * heartbeat stopped.
  */
 #include <stdatomic.h>
 #include <stdio.h>
@@ -52,6 +55,7 @@ rbus_global_init(struct relay *r)
 		[S_REAP] = bus_script_reap, [S_RESTORE] = bus_script_restore,
 		[S_REMEMBER] = bus_script_remember,
 		[S_REATTACH] = bus_script_reattach,
+		[S_CONTROL] = bus_script_control,
 	};
 	int i;
 
@@ -84,13 +88,6 @@ bus_redis_run(struct worker *w, enum script_id id, redis_reply_cb cb, void *priv
 void
 bus_redis_ignore(struct redis_conn *rc, redisReply *r, void *priv)
 {
-}
-
-/* Returns true while w's connections to Redis are both up. */
-static bool
-rbus_up(struct worker *w)
-{
-	return atomic_load(&w->bus_up);
 }
 
 /* ------------------------------------------------------------ publishing */
@@ -266,57 +263,7 @@ fail:
 	msg_free(&m->hdr);
 }
 
-/* ----------------------------------------------------------- control */
-
-/* What the answer to a control command's PUBLISH needs. */
-struct ctl_ctx {
-	struct worker *w;
-	struct origin from;
-};
-
-/* Redis took the command (or the connection went): answers the sender. */
-static void
-on_control_published(struct redis_conn *rc, redisReply *r, void *priv)
-{
-	struct ctl_ctx *x = priv;
-
-	if (r == NULL || r->type != REDIS_REPLY_INTEGER)
-		deliver_reply_err(x->w, &x->from, ACT_NONE, NULL,
-		    ERR_UNAVAILABLE, "the cluster bus is down");
-	else
-		deliver_reply(x->w, &x->from, ACT_NONE, NULL,
-		    reply_ok(x->from.id));
-	free(x);
-}
-
-/*
- * Publishes control command cmd (len bytes) on the cluster's control
- * channel for client `client` of w (id: the request's id): the client gets
- * ok once Redis has taken it, or err unavailable if the bus is down.
- */
-static void
-rbus_control(struct worker *w, uint64_t client, const char *id,
-    const char *cmd, size_t len)
-{
-	struct bus_redis *br = w->bus;
-	const char *argv[3] = { "PUBLISH", KP "ctl", cmd };
-	size_t lens[3] = { 7, sizeof KP "ctl" - 1, len };
-	struct ctl_ctx *x = NULL;
-	struct origin from;
-
-	msg_origin(&from, (uint16_t)w->idx, client, id);
-	if (rbus_up(w) && br != NULL && br->cmd != NULL &&
-	    (x = malloc(sizeof *x)) != NULL) {
-		x->w = w;
-		x->from = from;
-		if (redis_conn_command(br->cmd, on_control_published, x, 3,
-		    argv, lens) == 0)
-			return;	/* answered when Redis has it */
-		free(x);
-	}
-	deliver_reply_err(w, &from, ACT_NONE, NULL, ERR_UNAVAILABLE,
-	    "the cluster bus is down");
-}
+/* ------------------------------------------------------ subscriptions */
 
 /* A message on one of the subscriber connection's channels. */
 static void
@@ -336,10 +283,6 @@ on_message(struct redis_conn *rc, const char *channel, size_t chlen,
 		memcpy(name, channel + sizeof KP "ch:" - 1, chlen);
 		name[chlen] = '\0';
 		bus_redis_channel_message(w, name, msg, msglen);
-		return;
-	}
-	if (chlen == sizeof KP "ctl" - 1 && memcmp(channel, KP "ctl", chlen) == 0) {
-		(void)deliver_control_workers(w, msg, msglen);
 		return;
 	}
 	/* The node channel: "UID\n" + a whisper frame, for every worker. */
@@ -542,9 +485,13 @@ rbus_whisper(struct worker *w, struct im_whisper *m)
 
 /* How long after Redis is back the memberships it missed are told. */
 #define STALE_DELAY_MS 2000
-/* The reconnect back-off: from this, doubling (with jitter) up to that. */
-#define BACKOFF_MIN_MS 100
-#define BACKOFF_MAX_MS 5000
+
+void
+bus_redis_update_up(struct bus_redis *br)
+{
+	atomic_store(&br->w->bus_up, br->cmd_up && br->sub_up &&
+	    bus_redis_stream_up(br));
+}
 
 /*
  * INFO server answered, on a (re)connect of the command connection: a new
@@ -611,7 +558,7 @@ on_state(struct redis_conn *rc, enum redis_state st, void *arg)
 			log_warn("redis: cannot ask the server its run id");
 	} else
 		br->sub_up = up;
-	atomic_store(&br->w->bus_up, br->cmd_up && br->sub_up);
+	bus_redis_update_up(br);
 	if (up && br->w->idx == 0 && rc == br->cmd)
 		br->next_beat_ms = 0;	/* beat (and reap) at the next tick */
 }
@@ -735,6 +682,7 @@ rbus_tick(struct worker *w, int64_t now, int64_t wall)
 	metrics_set(&w->stats.users, (int64_t)user_index_count(&w->users));
 	if (br == NULL || br->cmd == NULL)
 		return;
+	bus_redis_stream_tick(w, now);
 	if (br->cmd_up && br->sub_up)
 		bus_redis_resync_channels(w);
 	if (br->cmd_up && br->stale_due_ms != 0 && wall >= br->stale_due_ms) {
@@ -807,9 +755,9 @@ rbus_init(struct worker *w)
 	strmap_init(&br->stale_users);
 	w->bus = br;
 	br->cmd = redis_conn_new(&w->loop, &addr, cfg->redis_connect_timeout_ms,
-	    BACKOFF_MIN_MS, BACKOFF_MAX_MS, on_state, br);
+	    BUS_REDIS_BACKOFF_MIN_MS, BUS_REDIS_BACKOFF_MAX_MS, on_state, br);
 	br->sub = redis_conn_new(&w->loop, &addr, cfg->redis_connect_timeout_ms,
-	    BACKOFF_MIN_MS, BACKOFF_MAX_MS, on_state, br);
+	    BUS_REDIS_BACKOFF_MIN_MS, BUS_REDIS_BACKOFF_MAX_MS, on_state, br);
 	if (br->cmd == NULL || br->sub == NULL) {
 		log_err("redis: cannot create connections");
 		return -1;
@@ -819,7 +767,11 @@ rbus_init(struct worker *w)
 	if (w->idx == 0) {
 		key(knode, sizeof knode, "node", w->relay->node_key);
 		redis_conn_subscribe(br->sub, knode, strlen(knode));
-		redis_conn_subscribe(br->sub, KP "ctl", sizeof KP "ctl" - 1);
+		/* Worker 0 reads the control commands. */
+		if (bus_redis_stream_start(w, &addr) != 0) {
+			log_err("redis: cannot create connections");
+			return -1;
+		}
 	}
 	return 0;
 }
@@ -851,6 +803,7 @@ rbus_stop(struct worker *w)
 		redis_conn_free(rc);
 		br->sub = NULL;
 	}
+	bus_redis_stream_stop(br);
 }
 
 /* Frees w's Redis state once its loop has ended (closing the connections if stop did not). */
@@ -862,6 +815,7 @@ rbus_free(struct worker *w)
 	if (br == NULL)
 		return;
 	rbus_stop(w);
+	bus_redis_stream_free(br);
 	bus_redis_chans_free(br);
 	strmap_free(&br->counted);
 	bus_redis_repair_free(br);
@@ -899,7 +853,7 @@ const struct bus_ops bus_redis_ops = {
 	.attach = rbus_attach,
 	.detach = rbus_detach,
 	.whisper = rbus_whisper,
-	.control = rbus_control,
+	.control = bus_redis_control,
 	.repair = rbus_repair,
 	.message = rbus_message,
 };

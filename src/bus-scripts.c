@@ -13,8 +13,11 @@
  *   P nodes        zset node -> last heartbeat (ms)
  *   P reaped:NODE  set when NODE was reaped; its next heartbeat deletes it
  *                  and learns that it was taken for dead (expires in 24 h)
- * Pub/sub channels: P ch:CH (messages and presence), P node:NODE (whispers),
- * P ctl (control commands, control.h).
+ *   P ctlstream    stream of the control commands (field c, control.h);
+ *                  keeps about its last maxlen entries, none older than
+ *                  age ms, and expires age ms after its last entry
+ *                  (bus-redis-stream.c)
+ * Pub/sub channels: P ch:CH (messages and presence), P node:NODE (whispers).
  * Presence frames are built here with cjson so names are escaped as JSON.
  */
 #include "bus-scripts.h"
@@ -160,6 +163,26 @@ const char bus_script_reattach[] =
     "  redis.call('HDEL', KEYS[1], ARGV[1])\n"
     "end\n"
     "return want - cur\n";
+
+/*
+ * Appends an entry (field-value pairs) to stream k and trims it to about
+ * maxlen entries, none older than age ms (by the new entry's id, Redis's
+ * clock); the stream expires age ms after it.  Returns the entry's id.
+ */
+#define STREAM_ADD_FN \
+    "local function stream_add(k, maxlen, age, ...)\n" \
+    "  local id = redis.call('XADD', k, 'MAXLEN', '~', maxlen, '*', ...)\n" \
+    "  local ms = tonumber(string.match(id, '^%d+')) - tonumber(age)\n" \
+    "  if ms > 0 then\n" \
+    "    redis.call('XTRIM', k, 'MINID', '~', string.format('%d', ms))\n" \
+    "  end\n" \
+    "  redis.call('PEXPIRE', k, age)\n" \
+    "  return id\n" \
+    "end\n"
+
+const char bus_script_control[] =
+    STREAM_ADD_FN
+    "return stream_add(KEYS[1], ARGV[2], ARGV[3], 'c', ARGV[1])\n";
 
 const char bus_script_whisper[] =
     "local nodes = redis.call('HKEYS', KEYS[1])\n"

@@ -69,6 +69,13 @@ extern const char bus_script_detach[];
 extern const char bus_script_whisper[];
 
 /*
+ * control: KEYS ctlstream; ARGV command, maxlen, age_ms.  Appends {c:
+ * command} to the control stream (trimmed to about maxlen entries, none
+ * older than age_ms); returns the entry's id.
+ */
+extern const char bus_script_control[];
+
+/*
  * heartbeat: KEYS nodes; ARGV node, now_ms.  Records that node is alive.
  */
 extern const char bus_script_heartbeat[];

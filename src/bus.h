@@ -64,8 +64,9 @@ struct bus_ops {
 	void (*whisper)(struct worker *w, struct im_whisper *m);
 	/*
 	 * On the sender's worker: runs a command on every worker of every
-	 * instance; the sender is answered ok once it is on its way, or err
-	 * unavailable (then nobody runs it).
+	 * instance; the sender is answered ok once it is on its way (with
+	 * Redis: stored where every instance reads it), or err unavailable
+	 * (then nobody runs it).
 	 */
 	void (*control)(struct worker *w, uint64_t client, const char *id,
 	    const char *cmd, size_t len);

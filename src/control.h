@@ -5,8 +5,8 @@
  * A command is a small JSON object, {"cmd":NAME,"by":UID,...}, at most
  * CONTROL_MAX bytes, encoded and decoded only here, from one table of
  * commands.  The bus carries it (bus.h's control op): without Redis it is
- * handed straight to each worker's inbox; with Redis it is published on the
- * cluster-wide channel "chatrelay:ctl", which every instance follows.
+ * handed straight to each worker's inbox; with Redis it is stored in the
+ * cluster-wide stream "chatrelay:ctlstream", which every instance reads.
  */
 #ifndef CHATRELAY_CONTROL_H
 #define CHATRELAY_CONTROL_H

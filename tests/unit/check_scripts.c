@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <hiredis/hiredis.h>
 
@@ -392,6 +393,89 @@ START_TEST(test_whisper_reaches_the_user_s_nodes)
 }
 END_TEST
 
+/* Runs the control script for cmd with maxlen and age; returns the entry id (malloc'd). */
+static char *
+control(const char *cmd, const char *maxlen, const char *age)
+{
+	const char *keys[] = { "chatrelay:ctlstream", NULL };
+	const char *args[] = { cmd, maxlen, age, NULL };
+	redisReply *r = eval(bus_script_control, keys, args);
+	char *id;
+
+	ck_assert_msg(r->type == REDIS_REPLY_STRING, "control: %s",
+	    r->type == REDIS_REPLY_ERROR ? r->str : "not a string");
+	id = strdup(r->str);
+	freeReplyObject(r);
+	return id;
+}
+
+/* Returns a stream's length (XLEN key). */
+static long long
+xlen(const char *key)
+{
+	redisReply *r = cmd("XLEN", key, NULL);
+	long long n;
+
+	ck_assert_int_eq(r->type, REDIS_REPLY_INTEGER);
+	n = r->integer;
+	freeReplyObject(r);
+	return n;
+}
+
+START_TEST(test_control_appends_to_the_stream)
+{
+	const char *argv[] = { "XRANGE", "chatrelay:ctlstream", NULL, NULL };
+	char *a, *b;
+	redisReply *r;
+
+	a = control("{\"cmd\":\"kick\",\"user\":\"u1\"}", "100", "60000");
+	b = control("{\"cmd\":\"announce\"}", "100", "60000");
+	/* Ids grow: "MS-SEQ". */
+	ck_assert_ptr_nonnull(strchr(a, '-'));
+	ck_assert(strtoll(b, NULL, 10) > strtoll(a, NULL, 10) ||
+	    (strtoll(b, NULL, 10) == strtoll(a, NULL, 10) &&
+	    strtoll(strchr(b, '-') + 1, NULL, 10) >
+	    strtoll(strchr(a, '-') + 1, NULL, 10)));
+	ck_assert_int_eq(xlen("chatrelay:ctlstream"), 2);
+	argv[2] = argv[3] = a;
+	r = redisCommandArgv(rc, 4, argv, NULL);
+	ck_assert_int_eq((int)r->elements, 1);
+	ck_assert_str_eq(r->element[0]->element[1]->element[0]->str, "c");
+	ck_assert_str_eq(r->element[0]->element[1]->element[1]->str,
+	    "{\"cmd\":\"kick\",\"user\":\"u1\"}");
+	freeReplyObject(r);
+	r = cmd("PTTL", "chatrelay:ctlstream", NULL);
+	ck_assert(r->integer > 0 && r->integer <= 60000);
+	freeReplyObject(r);
+	free(a);
+	free(b);
+}
+END_TEST
+
+START_TEST(test_control_stream_is_trimmed)
+{
+	redisReply *r;
+	int i;
+
+	/* One entry per node of the stream, so that "~" trims exactly. */
+	r = redisCommand(rc, "CONFIG SET stream-node-max-entries 1");
+	freeReplyObject(r);
+	/* By length. */
+	for (i = 0; i < 30; i++)
+		free(control("{}", "10", "60000"));
+	ck_assert_int_eq(xlen("chatrelay:ctlstream"), 10);
+	/* By age: what is older than 200 ms goes with the next entry. */
+	usleep(300 * 1000);
+	free(control("{}", "10", "200"));
+	ck_assert_int_eq(xlen("chatrelay:ctlstream"), 1);
+	/* And a stream nobody adds to expires. */
+	usleep(300 * 1000);
+	r = cmd("EXISTS", "chatrelay:ctlstream", NULL);
+	ck_assert_int_eq(r->integer, 0);
+	freeReplyObject(r);
+}
+END_TEST
+
 START_TEST(test_reap_removes_a_node)
 {
 	const char *nkeys[] = { "chatrelay:nodes", NULL };
@@ -546,6 +630,8 @@ scripts_suite(void)
 	tcase_add_test(tc, test_remember_tell_publishes_presence);
 	tcase_add_test(tc, test_attach_limit_is_cluster_wide);
 	tcase_add_test(tc, test_whisper_reaches_the_user_s_nodes);
+	tcase_add_test(tc, test_control_appends_to_the_stream);
+	tcase_add_test(tc, test_control_stream_is_trimmed);
 	tcase_add_test(tc, test_reattach_is_idempotent);
 	tcase_add_test(tc, test_reap_removes_a_node);
 	tcase_add_test(tc, test_restore_only_raises);
