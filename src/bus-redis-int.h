@@ -3,8 +3,8 @@
  * (connections, publishing, users, node liveness, the ops table),
  * bus-redis-chan.c (following channels: subscription, sync, delivery,
  * channel ops), bus-redis-query.c (history and who), bus-redis-repair.c
- * (what Redis missed) and bus-redis-stream.c (control commands through
- * a stream).  Private to those files.
+ * (what Redis missed) and bus-redis-stream.c (whispers and control
+ * commands through streams).  Private to those files.
  */
 #ifndef CHATRELAY_BUS_REDIS_INT_H
 #define CHATRELAY_BUS_REDIS_INT_H
@@ -26,6 +26,7 @@ struct worker;
 struct im_join;
 struct im_leave;
 struct im_query;
+struct im_whisper;
 
 #define KP "chatrelay:"
 
@@ -94,7 +95,7 @@ struct bus_redis {
 	bool fencing;
 	char (*restored)[48];		/* one per worker */
 	uint32_t restoring;		/* restore scripts awaiting an answer */
-	struct bus_stream *stream;	/* worker 0: reads the control stream (bus-redis-stream.c) */
+	struct bus_stream *stream;	/* worker 0: reads its streams (bus-redis-stream.c) */
 };
 
 /* What one worker's side of the Redis bus tells the others (im_bus.kind). */
@@ -165,6 +166,13 @@ void bus_redis_ignore(struct redis_conn *rc, redisReply *r, void *priv);
 void bus_redis_update_up(struct bus_redis *br);
 
 /*
+ * bus-redis-stream.c: the whisper op (on the user's owner; takes m):
+ * stores m in the stream of every instance where user m->to is, and
+ * answers ok, "not online" or unavailable.
+ */
+void bus_redis_whisper(struct worker *w, struct im_whisper *m);
+
+/*
  * bus-redis-stream.c: the control op: stores command cmd (len bytes) in
  * the control stream, and answers client `client` of w (its request's id)
  * ok once it is stored, or unavailable.
@@ -173,8 +181,8 @@ void bus_redis_control(struct worker *w, uint64_t client, const char *id,
     const char *cmd, size_t len);
 
 /*
- * bus-redis-stream.c: starts worker 0's reader of the control stream, on
- * a connection of its own to addr (it connects in
+ * bus-redis-stream.c: starts worker 0's reader of its whisper stream and
+ * the control stream, on a connection of its own to addr (it connects in
  * the background).  Returns 0, or -1 (what was made goes with
  * bus_redis_stream_free).
  */

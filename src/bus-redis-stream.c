@@ -1,26 +1,32 @@
 /*
- * bus-redis-stream.c: control commands through a Redis stream, so that the
- * sender's `ok` means stored.
+ * bus-redis-stream.c: whispers and control commands through Redis Streams,
+ * so that the sender's `ok` means stored.
  *
- * Sending (on the sender's worker, on its command connection): the control
- * script appends a command to the cluster's one control stream
- * (P ctlstream), trims it (at most about STREAM_MAXLEN entries, none older
- * than the age bound) and answers the entry's id.
+ * Sending (on the sender's or the user's owner worker, on its command
+ * connection): the whisper script appends the whisper to the stream of
+ * every instance where its target is connected (P wstream:NODE) and answers
+ * how many; the control script appends a command to the cluster's one
+ * control stream (P ctlstream) and answers its entry id.  Both trim what
+ * they append to (at most about STREAM_MAXLEN entries, none older than the
+ * age bound) in the same script, so the answer is what was stored.
  *
  * Reading (worker 0 of each instance): a third connection to Redis, used
- * for nothing else, keeps one XREAD BLOCK outstanding on the control
- * stream, from the last id handled (kept in memory), at most `count`
- * entries per read.  A blocked read would hold up every script pipelined
- * behind it on the command connection, hence a connection of its own.  An
- * entry takes the same path whether it is read the moment it is added or
- * after that connection came back, so nothing needs deduplicating: the ids
- * only grow, and each entry is handed on once, to deliver_control_workers.
- * Pub/sub does not carry commands.
+ * for nothing else, keeps one XREAD BLOCK outstanding on this instance's
+ * whisper stream and the control stream, from the last id handled of each
+ * (kept in memory), at most `count` entries of each per read.  A blocked
+ * read would hold up every script pipelined behind it on the command
+ * connection, hence a connection of its own.  An entry takes the same path
+ * whether it is read the moment it is added or after that connection came
+ * back, so nothing needs deduplicating: the ids only grow, and each entry
+ * is handed on once, whispers to deliver_user_workers, commands to
+ * deliver_control_workers.  Pub/sub carries neither.
  *
- * Where reading starts: from the moment this process started, on Redis's
- * clock (its TIME less the time since), so that commands sent before the
- * instance started are not run, and those sent after it started, even
- * before it first reached Redis, are.
+ * Where reading starts: the whisper stream belongs to this process (the
+ * node key carries a boot id), so from its beginning; the control stream
+ * from the moment this process started, on Redis's clock (its TIME less the
+ * time since), so that commands sent before the instance started are not
+ * run, and those sent after it started, even before it first reached
+ * Redis, are.
  */
 #include <stdbool.h>
 #include <stdlib.h>
@@ -31,8 +37,10 @@
 #include "bus-redis-int.h"
 #include "config.h"
 #include "deliver.h"
+#include "frame.h"
 #include "log.h"
 #include "msg.h"
+#include "relay.h"
 #include "reply.h"
 #include "worker.h"
 
@@ -40,12 +48,12 @@
 #define STREAM_AGE_MIN_MS 300000	/* entries kept at least this long */
 #define STREAM_BLOCK_MS "5000"		/* how long one XREAD waits */
 #define STREAM_RETRY_MS 1000		/* after Redis refused a read */
-#define STREAM_READ_BYTES (1 << 20)	/* what one read may bring */
-#define STREAM_COUNT_MAX 100		/* entries per read */
+#define STREAM_READ_BYTES (1 << 20)	/* what one read may bring, per stream */
+#define STREAM_COUNT_MAX 100		/* entries per stream per read */
 #define STREAM_ID_MAX 41		/* "MS-SEQ", two 64-bit numbers */
 #define CTL_STREAM KP "ctlstream"
 
-/* Worker 0's reader of the control stream (struct bus_redis's stream). */
+/* Worker 0's reader of its streams (struct bus_redis's stream). */
 struct bus_stream {
 	struct worker *w;
 	struct redis_conn *conn;	/* NULL once stopped */
@@ -55,7 +63,9 @@ struct bus_stream {
 	bool warned;			/* a refused read has been logged */
 	int64_t start_ms;		/* loop ms when the bus started */
 	int64_t retry_ms;		/* loop ms of the next attempt after a refusal, or 0 */
-	char count[16];			/* entries per read */
+	char count[16];			/* entries per stream per read */
+	char wkey[128];			/* P wstream:NODE */
+	char wid[STREAM_ID_MAX + 1];	/* last whisper entry handled */
 	char cid[STREAM_ID_MAX + 1];	/* last control entry handled */
 };
 
@@ -86,6 +96,70 @@ stream_eval(struct worker *w, enum script_id id, redis_reply_cb cb,
 }
 
 /* ------------------------------------------------------------- sending */
+
+/*
+ * Answers whisper m by how many instances' streams took it (n; -1: no
+ * answer) and frees m.
+ */
+static void
+whisper_answer(struct worker *w, struct im_whisper *m, long long n)
+{
+	char msg[128];
+
+	if (n < 0)
+		deliver_reply_err(w, &m->from, ACT_NONE, NULL, ERR_UNAVAILABLE,
+		    "the cluster bus is down");
+	else if (n == 0) {
+		snprintf(msg, sizeof msg, "to: user %s is not online", m->to);
+		deliver_reply_err(w, &m->from, ACT_NONE, NULL, ERR_BAD_FIELD,
+		    msg);
+	} else {
+		metrics_add(&w->stats.whispers, 1);
+		deliver_reply(w, &m->from, ACT_NONE, NULL, reply_ok(m->from.id));
+	}
+	msg_free(&m->hdr);
+}
+
+/* The whisper script answered with how many instances' streams took it. */
+static void
+on_whispered(struct redis_conn *rc, redisReply *r, void *priv)
+{
+	struct op_ctx *x = priv;
+	struct worker *w = x->w;
+	struct im_whisper *m = x->m;
+
+	free(x);
+	whisper_answer(w, m, reply_int(r, -1));
+}
+
+void
+bus_redis_whisper(struct worker *w, struct im_whisper *m)
+{
+	char k[128], maxlen[16], age[24];
+	const char *argv[6];
+	size_t lens[6];
+	struct op_ctx *x = malloc(sizeof *x);
+	int i;
+
+	if (x == NULL) {
+		whisper_answer(w, m, -1);
+		return;
+	}
+	x->w = w;
+	x->m = m;
+	snprintf(maxlen, sizeof maxlen, "%d", STREAM_MAXLEN);
+	snprintf(age, sizeof age, "%lld", (long long)stream_age_ms(w->cfg));
+	argv[0] = key(k, sizeof k, "user", m->to);
+	argv[1] = KP;
+	argv[2] = m->to;
+	argv[3] = frame_payload(m->frame);
+	argv[4] = maxlen;
+	argv[5] = age;
+	for (i = 0; i < 6; i++)
+		lens[i] = i == 3 ? frame_payload_len(m->frame) : strlen(argv[i]);
+	if (stream_eval(w, S_WHISPER, on_whispered, x, 1, 6, argv, lens) != 0)
+		on_whispered(NULL, NULL, x);
+}
 
 /* What the answer to a control command needs. */
 struct ctl_ctx {
@@ -177,6 +251,29 @@ entry_field(const redisReply *fields, const char *name, size_t *len)
 	return NULL;
 }
 
+/* A whisper entry (fields u: the user id, f: the frame's payload): to the user's connections here. */
+static void
+stream_whisper(struct bus_stream *s, const redisReply *fields)
+{
+	char uid[USER_ID_MAX + 1];
+	const char *u, *p;
+	size_t ul, pl;
+	struct frame *f;
+
+	u = entry_field(fields, "u", &ul);
+	p = entry_field(fields, "f", &pl);
+	if (u == NULL || p == NULL || ul == 0 || ul > USER_ID_MAX)
+		return;
+	memcpy(uid, u, ul);
+	uid[ul] = '\0';
+	if ((f = frame_text(p, pl)) == NULL) {
+		log_err("out of memory: a whisper to %s lost", uid);
+		return;
+	}
+	deliver_user_workers(s->w, NULL, uid, f);
+	frame_unref(f);
+}
+
 /* A control entry (field c: the command): to every worker here. */
 static void
 stream_command(struct bus_stream *s, const redisReply *fields)
@@ -193,13 +290,18 @@ static void
 stream_entries(struct bus_stream *s, const redisReply *st)
 {
 	const redisReply *e, *list;
+	bool whispers;
+	char *last;
 	size_t i;
 
 	if (st->type != REDIS_REPLY_ARRAY || st->elements != 2 ||
 	    st->element[0]->type != REDIS_REPLY_STRING ||
-	    st->element[1]->type != REDIS_REPLY_ARRAY ||
-	    strcmp(st->element[0]->str, CTL_STREAM) != 0)
+	    st->element[1]->type != REDIS_REPLY_ARRAY)
 		return;
+	whispers = strcmp(st->element[0]->str, s->wkey) == 0;
+	if (!whispers && strcmp(st->element[0]->str, CTL_STREAM) != 0)
+		return;
+	last = whispers ? s->wid : s->cid;
 	list = st->element[1];
 	for (i = 0; i < list->elements; i++) {
 		e = list->element[i];
@@ -207,8 +309,11 @@ stream_entries(struct bus_stream *s, const redisReply *st)
 		    e->element[0]->type != REDIS_REPLY_STRING ||
 		    e->element[0]->len > STREAM_ID_MAX)
 			continue;
-		memcpy(s->cid, e->element[0]->str, e->element[0]->len + 1);
-		stream_command(s, e->element[1]);
+		memcpy(last, e->element[0]->str, e->element[0]->len + 1);
+		if (whispers)
+			stream_whisper(s, e->element[1]);
+		else
+			stream_command(s, e->element[1]);
 	}
 }
 
@@ -268,8 +373,8 @@ on_time(struct redis_conn *rc, redisReply *r, void *priv)
 static void
 stream_read(struct bus_stream *s)
 {
-	const char *argv[8];
-	size_t lens[8];
+	const char *argv[10];
+	size_t lens[10];
 	int argc = 0, i, rc;
 
 	if (s->conn == NULL || !s->up || s->busy || s->retry_ms != 0)
@@ -283,7 +388,9 @@ stream_read(struct bus_stream *s)
 		argv[argc++] = "BLOCK";
 		argv[argc++] = STREAM_BLOCK_MS;
 		argv[argc++] = "STREAMS";
+		argv[argc++] = s->wkey;
 		argv[argc++] = CTL_STREAM;
+		argv[argc++] = s->wid;
 		argv[argc++] = s->cid;
 	}
 	for (i = 0; i < argc; i++)
@@ -323,10 +430,12 @@ bus_redis_stream_start(struct worker *w, const struct redis_addr *addr)
 	br->stream = s;
 	s->w = w;
 	s->start_ms = worker_now(w);
-	/* A read brings at most about STREAM_READ_BYTES. */
-	n = STREAM_READ_BYTES / (CONTROL_MAX + 64);
+	/* A read brings at most about STREAM_READ_BYTES per stream. */
+	n = STREAM_READ_BYTES / (w->cfg->frame_max + 2 * USER_ID_MAX + 64);
 	n = n < 1 ? 1 : n > STREAM_COUNT_MAX ? STREAM_COUNT_MAX : n;
 	snprintf(s->count, sizeof s->count, "%lld", n);
+	key(s->wkey, sizeof s->wkey, "wstream", w->relay->node_key);
+	snprintf(s->wid, sizeof s->wid, "0-0");
 	s->conn = redis_conn_new(&w->loop, addr,
 	    w->cfg->redis_connect_timeout_ms, BUS_REDIS_BACKOFF_MIN_MS,
 	    BUS_REDIS_BACKOFF_MAX_MS, on_stream_state, s);

@@ -1,9 +1,9 @@
 /*
  * bus-redis.c: the Redis bus, which joins several relay instances: its
- * connections, publishing, users, whispers, node liveness and its ops
- * table (the channels it follows are in bus-redis-chan.c, history and who
- * in bus-redis-query.c, what Redis missed in bus-redis-repair.c, control
- * commands in bus-redis-stream.c).
+ * connections, publishing, users, node liveness and its ops table (the
+ * channels it follows are in bus-redis-chan.c, history and who in
+ * bus-redis-query.c, what Redis missed in bus-redis-repair.c, whispers and
+ * control commands in bus-redis-stream.c).
  *
  * Each worker has a command connection (scripts, pipelined) and a
  * subscriber connection.  Sequencing, history, cluster-wide membership and
@@ -12,11 +12,10 @@
  * answers `ok` once Redis has accepted it; the channel's owner worker on
  * every instance with members fans it out from its subscription, in
  * Redis's order.  Users' connections are counted in Redis
- * (user_connections_max cluster-wide) and whispers go to the node channel
- * of every instance where the user is.  Control commands are stored in a
- * Redis stream and read by worker 0 of each instance on a third connection
- * (bus-redis-stream.c).  Worker 0 beats for the node and reaps nodes whose
- * heartbeat stopped.
+ * (user_connections_max cluster-wide).  Whispers and control commands are
+ * stored in Redis Streams and read by worker 0 of each instance on a third
+ * connection (bus-redis-stream.c).  Worker 0 beats for the node and reaps
+ * nodes whose heartbeat stopped.
  */
 #include <stdatomic.h>
 #include <stdio.h>
@@ -31,7 +30,6 @@
 #include "bus.h"
 #include "config.h"
 #include "deliver.h"
-#include "frame.h"
 #include "log.h"
 #include "msg.h"
 #include "proto.h"
@@ -265,37 +263,23 @@ fail:
 
 /* ------------------------------------------------------ subscriptions */
 
-/* A message on one of the subscriber connection's channels. */
+/* A message on one of the subscriber connection's channels (a followed channel's). */
 static void
 on_message(struct redis_conn *rc, const char *channel, size_t chlen,
     const char *msg, size_t msglen, void *arg)
 {
 	struct worker *w = arg;
-	char name[CHAN_NAME_MAX + 1], uid[USER_ID_MAX + 1];
-	const char *nl;
-	struct frame *f;
+	char name[CHAN_NAME_MAX + 1];
 
-	if (chlen > sizeof KP "ch:" - 1 &&
-	    memcmp(channel, KP "ch:", sizeof KP "ch:" - 1) == 0) {
-		chlen -= sizeof KP "ch:" - 1;
-		if (chlen > CHAN_NAME_MAX)
-			return;
-		memcpy(name, channel + sizeof KP "ch:" - 1, chlen);
-		name[chlen] = '\0';
-		bus_redis_channel_message(w, name, msg, msglen);
+	if (chlen <= sizeof KP "ch:" - 1 ||
+	    memcmp(channel, KP "ch:", sizeof KP "ch:" - 1) != 0)
 		return;
-	}
-	/* The node channel: "UID\n" + a whisper frame, for every worker. */
-	nl = memchr(msg, '\n', msglen);
-	if (nl == NULL || (size_t)(nl - msg) > USER_ID_MAX)
+	chlen -= sizeof KP "ch:" - 1;
+	if (chlen > CHAN_NAME_MAX)
 		return;
-	memcpy(uid, msg, (size_t)(nl - msg));
-	uid[nl - msg] = '\0';
-	f = frame_text(nl + 1, msglen - (size_t)(nl - msg) - 1);
-	if (f == NULL)
-		return;
-	deliver_user_workers(w, NULL, uid, f);
-	frame_unref(f);
+	memcpy(name, channel + sizeof KP "ch:" - 1, chlen);
+	name[chlen] = '\0';
+	bus_redis_channel_message(w, name, msg, msglen);
 }
 
 /* ------------------------------------------------------------- users */
@@ -406,79 +390,6 @@ rbus_detach(struct worker *w, struct im_detach *m)
 {
 	uncount(w, m->user);
 	msg_free(&m->hdr);
-}
-
-/*
- * Answers whisper m by how many nodes have its target (n; -1: no answer)
- * and frees m.
- */
-static void
-whisper_answer(struct worker *w, struct im_whisper *m, long long n)
-{
-	char msg[128];
-
-	if (n < 0)
-		deliver_reply_err(w, &m->from, ACT_NONE, NULL, ERR_UNAVAILABLE,
-		    "the cluster bus is down");
-	else if (n == 0) {
-		snprintf(msg, sizeof msg, "to: user %s is not online", m->to);
-		deliver_reply_err(w, &m->from, ACT_NONE, NULL, ERR_BAD_FIELD,
-		    msg);
-	} else {
-		metrics_add(&w->stats.whispers, 1);
-		deliver_reply(w, &m->from, ACT_NONE, NULL, reply_ok(m->from.id));
-	}
-	msg_free(&m->hdr);
-}
-
-/* The whisper script answered with how many nodes have the user. */
-static void
-on_whispered(struct redis_conn *rc, redisReply *r, void *priv)
-{
-	struct op_ctx *x = priv;
-	struct worker *w = x->w;
-	struct im_whisper *m = x->m;
-
-	free(x);
-	whisper_answer(w, m, reply_int(r, -1));
-}
-
-/*
- * Sends whisper m to the node channel of every instance where user m->to
- * is (on the user's owner), and answers the sender.  Takes m.
- */
-static void
-rbus_whisper(struct worker *w, struct im_whisper *m)
-{
-	char k[128], *payload;
-	const char *argv[3];
-	struct op_ctx *x = malloc(sizeof *x);
-	size_t ul, fl;
-	int rc = -1;
-
-	if (x == NULL) {
-		whisper_answer(w, m, -1);
-		return;
-	}
-	x->w = w;
-	x->m = m;
-	/* "UID\n" + the frame's payload, for the node channels. */
-	ul = strlen(m->to);
-	fl = frame_payload_len(m->frame);
-	payload = malloc(ul + 1 + fl + 1);
-	if (payload != NULL) {
-		memcpy(payload, m->to, ul);
-		payload[ul] = '\n';
-		memcpy(payload + ul + 1, frame_payload(m->frame), fl);
-		payload[ul + 1 + fl] = '\0';
-		argv[0] = key(k, sizeof k, "user", m->to);
-		argv[1] = KP;
-		argv[2] = payload;
-		rc = bus_redis_run(w, S_WHISPER, on_whispered, x, 1, 3, argv);
-	}
-	free(payload);
-	if (rc != 0)
-		on_whispered(NULL, NULL, x);
 }
 
 /* ------------------------------------------------ connections, liveness */
@@ -732,7 +643,7 @@ rbus_init(struct worker *w)
 	const struct config *cfg = w->cfg;
 	struct redis_addr addr;
 	struct bus_redis *br;
-	char err[128], knode[128];
+	char err[128];
 
 	atomic_store(&w->bus_up, false);
 	if (redis_addr_parse(cfg->redis, cfg->redis_sentinel, cfg->redis_master,
@@ -764,14 +675,10 @@ rbus_init(struct worker *w)
 	}
 	redis_conn_set_message_cb(br->sub, on_message, w);
 	redis_conn_set_subscribed_cb(br->sub, bus_redis_on_subscribed, w);
-	if (w->idx == 0) {
-		key(knode, sizeof knode, "node", w->relay->node_key);
-		redis_conn_subscribe(br->sub, knode, strlen(knode));
-		/* Worker 0 reads the control commands. */
-		if (bus_redis_stream_start(w, &addr) != 0) {
-			log_err("redis: cannot create connections");
-			return -1;
-		}
+	/* Worker 0 reads this instance's whispers and the control commands. */
+	if (w->idx == 0 && bus_redis_stream_start(w, &addr) != 0) {
+		log_err("redis: cannot create connections");
+		return -1;
 	}
 	return 0;
 }
@@ -852,7 +759,7 @@ const struct bus_ops bus_redis_ops = {
 	.publish = rbus_publish,
 	.attach = rbus_attach,
 	.detach = rbus_detach,
-	.whisper = rbus_whisper,
+	.whisper = bus_redis_whisper,
 	.control = bus_redis_control,
 	.repair = rbus_repair,
 	.message = rbus_message,

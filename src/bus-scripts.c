@@ -13,11 +13,12 @@
  *   P nodes        zset node -> last heartbeat (ms)
  *   P reaped:NODE  set when NODE was reaped; its next heartbeat deletes it
  *                  and learns that it was taken for dead (expires in 24 h)
- *   P ctlstream    stream of the control commands (field c, control.h);
- *                  keeps about its last maxlen entries, none older than
- *                  age ms, and expires age ms after its last entry
- *                  (bus-redis-stream.c)
- * Pub/sub channels: P ch:CH (messages and presence), P node:NODE (whispers).
+ *   P wstream:NODE stream of the whispers to NODE's users (fields u: user
+ *                  id, f: the whisper frame); deleted when NODE is reaped
+ *   P ctlstream    stream of the control commands (field c, control.h)
+ * Both streams keep about their last maxlen entries, none older than age
+ * ms, and expire age ms after their last entry (bus-redis-stream.c).
+ * Pub/sub channels: P ch:CH (messages and presence).
  * Presence frames are built here with cjson so names are escaped as JSON.
  */
 #include "bus-scripts.h"
@@ -165,9 +166,10 @@ const char bus_script_reattach[] =
     "return want - cur\n";
 
 /*
- * Appends an entry (field-value pairs) to stream k and trims it to about
- * maxlen entries, none older than age ms (by the new entry's id, Redis's
- * clock); the stream expires age ms after it.  Returns the entry's id.
+ * Shared by whisper and control: appends an entry (field-value pairs) to
+ * stream k and trims it to about maxlen entries, none older than age ms
+ * (by the new entry's id, Redis's clock); the stream expires age ms after
+ * it.  Returns the entry's id.
  */
 #define STREAM_ADD_FN \
     "local function stream_add(k, maxlen, age, ...)\n" \
@@ -185,9 +187,11 @@ const char bus_script_control[] =
     "return stream_add(KEYS[1], ARGV[2], ARGV[3], 'c', ARGV[1])\n";
 
 const char bus_script_whisper[] =
+    STREAM_ADD_FN
     "local nodes = redis.call('HKEYS', KEYS[1])\n"
     "for _, n in ipairs(nodes) do\n"
-    "  redis.call('PUBLISH', ARGV[1] .. 'node:' .. n, ARGV[2])\n"
+    "  stream_add(ARGV[1] .. 'wstream:' .. n, ARGV[4], ARGV[5],\n"
+    "    'u', ARGV[2], 'f', ARGV[3])\n"
     "end\n"
     "return #nodes\n";
 
@@ -222,6 +226,7 @@ const char bus_script_reap[] =
     "  redis.call('HDEL', uk, node)\n"
     "end\n"
     "redis.call('DEL', nu)\n"
+    "redis.call('DEL', P .. 'wstream:' .. node)\n"
     "redis.call('ZREM', KEYS[1], node)\n"
     "redis.call('SET', P .. 'reaped:' .. node, '1', 'PX', 86400000)\n"
     "return #f / 2\n";

@@ -63,15 +63,17 @@ extern const char bus_script_reattach[];
 extern const char bus_script_detach[];
 
 /*
- * whisper: KEYS user; ARGV prefix, payload.  Publishes payload to the node
- * channel of every node where the user is connected; returns how many.
+ * whisper: KEYS user; ARGV prefix, uid, frame (the whisper's payload),
+ * maxlen, age_ms.  Appends {u: uid, f: frame} to the whisper stream of
+ * every node where the user is connected (trimmed to about maxlen
+ * entries, none older than age_ms); returns how many.
  */
 extern const char bus_script_whisper[];
 
 /*
  * control: KEYS ctlstream; ARGV command, maxlen, age_ms.  Appends {c:
- * command} to the control stream (trimmed to about maxlen entries, none
- * older than age_ms); returns the entry's id.
+ * command} to the control stream (trimmed as whisper's); returns the
+ * entry's id.
  */
 extern const char bus_script_control[];
 
@@ -83,8 +85,8 @@ extern const char bus_script_heartbeat[];
 /*
  * reap: KEYS nodes; ARGV prefix, node, presence_events_max.  Removes every
  * membership and connection a node recorded (publishing presence leaves),
- * and the node.  Idempotent; used for dead nodes and, at start, for this
- * node's previous life.
+ * its whisper stream, and the node.  Idempotent; used for dead nodes and,
+ * at start, for this node's previous life.
  */
 extern const char bus_script_reap[];
 

@@ -1,20 +1,23 @@
 'use strict';
 /*
- * cluster-delivery.test.js: "acknowledged means done" for control
- * commands across instances (src/bus-redis-stream.c end to end), with a
- * real redis-server and 3 instances of 2 workers each:
+ * cluster-delivery.test.js: "acknowledged means done" for whispers and
+ * control commands across instances (src/bus-redis-stream.c end to end),
+ * with a real redis-server and 3 instances of 2 workers each:
  *
  *   - while Redis keeps killing the instances' connections (CLIENT KILL
  *     TYPE pubsub; the connections that read the streams; TYPE normal,
- *     which drops those and the command connections), every user whose
- *     kick was answered `ok` is closed with 4008 within a few seconds;
+ *     which drops those and the command connections), every whisper
+ *     answered `ok` reaches every connection of its target on the other
+ *     instances, exactly once;
+ *   - in the same storm, every user whose kick was answered `ok` is closed
+ *     with 4008 within a few seconds;
  *   - an instance started after a command was sent does not run it (but
  *     does run the next one).
  */
 
 const { test, describe, before } = require('node:test');
 const assert = require('node:assert/strict');
-const { startCluster, startRelay, mintToken, uniq, sleep } = require('./lib');
+const { startCluster, startRelay, mintToken, uniq, sleep, waitFor } = require('./lib');
 
 const W = 10000;
 const SECRET = 'cluster-delivery-secret';
@@ -88,13 +91,56 @@ async function sendAll(c, reqs, gapMs) {
 	return answers;
 }
 
-describe('cluster: acknowledged commands while Redis drops connections', () => {
+describe('cluster: acknowledged whispers and commands while Redis drops connections', () => {
 	let redis, relays;
 	before(async () => {
 		({ redis, relays } = await startCluster(3, {
 			secret: SECRET, rate: 1000, burst: 1000, user_connections_max: 10,
 		}));
 	});
+
+	for (const types of [['pubsub'], ['readers'], ['pubsub', 'pubsub', 'normal']]) {
+		test(`every whisper answered ok arrives exactly once (killing ${types.join(', ')})`,
+		    { timeout: 60000 }, async (t) => {
+			const [n1, n2, n3] = relays;
+			const tn = uniq('target');
+			const targets = [await player(n2, tn), await player(n3, tn)];
+			const sender = await player(n1, uniq('sender'));
+			await follow([...targets, sender]);
+			const N = 210;
+			const reqs = [];
+			for (let i = 0; i < N; i++) reqs.push({ op: 'whisper', to: tn, text: `w${i}`, id: i });
+			const killer = killLoop(redis, types, 60);
+			let answers, kills;
+			try {
+				answers = await sendAll(sender, reqs, 15);
+			} finally {
+				kills = await killer.stop();
+			}
+			const acked = reqs.filter((r) => answers.get(r.id).op === 'ok').map((r) => r.text);
+			const other = [...answers.values()].filter((a) => a.op !== 'ok');
+			for (const a of other) assert.equal(a.code, 'unavailable', JSON.stringify(a));
+			for (const r of relays) await r.waitBus('redis', W);
+			const texts = (c) => c.log.filter((f) => f.op === 'whisper').map((f) => f.text);
+			try {
+				await waitFor('every acknowledged whisper on both connections', async () => {
+					const missing = targets.map((c) => acked.filter((x) => !texts(c).includes(x)));
+					return { done: missing.every((m) => m.length === 0), seen: missing };
+				}, 5000);
+			} finally {
+				t.diagnostic(`${kills} connections killed; ${N} whispers sent, ${acked.length} acknowledged, ` +
+				    `${other.length} unavailable; delivered: ${targets.map((c) => texts(c).length).join(' and ')}`);
+			}
+			await sleep(300);	// anything sent twice would be here by now
+			for (const c of targets) {
+				const got = texts(c);
+				assert.equal(new Set(got).size, got.length, 'a whisper arrived twice');
+				for (const x of got) assert.ok(reqs.some((r) => r.text === x), `unknown whisper ${x}`);
+			}
+			assert.ok(acked.length >= N / 10, `only ${acked.length} of ${N} acknowledged`);
+			for (const c of [...targets, sender]) await c.close();
+		});
+	}
 
 	test('every user whose kick was answered ok is closed with 4008 (killing pubsub, readers, normal)',
 	    { timeout: 60000 }, async (t) => {

@@ -376,22 +376,25 @@ START_TEST(test_reattach_is_idempotent)
 }
 END_TEST
 
-START_TEST(test_whisper_reaches_the_user_s_nodes)
+/* Runs the whisper script for uid (frame: the payload) with maxlen and age; returns its answer. */
+static long long
+whisper(const char *uid, const char *frame, const char *maxlen,
+    const char *age)
 {
-	const char *keys[] = { "chatrelay:user:u1", NULL };
-	const char *args[] = { "chatrelay:", "u1\n{}", NULL };
+	char k[64];
+	const char *keys[] = { k, NULL };
+	const char *args[] = { "chatrelay:", uid, frame, maxlen, age, NULL };
 	redisReply *r;
+	long long v;
 
+	snprintf(k, sizeof k, "chatrelay:user:%s", uid);
 	r = eval(bus_script_whisper, keys, args);
-	ck_assert_int_eq(r->integer, 0);	/* offline */
+	ck_assert_msg(r->type == REDIS_REPLY_INTEGER, "whisper: %s",
+	    r->type == REDIS_REPLY_ERROR ? r->str : "not an integer");
+	v = r->integer;
 	freeReplyObject(r);
-	user(bus_script_attach, "n1", "u1", true);
-	user(bus_script_attach, "n2", "u1", true);
-	r = eval(bus_script_whisper, keys, args);
-	ck_assert_int_eq(r->integer, 2);
-	freeReplyObject(r);
+	return v;
 }
-END_TEST
 
 /* Runs the control script for cmd with maxlen and age; returns the entry id (malloc'd). */
 static char *
@@ -421,6 +424,60 @@ xlen(const char *key)
 	freeReplyObject(r);
 	return n;
 }
+
+/* Checks that stream key's only entry has field f = v (and nothing else but f2 = v2, if f2). */
+static void
+expect_entry(const char *key, const char *f, const char *v, const char *f2,
+    const char *v2)
+{
+	const char *argv[] = { "XRANGE", key, "-", "+" };
+	redisReply *r = redisCommandArgv(rc, 4, argv, NULL), *fields;
+
+	ck_assert_int_eq(r->type, REDIS_REPLY_ARRAY);
+	ck_assert_int_eq((int)r->elements, 1);
+	fields = r->element[0]->element[1];
+	ck_assert_int_eq((int)fields->elements, f2 != NULL ? 4 : 2);
+	ck_assert_str_eq(fields->element[0]->str, f);
+	ck_assert_str_eq(fields->element[1]->str, v);
+	if (f2 != NULL) {
+		ck_assert_str_eq(fields->element[2]->str, f2);
+		ck_assert_str_eq(fields->element[3]->str, v2);
+	}
+	freeReplyObject(r);
+}
+
+START_TEST(test_whisper_reaches_the_user_s_nodes)
+{
+	redisReply *r;
+
+	/* Offline: nothing stored anywhere. */
+	ck_assert_int_eq(whisper("u1", "{\"op\":\"whisper\"}", "100",
+	    "60000"), 0);
+	r = cmd("KEYS", "chatrelay:wstream:*", NULL);
+	ck_assert_int_eq((int)r->elements, 0);
+	freeReplyObject(r);
+	/* One node. */
+	user(bus_script_attach, "n1", "u1", true);
+	ck_assert_int_eq(whisper("u1", "{\"op\":\"whisper\"}", "100",
+	    "60000"), 1);
+	expect_entry("chatrelay:wstream:n1", "u", "u1", "f",
+	    "{\"op\":\"whisper\"}");
+	r = cmd("PTTL", "chatrelay:wstream:n1", NULL);
+	ck_assert(r->integer > 0 && r->integer <= 60000);
+	freeReplyObject(r);
+	/* Two nodes: one entry more in each node's own stream. */
+	user(bus_script_attach, "n2", "u1", true);
+	ck_assert_int_eq(whisper("u1", "{}", "100", "60000"), 2);
+	ck_assert_int_eq(xlen("chatrelay:wstream:n1"), 2);
+	ck_assert_int_eq(xlen("chatrelay:wstream:n2"), 1);
+	expect_entry("chatrelay:wstream:n2", "u", "u1", "f", "{}");
+	/* Another user's whisper goes to its nodes only. */
+	user(bus_script_attach, "n2", "u2", true);
+	ck_assert_int_eq(whisper("u2", "{}", "100", "60000"), 1);
+	ck_assert_int_eq(xlen("chatrelay:wstream:n1"), 2);
+	ck_assert_int_eq(xlen("chatrelay:wstream:n2"), 2);
+}
+END_TEST
 
 START_TEST(test_control_appends_to_the_stream)
 {
@@ -476,6 +533,31 @@ START_TEST(test_control_stream_is_trimmed)
 }
 END_TEST
 
+START_TEST(test_whisper_stream_is_trimmed)
+{
+	redisReply *r;
+	int i;
+
+	/* One entry per node of the stream, so that "~" trims exactly. */
+	r = redisCommand(rc, "CONFIG SET stream-node-max-entries 1");
+	freeReplyObject(r);
+	user(bus_script_attach, "n1", "u1", true);
+	/* By length. */
+	for (i = 0; i < 30; i++)
+		ck_assert_int_eq(whisper("u1", "{}", "10", "60000"), 1);
+	ck_assert_int_eq(xlen("chatrelay:wstream:n1"), 10);
+	/* By age: what is older than 200 ms goes with the next entry. */
+	usleep(300 * 1000);
+	ck_assert_int_eq(whisper("u1", "{}", "10", "200"), 1);
+	ck_assert_int_eq(xlen("chatrelay:wstream:n1"), 1);
+	/* And a stream nobody adds to expires. */
+	usleep(300 * 1000);
+	r = cmd("EXISTS", "chatrelay:wstream:n1", NULL);
+	ck_assert_int_eq(r->integer, 0);
+	freeReplyObject(r);
+}
+END_TEST
+
 START_TEST(test_reap_removes_a_node)
 {
 	const char *nkeys[] = { "chatrelay:nodes", NULL };
@@ -490,6 +572,8 @@ START_TEST(test_reap_removes_a_node)
 	freeReplyObject(member(bus_script_join, "u1", "A", "100"));
 	freeReplyObject(member(bus_script_join, "u1", "A", "100"));
 	user(bus_script_attach, "n1", "u1", true);
+	user(bus_script_attach, "n2", "u1", true);
+	ck_assert_int_eq(whisper("u1", "{}", "100", "60000"), 2);
 	r = cmd("ZSCORE", "chatrelay:nodes", "n1");
 	ck_assert_str_eq(r->str, "1000");	/* NX: the heartbeat stands */
 	freeReplyObject(r);
@@ -500,11 +584,16 @@ START_TEST(test_reap_removes_a_node)
 	ck_assert_int_eq(r->integer, 0);
 	freeReplyObject(r);
 	r = cmd("HLEN", "chatrelay:user:u1", NULL);
-	ck_assert_int_eq(r->integer, 0);
+	ck_assert_int_eq(r->integer, 1);		/* n2's connection */
 	freeReplyObject(r);
 	r = cmd("ZSCORE", "chatrelay:nodes", "n1");
 	ck_assert_int_eq(r->type, REDIS_REPLY_NIL);
 	freeReplyObject(r);
+	/* Its whisper stream goes; another node's stays. */
+	r = cmd("EXISTS", "chatrelay:wstream:n1", NULL);
+	ck_assert_int_eq(r->integer, 0);
+	freeReplyObject(r);
+	ck_assert_int_eq(xlen("chatrelay:wstream:n2"), 1);
 	/* Idempotent. */
 	r = eval(bus_script_reap, nkeys, reap);
 	ck_assert_int_eq(r->integer, 0);
@@ -632,6 +721,7 @@ scripts_suite(void)
 	tcase_add_test(tc, test_whisper_reaches_the_user_s_nodes);
 	tcase_add_test(tc, test_control_appends_to_the_stream);
 	tcase_add_test(tc, test_control_stream_is_trimmed);
+	tcase_add_test(tc, test_whisper_stream_is_trimmed);
 	tcase_add_test(tc, test_reattach_is_idempotent);
 	tcase_add_test(tc, test_reap_removes_a_node);
 	tcase_add_test(tc, test_restore_only_raises);
