@@ -12,6 +12,8 @@
  *   startRedis({port})      a real redis-server (persistence off) on a free
  *                           loopback port, or on port (to restart one)
  *   startCluster(n, dirs)   one redis-server and n relays (nodes n1..nN) on it
+ *   redisCommand(port, args) one command to a Redis over a fresh connection
+ *                           (also redis.command(...args)), e.g. CLIENT KILL
  *   waitFor(what, fn)       polls until fn says done (or fails saying what)
  *   who(c, ch)              a who on client c: {count, ids, raw}
  *
@@ -393,6 +395,77 @@ function redisPing(port, timeoutMs = 1000) {
 	});
 }
 
+/*
+ * Parses one RESP reply at buf[off...]: resolves {value, off} past it, or
+ * null if buf does not hold all of it yet.  Values: a string (simple or
+ * bulk), a number (integer), null, an array, or an Error (an error reply).
+ */
+function respParse(buf, off = 0) {
+	const eol = buf.indexOf('\r\n', off);
+	if (eol < 0) return null;
+	const type = String.fromCharCode(buf[off]);
+	const line = buf.toString('latin1', off + 1, eol);
+	const next = eol + 2;
+	if (type === '+') return { value: line, off: next };
+	if (type === '-') return { value: new Error(line), off: next };
+	if (type === ':') return { value: Number(line), off: next };
+	if (type === '$') {
+		const n = Number(line);
+		if (n < 0) return { value: null, off: next };
+		if (buf.length < next + n + 2) return null;
+		return { value: buf.toString('utf8', next, next + n), off: next + n + 2 };
+	}
+	if (type === '*') {
+		const n = Number(line);
+		if (n < 0) return { value: null, off: next };
+		const out = [];
+		let o = next;
+		for (let i = 0; i < n; i++) {
+			const r = respParse(buf, o);
+			if (r === null) return null;
+			out.push(r.value);
+			o = r.off;
+		}
+		return { value: out, off: o };
+	}
+	throw new Error(`unexpected RESP type ${JSON.stringify(type)}`);
+}
+
+/*
+ * Sends one command (args, strings) to the Redis on port over a fresh
+ * connection and resolves with its reply (see respParse: an error reply
+ * resolves with an Error); rejects if the connection fails, closes first,
+ * or no reply comes within timeoutMs.
+ */
+function redisCommand(port, args, timeoutMs = 2000) {
+	return new Promise((resolve, reject) => {
+		let buf = Buffer.alloc(0);
+		let done = false;
+		const s = net.connect({ host: '127.0.0.1', port });
+		const finish = (err, v) => {
+			if (done) return;
+			done = true;
+			clearTimeout(timer);
+			s.destroy();
+			if (err) reject(err); else resolve(v);
+		};
+		const timer = setTimeout(() => finish(new Error(`redis ${args[0]}: no reply within ${timeoutMs} ms`)), timeoutMs);
+		s.on('connect', () => {
+			const parts = [`*${args.length}\r\n`];
+			for (const a of args) parts.push(`$${Buffer.byteLength(String(a))}\r\n${a}\r\n`);
+			s.write(parts.join(''));
+		});
+		s.on('data', (d) => {
+			buf = Buffer.concat([buf, d]);
+			let r;
+			try { r = respParse(buf); } catch (e) { finish(e); return; }
+			if (r !== null) finish(null, r.value);
+		});
+		s.on('error', (e) => finish(e));
+		s.on('close', () => finish(new Error(`redis ${args[0]}: connection closed before the reply`)));
+	});
+}
+
 class Redis {
 	constructor(proc, port, dir) {
 		this.proc = proc;
@@ -425,6 +498,9 @@ class Redis {
 
 	/* Resolves true if it answers PING. */
 	ping(timeoutMs = 1000) { return redisPing(this.port, timeoutMs); }
+
+	/* Sends one command (strings) and resolves with its reply (redisCommand). */
+	command(...args) { return redisCommand(this.port, args); }
 
 	/* Sends signal (SIGKILL: a crash) and resolves with {code, signal} once it has exited. */
 	kill(signal = 'SIGKILL') {
@@ -1193,6 +1269,7 @@ module.exports = {
 	startRedis,
 	startCluster,
 	redisPing,
+	redisCommand,
 	connect,
 	mintToken,
 	nowSecs,
