@@ -16,6 +16,7 @@
 #include <hiredis/hiredis.h>
 
 #include "chan.h"
+#include "proto.h"
 #include "history.h"
 #include "redis.h"
 #include "strmap.h"

@@ -17,8 +17,7 @@
 
 const { test } = require('node:test');
 const assert = require('node:assert/strict');
-const net = require('node:net');
-const { startCluster, uniq, sleep } = require('./lib');
+const { startCluster, redisCommand, uniq, sleep } = require('./lib');
 
 const W = 10000;
 
@@ -154,20 +153,6 @@ test('epochs: carried in joined, ok and msg; kept across a Redis restart; a sinc
 	for (const x of [a, b, c, d]) await x.close();
 });
 
-/* Sends one inline command to the redis-server on port and resolves with its first reply line. */
-function redisCommand(port, line) {
-	return new Promise((resolve, reject) => {
-		const sock = net.connect({ host: '127.0.0.1', port });
-		let buf = '';
-		sock.on('connect', () => sock.write(line + '\r\n'));
-		sock.on('data', (d) => {
-			buf += d.toString('utf8');
-			if (buf.includes('\r\n')) { sock.end(); resolve(buf.split('\r\n')[0]); }
-		});
-		sock.on('error', reject);
-	});
-}
-
 /*
  * FLUSHALL keeps the server (same run id): the relays learn that Redis is
  * behind from the publish script's refusal, and the channel's owner puts
@@ -186,7 +171,7 @@ test('FLUSHALL under a live channel: sends wait, then the numbering goes on', { 
 		assert.equal(last.seq, i, JSON.stringify(last));
 	}
 	await b.next((f) => f.op === 'msg' && f.seq === 5, W);
-	assert.equal(await redisCommand(redis.port, 'FLUSHALL'), '+OK');
+	assert.equal(await redisCommand(redis.port, ['FLUSHALL']), 'OK');
 	let r, refused = 0;
 	for (let i = 0; i < 50; i++) {
 		r = await b.call({ op: 'send', ch, text: 'after' }, W);
