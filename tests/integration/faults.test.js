@@ -181,6 +181,7 @@ test('FLUSHALL under a live channel: sends wait, then the numbering goes on', { 
 		await sleep(100);
 	}
 	assert.equal(r.op, 'ok', JSON.stringify(r));
+	assert.ok(refused >= 1, 'the first send after FLUSHALL is fenced (unavailable), not numbered 1');
 	assert.equal(r.seq, 6, `numbered ${r.seq} after FLUSHALL (refused ${refused} times first)`);
 	assert.equal(r.epoch, last.epoch);
 	const got = await a.next((f) => f.op === 'msg' && f.text === 'after', W);
