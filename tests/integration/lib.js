@@ -14,6 +14,9 @@
  *   startCluster(n, dirs)   one redis-server and n relays (nodes n1..nN) on it
  *   redisCommand(port, args) one command to a Redis over a fresh connection
  *                           (also redis.command(...args)), e.g. CLIENT KILL
+ *   startSentinelSet(opts)  a master, its replicas and redis-sentinels
+ *                           watching it, for relays with redis_sentinel
+ *                           (findRedisSentinel() says whether it can run)
  *   waitFor(what, fn)       polls until fn says done (or fails saying what)
  *   who(c, ch)              a who on client c: {count, ids, raw}
  *
@@ -21,7 +24,8 @@
  * `after` hook (and killed on process exit), so nothing outlives the file.
  * The after hook also stops each relay with SIGTERM and fails the file if a
  * relay does not exit with status 0 (a crash, a sanitizer report, a hang).
- * redis-servers are killed (SIGKILL) after the relays have been stopped.
+ * redis-servers (and redis-sentinels) are killed (SIGKILL) after the relays
+ * have been stopped.
  */
 
 const { spawn } = require('node:child_process');
@@ -88,7 +92,10 @@ function tcpProbe(port) {
 function formatValue(v) {
 	if (v === true) return 'yes';
 	if (v === false) return 'no';
-	return String(v);
+	const s = String(v);
+	/* config-file.c: a value with a blank, '#' or '"' (or none) goes in quotes, \" and \\ escaped */
+	if (s === '' || /[\s#"\\]/.test(s)) return `"${s.replace(/[\\"]/g, (c) => '\\' + c)}"`;
+	return s;
 }
 
 function tail(s, n = 4000) {
@@ -371,8 +378,18 @@ function findRedisServer() {
 	    'system\'s equivalent) or set REDIS_SERVER to the path of a redis-server binary');
 }
 
-/* Resolves true if a Redis on port answers PING with +PONG. */
-function redisPing(port, timeoutMs = 1000) {
+/* One command as a RESP array of bulk strings. */
+function respEncode(args) {
+	const parts = [`*${args.length}\r\n`];
+	for (const a of args) parts.push(`$${Buffer.byteLength(String(a))}\r\n${a}\r\n`);
+	return parts.join('');
+}
+
+/*
+ * Resolves true if a Redis on port answers PING with +PONG (after AUTH
+ * password, if given: a wrong or missing password answers false).
+ */
+function redisPing(port, timeoutMs = 1000, password = undefined) {
 	return new Promise((resolve) => {
 		let buf = '';
 		let done = false;
@@ -385,10 +402,12 @@ function redisPing(port, timeoutMs = 1000) {
 			resolve(v);
 		};
 		const timer = setTimeout(() => finish(false), timeoutMs);
-		s.on('connect', () => s.write('PING\r\n'));
+		s.on('connect', () => s.write((password ? respEncode(['AUTH', password]) : '') + 'PING\r\n'));
 		s.on('data', (d) => {
 			buf += d.toString('latin1');
-			if (buf.includes('\r\n')) finish(buf.startsWith('+PONG'));
+			const lines = buf.split('\r\n').slice(0, -1);
+			if (lines.some((l) => l.startsWith('-'))) finish(false);
+			else if (lines.includes('+PONG')) finish(true);
 		});
 		s.on('error', () => finish(false));
 		s.on('close', () => finish(false));
@@ -435,9 +454,12 @@ function respParse(buf, off = 0) {
  * Sends one command (args, strings) to the Redis on port over a fresh
  * connection and resolves with its reply (see respParse: an error reply
  * resolves with an Error); rejects if the connection fails, closes first,
- * or no reply comes within timeoutMs.
+ * or no reply comes within timeoutMs.  opts: timeoutMs (a number is taken
+ * for it), and password to send AUTH first (its error reply, if any, is
+ * what resolves).
  */
-function redisCommand(port, args, timeoutMs = 2000) {
+function redisCommand(port, args, opts = 2000) {
+	const { timeoutMs = 2000, password } = typeof opts === 'number' ? { timeoutMs: opts } : opts;
 	return new Promise((resolve, reject) => {
 		let buf = Buffer.alloc(0);
 		let done = false;
@@ -451,14 +473,22 @@ function redisCommand(port, args, timeoutMs = 2000) {
 		};
 		const timer = setTimeout(() => finish(new Error(`redis ${args[0]}: no reply within ${timeoutMs} ms`)), timeoutMs);
 		s.on('connect', () => {
-			const parts = [`*${args.length}\r\n`];
-			for (const a of args) parts.push(`$${Buffer.byteLength(String(a))}\r\n${a}\r\n`);
-			s.write(parts.join(''));
+			s.write((password !== undefined && password !== null ? respEncode(['AUTH', password]) : '') +
+			    respEncode(args));
 		});
+		let authed = password === undefined || password === null;
 		s.on('data', (d) => {
 			buf = Buffer.concat([buf, d]);
 			let r;
-			try { r = respParse(buf); } catch (e) { finish(e); return; }
+			try {
+				r = respParse(buf);
+				if (r !== null && !authed) {
+					if (r.value instanceof Error) { finish(null, r.value); return; }
+					authed = true;
+					buf = buf.subarray(r.off);
+					r = buf.length ? respParse(buf) : null;
+				}
+			} catch (e) { finish(e); return; }
 			if (r !== null) finish(null, r.value);
 		});
 		s.on('error', (e) => finish(e));
@@ -467,12 +497,17 @@ function redisCommand(port, args, timeoutMs = 2000) {
 }
 
 class Redis {
-	constructor(proc, port, dir) {
+	/* opts: args (the extra redis-server arguments it runs with), password (its requirepass) */
+	constructor(proc, port, dir, opts = {}) {
 		this.proc = proc;
 		this.pid = proc.pid;
 		this.port = port;
-		this.url = `redis://127.0.0.1:${port}`;
+		this.password = opts.password;
+		this.args = opts.args || [];
+		this.url = this.password ? `redis://:${encodeURIComponent(this.password)}@127.0.0.1:${port}` :
+		    `redis://127.0.0.1:${port}`;
 		this.dir = dir;
+		this.kind = 'redis-server';
 		this.output = '';
 		this.exitInfo = null;
 		this.expectedExit = false;
@@ -497,10 +532,10 @@ class Redis {
 	log() { return this.output; }
 
 	/* Resolves true if it answers PING. */
-	ping(timeoutMs = 1000) { return redisPing(this.port, timeoutMs); }
+	ping(timeoutMs = 1000) { return redisPing(this.port, timeoutMs, this.password); }
 
-	/* Sends one command (strings) and resolves with its reply (redisCommand). */
-	command(...args) { return redisCommand(this.port, args); }
+	/* Sends one command (strings) and resolves with its reply (redisCommand; AUTH first if it has a password). */
+	command(...args) { return redisCommand(this.port, args, { password: this.password }); }
 
 	/* Sends signal (SIGKILL: a crash) and resolves with {code, signal} once it has exited. */
 	kill(signal = 'SIGKILL') {
@@ -529,7 +564,7 @@ class Redis {
 	 */
 	async restart() {
 		await this.kill('SIGKILL');
-		return startRedis({ port: this.port });
+		return startRedis({ port: this.port, args: this.args, password: this.password });
 	}
 
 	/*
@@ -552,18 +587,21 @@ class Redis {
 	}
 
 	describeExit() {
-		if (!this.exitInfo) return `redis-server pid ${this.pid} (port ${this.port}) is running`;
-		return `redis-server pid ${this.pid} (port ${this.port}) exited (code ${this.exitInfo.code}, ` +
+		if (!this.exitInfo) return `${this.kind} pid ${this.pid} (port ${this.port}) is running`;
+		return `${this.kind} pid ${this.pid} (port ${this.port}) exited (code ${this.exitInfo.code}, ` +
 		    `signal ${this.exitInfo.signal})`;
 	}
 }
 
-async function startRedisOnce(bin, port, keepDir) {
+async function startRedisOnce(bin, port, keepDir, extra = {}) {
 	const dir = keepDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'chatrelay-redis-'));
+	const { args: more = [], password } = extra;
 	const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no',
 	    '--daemonize', 'no', '--protected-mode', 'yes'];
+	if (password) args.push('--requirepass', password);
+	args.push(...more);
 	const proc = spawn(bin, args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
-	const redis = new Redis(proc, port, dir);
+	const redis = new Redis(proc, port, dir, { args: more, password });
 	redises.add(redis);
 	if (proc.pid) watchdog(proc.pid);
 	let spawnError = null;
@@ -584,7 +622,7 @@ async function startRedisOnce(bin, port, keepDir) {
 			e.retryable = /address already in use|bind|listening socket/i.test(redis.output);
 			throw e;
 		}
-		if (await redisPing(port, 500)) return redis;
+		if (await redisPing(port, 500, password)) return redis;
 		if (Date.now() > deadline) {
 			await redis.kill();
 			throw new Error(`redis-server did not answer PING on port ${port} within 10 s; output:\n` +
@@ -600,20 +638,343 @@ async function startRedisOnce(bin, port, keepDir) {
  * {port, url, pid, kill(signal = 'SIGKILL') -> promise of {code, signal},
  * stop(), restart() -> promise of a new handle on the same port, ping(),
  * alive, log()}.  Every redis-server started here is killed by the root after
- * hook (after the relays have been stopped) and on process exit.
+ * hook (after the relays have been stopped) and on process exit.  args: more
+ * redis-server arguments (e.g. ['--replicaof', '127.0.0.1', port]);
+ * password: its requirepass (then url carries it, and ping and command AUTH).
  */
-async function startRedis({ port, dir } = {}) {
+async function startRedis({ port, dir, args, password } = {}) {
 	const bin = findRedisServer();
 	for (let attempt = 1; ; attempt++) {
 		const p = port ?? await freePort();
 		try {
-			return await startRedisOnce(bin, p, dir);
+			return await startRedisOnce(bin, p, dir, { args, password });
 		} catch (e) {
 			/* a free port can be taken meanwhile; a fixed one may still be held for a moment */
 			if (!e.retryable || attempt >= 5) throw e;
 			if (port !== undefined) await sleep(200 * attempt);
 		}
 	}
+}
+
+/* --------------------------------------------------------------- sentinel */
+
+/*
+ * redis-sentinel for the failover tests: REDIS_SENTINEL if set, else the
+ * first redis-sentinel on PATH (or in the usual sbin directories).  Returns
+ * its path, or null when there is none: the tests that need it skip then
+ * (node:test skip), saying so, rather than fail.
+ */
+function findRedisSentinel() {
+	const usable = (p) => {
+		try {
+			fs.accessSync(p, fs.constants.X_OK);
+			return fs.statSync(p).isFile();
+		} catch {
+			return false;
+		}
+	};
+	const explicit = process.env.REDIS_SENTINEL;
+	if (explicit) return usable(explicit) ? explicit : null;
+	const dirs = (process.env.PATH || '').split(':').filter(Boolean)
+	    .concat(['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin']);
+	for (const d of dirs) {
+		const p = path.join(d, 'redis-sentinel');
+		if (usable(p)) return p;
+	}
+	return null;
+}
+
+/* A redis-sentinel: a Redis handle (kill, stop, ping, command, log) with its configuration file. */
+class Sentinel extends Redis {
+	constructor(proc, port, dir, conf, bin) {
+		super(proc, port, dir);
+		this.conf = conf;
+		this.bin = bin;
+		this.kind = 'redis-sentinel';
+	}
+
+	/*
+	 * Kills it (SIGKILL) and starts it again on the same port with its
+	 * configuration file, which it has rewritten with what it had learnt
+	 * (the current master, the replicas, the other sentinels).
+	 */
+	async restart() {
+		await this.kill('SIGKILL');
+		for (let attempt = 1; ; attempt++) {
+			try {
+				return await startSentinelOnce(this.bin, this.port, this.dir, this.conf);
+			} catch (e) {
+				if (!e.retryable || attempt >= 5) throw e;
+				await sleep(200 * attempt);
+			}
+		}
+	}
+
+	shutdownSave() { throw new Error('shutdownSave: not for a sentinel'); }
+}
+
+/* Writes a sentinel's configuration file (fresh: it rewrites it as it learns). */
+function writeSentinelConf(conf, dir, port, o) {
+	const q = (v) => `"${String(v).replace(/[\\"]/g, (c) => '\\' + c)}"`;
+	const lines = [
+		`port ${port}`,
+		'bind 127.0.0.1',
+		'daemonize no',
+		'logfile ""',
+		`dir ${q(dir)}`,
+		`sentinel monitor ${o.master} 127.0.0.1 ${o.masterPort} ${o.quorum}`,
+		`sentinel down-after-milliseconds ${o.master} ${o.downAfterMs}`,
+		`sentinel failover-timeout ${o.master} ${o.failoverTimeoutMs}`,
+		`sentinel parallel-syncs ${o.master} 1`,
+	];
+	if (o.password) lines.push(`sentinel auth-pass ${o.master} ${q(o.password)}`);
+	fs.writeFileSync(conf, lines.join('\n') + '\n');
+}
+
+async function startSentinelOnce(bin, port, dir, conf) {
+	const proc = spawn(bin, [conf], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+	const s = new Sentinel(proc, port, dir, conf, bin);
+	redises.add(s);
+	if (proc.pid) watchdog(proc.pid);
+	let spawnError = null;
+	proc.once('error', (e) => { spawnError = e; });
+	const deadline = Date.now() + 10000;
+	for (;;) {
+		await sleep(20);
+		if (spawnError) {
+			s.expectedExit = true;
+			throw new Error(`cannot run ${bin}: ${spawnError.message}`);
+		}
+		if (!s.alive) {
+			s.expectedExit = true;
+			const e = new Error(`redis-sentinel exited during start on port ${port} (code ` +
+			    `${s.exitInfo.code}, signal ${s.exitInfo.signal}); output:\n${tail(s.output)}`);
+			e.retryable = /address already in use|bind|listening socket/i.test(s.output);
+			throw e;
+		}
+		if (await redisPing(port, 500)) return s;
+		if (Date.now() > deadline) {
+			await s.kill();
+			throw new Error(`redis-sentinel did not answer PING on port ${port} within 10 s; output:\n` +
+			    tail(s.output));
+		}
+	}
+}
+
+async function startSentinel(bin, o) {
+	const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'chatrelay-sentinel-'));
+	const conf = path.join(dir, 'sentinel.conf');
+	for (let attempt = 1; ; attempt++) {
+		const port = await freePort();
+		writeSentinelConf(conf, dir, port, o);
+		try {
+			return await startSentinelOnce(bin, port, dir, conf);
+		} catch (e) {
+			if (!e.retryable || attempt >= 5) throw e;
+		}
+	}
+}
+
+/* A flat [k, v, k, v, ...] reply (SENTINEL replicas, ...) as an object. */
+function pairs(a) {
+	const o = {};
+	if (Array.isArray(a)) for (let i = 0; i + 1 < a.length; i += 2) o[a[i]] = a[i + 1];
+	return o;
+}
+
+/* The replicas that INFO replication of a master lists as online, by port. */
+function onlineReplicas(info) {
+	const out = [];
+	if (typeof info !== 'string') return out;
+	for (const m of info.matchAll(/^slave\d+:(.*)$/gm)) {
+		const f = Object.fromEntries(m[1].trim().split(',').map((kv) => kv.split('=')));
+		if (f.state === 'online') out.push(Number(f.port));
+	}
+	return out;
+}
+
+/*
+ * What startSentinelSet resolves with: master and replicas (Redis handles
+ * of the servers as started: after a failover, master is the dead or
+ * demoted one, and currentMaster() says which is master now), sentinels
+ * (Sentinel handles), sentinelList ("127.0.0.1:P,..." for redis_sentinel),
+ * name (for redis_master) and password.
+ */
+class SentinelSet {
+	constructor({ name, password, master, replicas, sentinels }) {
+		this.name = name;
+		this.password = password;
+		this.master = master;
+		this.replicas = replicas;
+		this.sentinels = sentinels;
+		this.sentinelList = sentinels.map((s) => `127.0.0.1:${s.port}`).join(',');
+	}
+
+	/* The master and the replicas, as started. */
+	get servers() { return [this.master, ...this.replicas]; }
+
+	/* The server (master or replica handle) listening on port. */
+	server(port) { return this.servers.find((r) => r.port === Number(port)); }
+
+	/* Every running sentinel's SENTINEL get-master-addr-by-name: [{sentinel, port}] (port null if it fails). */
+	async masterPorts() {
+		const out = [];
+		for (const s of this.sentinels) {
+			if (!s.alive) continue;
+			let port = null;
+			try {
+				const r = await redisCommand(s.port, ['SENTINEL', 'get-master-addr-by-name', this.name], 1000);
+				if (Array.isArray(r)) port = Number(r[1]);
+			} catch { /* not answering */ }
+			out.push({ sentinel: s.port, port });
+		}
+		return out;
+	}
+
+	/* The master's port as the first sentinel that answers says it (rejects if none does). */
+	async currentMaster() {
+		for (const { port } of await this.masterPorts()) if (port !== null) return port;
+		throw new Error(`no sentinel of ${this.sentinelList} says where master ${this.name} is`);
+	}
+
+	/* Resolves true if the server on port says ROLE master. */
+	async isMaster(port) {
+		try {
+			const r = await redisCommand(port, ['ROLE'], { timeoutMs: 1000, password: this.password });
+			return Array.isArray(r) && r[0] === 'master';
+		} catch {
+			return false;
+		}
+	}
+
+	/*
+	 * Waits until the server on port has at least n replicas online (INFO
+	 * replication of it), within timeoutMs; resolves with their ports.
+	 */
+	async waitReplicas(port, n, timeoutMs = 15000) {
+		return waitFor(`${n} replica(s) online at the Redis on port ${port}`, async () => {
+			let info = null;
+			try {
+				info = await redisCommand(port, ['INFO', 'replication'], { timeoutMs: 1000, password: this.password });
+			} catch (e) { info = e.message; }
+			const on = onlineReplicas(info);
+			return { done: on.length >= n, seen: typeof info === 'string' ? info.replace(/\r\n/g, ' ') : String(info) };
+		}, timeoutMs).then(async () => onlineReplicas(await redisCommand(port, ['INFO', 'replication'],
+		    { timeoutMs: 1000, password: this.password })));
+	}
+
+	/*
+	 * Waits until every running sentinel names a master other than oldPort
+	 * and that server says ROLE master (a failover completed); resolves with
+	 * its port.  Throws after timeoutMs, with the sentinels' answers and
+	 * the end of their logs.
+	 */
+	async waitFailover(oldPort, timeoutMs = 20000) {
+		const deadline = Date.now() + timeoutMs;
+		let last;
+		for (;;) {
+			last = await this.masterPorts();
+			const ports = new Set(last.map((x) => x.port));
+			if (ports.size === 1) {
+				const [p] = ports;
+				if (p !== null && p !== Number(oldPort) && await this.isMaster(p)) return p;
+			}
+			if (Date.now() > deadline) {
+				throw new Error(`sentinels did not fail master ${this.name} over from port ${oldPort} within ` +
+				    `${timeoutMs} ms; they say ${JSON.stringify(last)}; sentinel logs:\n` +
+				    this.sentinels.map((s) => `[${s.port}] ${tail(s.log(), 1500)}`).join('\n'));
+			}
+			await sleep(100);
+		}
+	}
+
+	/* The sentinels' log lines about the failover (+sdown, +odown, +switch-master, ...). */
+	events() {
+		const out = [];
+		for (const s of this.sentinels) {
+			for (const l of s.log().split('\n')) {
+				if (/[+-](sdown|odown|try-failover|elected-leader|selected-slave|promoted-slave|switch-master|failover-end)/.test(l)) {
+					out.push(`[sentinel ${s.port}] ${l.trim()}`);
+				}
+			}
+		}
+		return out;
+	}
+
+	/* SIGKILL to every server and sentinel of the set; resolves once all have exited. */
+	async kill() {
+		await Promise.all([...this.sentinels, ...this.servers].map((r) => r.kill('SIGKILL')));
+	}
+
+	/* SIGTERM (SIGKILL after timeoutMs) to every sentinel, then every server. */
+	async stop(timeoutMs = 5000) {
+		await Promise.all(this.sentinels.map((r) => r.stop(timeoutMs)));
+		await Promise.all(this.servers.map((r) => r.stop(timeoutMs)));
+	}
+}
+
+/*
+ * Starts a Redis that survives the loss of its master, on free loopback
+ * ports: a master redis-server, replicas of it (--replicaof 127.0.0.1
+ * PORT, with --masterauth when password is set) and sentinels (each with a
+ * configuration file in a temporary directory of its own: sentinel monitor
+ * master 127.0.0.1 PORT quorum, down-after-milliseconds downAfterMs,
+ * failover-timeout failoverTimeoutMs, parallel-syncs 1, auth-pass password).
+ * Resolves with a SentinelSet once every replica is in sync and every
+ * sentinel knows the master, every replica and every other sentinel (so
+ * that a failover can be voted at once).  Throws if redis-sentinel is not
+ * installed (see findRedisSentinel).  Everything is killed by the root after
+ * hook like the other redis-servers.  via: an async function (masterPort)
+ * resolving with the port the replicas are to replicate from instead of the
+ * master's (a proxy in between); a sentinel points such a replica at the
+ * master itself failoverTimeoutMs after it learnt of it (+fix-slave-config),
+ * so make that long enough.
+ */
+async function startSentinelSet({ replicas = 1, sentinels = 3, master = 'mymaster', password,
+    quorum = Math.min(2, sentinels), downAfterMs = 1000, failoverTimeoutMs = 3000, timeoutMs = 30000,
+    via = null } = {}) {
+	const bin = findRedisSentinel();
+	if (!bin) throw new Error('redis-sentinel is not installed (install the redis-sentinel package, or set REDIS_SENTINEL)');
+	const auth = password ? { password, args: ['--masterauth', password] } : {};
+	const m = await startRedis(password ? { password } : {});
+	const from = via ? await via(m.port) : m.port;
+	const reps = [];
+	for (let i = 0; i < replicas; i++) {
+		reps.push(await startRedis({ ...auth, args: [...(auth.args || []), '--replicaof', '127.0.0.1', String(from)] }));
+	}
+	const set0 = new SentinelSet({ name: master, password, master: m, replicas: reps, sentinels: [] });
+	if (replicas > 0) await set0.waitReplicas(m.port, replicas, timeoutMs);
+
+	const sents = [];
+	const o = { master, masterPort: m.port, quorum, downAfterMs, failoverTimeoutMs, password };
+	for (let i = 0; i < sentinels; i++) sents.push(await startSentinel(bin, o));
+	const set = new SentinelSet({ name: master, password, master: m, replicas: reps, sentinels: sents });
+
+	const repPorts = reps.map((r) => r.port).sort((a, b) => a - b);
+	await waitFor(`every sentinel of ${set.sentinelList} knows master ${master} (port ${m.port}), ` +
+	    `its replicas ${JSON.stringify(repPorts)} and the other sentinels`, async () => {
+		const seen = [];
+		let done = true;
+		for (const s of sents) {
+			const one = { sentinel: s.port };
+			try {
+				const addr = await s.command('SENTINEL', 'get-master-addr-by-name', master);
+				one.master = Array.isArray(addr) ? Number(addr[1]) : String(addr);
+				const rs = (await s.command('SENTINEL', 'replicas', master)).map(pairs);
+				one.replicas = rs.filter((r) => r.flags === 'slave' && r['master-link-status'] === 'ok')
+				    .map((r) => Number(r.port)).sort((a, b) => a - b);
+				const ss = (await s.command('SENTINEL', 'sentinels', master)).map(pairs);
+				one.sentinels = ss.filter((x) => x.flags === 'sentinel').length;
+			} catch (e) {
+				one.error = e.message;
+			}
+			seen.push(one);
+			if (one.error || one.master !== m.port || !util.isDeepStrictEqual(one.replicas, repPorts) ||
+			    one.sentinels < sentinels - 1) done = false;
+		}
+		return { done, seen };
+	}, timeoutMs);
+	return set;
 }
 
 /*
@@ -1270,6 +1631,8 @@ module.exports = {
 	startCluster,
 	redisPing,
 	redisCommand,
+	findRedisSentinel,
+	startSentinelSet,
 	connect,
 	mintToken,
 	nowSecs,
@@ -1282,4 +1645,6 @@ module.exports = {
 	Client,
 	Relay,
 	Redis,
+	Sentinel,
+	SentinelSet,
 };
