@@ -431,7 +431,7 @@ on_info(struct redis_conn *rc, redisReply *r, void *priv)
 			id[n++] = *p;
 	id[n] = '\0';
 	if (br->run_id[0] != '\0' && strcmp(br->run_id, id) != 0) {
-		if (!br->fencing || w->idx == 0)
+		if (w->idx == 0)	/* once per instance: every worker sees it */
 			log_warn("redis: the server restarted or changed (run "
 			    "id %.8s, was %.8s): publishes wait for the "
 			    "channels to be restored", id, br->run_id);

@@ -22,7 +22,7 @@
 
 const { test } = require('node:test');
 const assert = require('node:assert/strict');
-const { startCluster, startRelay, mintToken, redisCommand, uniq, sleep } = require('./lib');
+const { startCluster, startRelay, mintToken, redisCommand, seqLedger, uniq, sleep } = require('./lib');
 
 const W = 15000;
 const SECRET = 'chaos-secret';
@@ -154,16 +154,9 @@ test('chaos: Redis and relay faults in turn; nothing acknowledged is lost, no se
 
 	/* No seq given to two texts, across oks and every copy received. */
 	for (const ch of chans) {
-		const text = new Map();
-		const note = (m, where) => {
-			const k = `${m.epoch}/${m.seq}`;
-			const t = text.get(k);
-			assert.ok(t === undefined || t === m.text,
-			    `${ch} seq ${m.seq} (epoch ${m.epoch}) given to "${t}" and to "${m.text}" (${where})`);
-			text.set(k, m.text);
-		};
-		for (const a of acked) if (a.ch === ch) note(a, 'ok');
-		for (const c of clients) for (const m of c.msgs) if (m.ch === ch) note(m, c.sub);
+		const led = seqLedger(ch);
+		for (const a of acked) if (a.ch === ch) led.note(a, 'ok');
+		for (const c of clients) for (const m of c.msgs) if (m.ch === ch) led.note(m, c.sub);
 	}
 	/* Every stayer got every acknowledged message, once, in seq order. */
 	let delivered = 0, lost = 0, dup = 0, disorder = 0;

@@ -41,7 +41,7 @@
 const { test } = require('node:test');
 const assert = require('node:assert/strict');
 const net = require('node:net');
-const { startRelay, startSentinelSet, findRedisSentinel, uniq, sleep, waitFor } = require('./lib');
+const { seqLedger, startRelay, startSentinelSet, findRedisSentinel, uniq, sleep, waitFor } = require('./lib');
 
 const W = 10000;		/* how long to wait for any one answer or frame */
 const FAILOVER_MS = 20000;	/* kill to serving again, at most */
@@ -259,19 +259,10 @@ async function failover(set, extra, label, hooks = {}) {
 
 	/* One text per (channel, epoch, seq), across every ok and every copy received; one epoch. */
 	for (const ch of chans) {
-		const text = new Map();
-		const epochs = new Set();
-		const note = (m, where) => {
-			const k = `${m.epoch}/${m.seq}`;
-			const t = text.get(k);
-			assert.ok(t === undefined || t === m.text,
-			    `${ch} seq ${m.seq} (epoch ${m.epoch}) given to "${t}" and to "${m.text}" (${where})`);
-			text.set(k, m.text);
-			epochs.add(m.epoch);
-		};
-		for (const x of acked) if (x.ch === ch) note(x, 'ok');
-		for (const c of clients) for (const m of c.got.get(ch)) note(m, `received by ${c.user.id}`);
-		assert.equal(epochs.size, 1, `${ch}: epochs ${[...epochs].join(', ')}`);
+		const led = seqLedger(ch);
+		for (const x of acked) if (x.ch === ch) led.note(x, 'ok');
+		for (const c of clients) for (const m of c.got.get(ch)) led.note(m, `received by ${c.user.id}`);
+		assert.equal(led.epochs.size, 1, `${ch}: epochs ${[...led.epochs].join(', ')}`);
 	}
 	/* Every member gets a channel's messages in seq order, each once. */
 	for (const c of clients) {

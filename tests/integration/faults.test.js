@@ -17,7 +17,7 @@
 
 const { test } = require('node:test');
 const assert = require('node:assert/strict');
-const { startCluster, redisCommand, uniq, sleep } = require('./lib');
+const { startCluster, redisCommand, seqLedger, uniq, sleep } = require('./lib');
 
 const W = 10000;
 
@@ -75,16 +75,9 @@ test('Redis restarted empty under traffic: no seq given twice, every acknowledge
 
 	/* One text per (channel, epoch, seq), across every copy anyone saw. */
 	for (const ch of chans) {
-		const text = new Map();
-		const note = (m, where) => {
-			const k = `${m.epoch}/${m.seq}`;
-			const t = text.get(k);
-			assert.ok(t === undefined || t === m.text,
-			    `${ch} seq ${m.seq} (epoch ${m.epoch}) given to "${t}" and to "${m.text}" (${where})`);
-			text.set(k, m.text);
-		};
-		for (const a of acked) if (a.ch === ch) note(a, 'ok');
-		for (const c of clients) for (const m of c.got.get(ch)) note(m, `received by ${c.user.id}`);
+		const led = seqLedger(ch);
+		for (const a of acked) if (a.ch === ch) led.note(a, 'ok');
+		for (const c of clients) for (const m of c.got.get(ch)) led.note(m, `received by ${c.user.id}`);
 	}
 	/* Every acknowledged message reached every member, once. */
 	let lost = 0, dup = 0;

@@ -1618,7 +1618,32 @@ async function who(c, ch, timeoutMs = 10000) {
 	return { count: r.count, ids: r.members.map((m) => m.id).sort(), raw: r };
 }
 
+/*
+ * Checks, for one channel, that no (epoch, seq) is given to two texts:
+ * note({seq, epoch, text}, where) throws an AssertionError naming both
+ * texts and where the second was seen; epochs collects every epoch noted.
+ */
+function seqLedger(ch) {
+	const text = new Map();
+	const epochs = new Set();
+	return {
+		epochs,
+		note(m, where) {
+			const k = `${m.epoch}/${m.seq}`;
+			const t = text.get(k);
+			if (t !== undefined && t !== m.text) {
+				const e = new Error(`${ch} seq ${m.seq} (epoch ${m.epoch}) given to "${t}" and to "${m.text}" (${where})`);
+				e.name = 'AssertionError';
+				throw e;
+			}
+			text.set(k, m.text);
+			epochs.add(m.epoch);
+		},
+	};
+}
+
 module.exports = {
+	seqLedger,
 	SRCDIR,
 	BIN,
 	sleep,
