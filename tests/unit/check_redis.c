@@ -22,8 +22,8 @@
 #include <hiredis/hiredis.h>
 #include <uv.h>
 
-#include "log.h"
 #include "redis.h"
+#include "redis-conn-test.h"
 #include "redis-server.h"
 
 /*
@@ -35,126 +35,14 @@
 		ck_abort_msg(__VA_ARGS__);				\
 } while (0)
 
-#define WAIT_MS 10000		/* bound on things expected to happen */
-
-/* ---- The loop, and running it until something happens. ---- */
-
-static uv_loop_t	 loop;
-static uv_timer_t	 deadline;
-static bool		 expired;
-
-static void
-on_deadline(uv_timer_t *t)
-{
-	expired = true;
-}
-
-/* Runs the loop until cond holds or ms pass; is cond's final value. */
-#define RUN_UNTIL(cond, ms) __extension__ ({				\
-	expired = false;						\
-	uv_timer_start(&deadline, on_deadline, (ms), 0);		\
-	while (!(cond) && !expired)					\
-		uv_run(&loop, UV_RUN_ONCE);				\
-	uv_timer_stop(&deadline);					\
-	(cond) ? true : false;						\
-})
-
-/* Runs the loop for ms. */
-static void
-run_for(int ms)
-{
-	(void)RUN_UNTIL(false, ms);
-}
-
-static void
-setup(void)
-{
-	log_set_level(getenv("CHECK_REDIS_LOG") != NULL ? LOG_DEBUG : LOG_ERR);
-	ck_assert_int_eq(uv_loop_init(&loop), 0);
-	ck_assert_int_eq(uv_timer_init(&loop, &deadline), 0);
-}
+/* ---- The loop, and connections recording what they report. ---- */
 
 /* Kills what is left, lets every handle close, and requires a clean loop. */
 static void
 teardown(void)
 {
-	int	 i;
-
 	test_redis_kill_all();
-	uv_close((uv_handle_t *)&deadline, NULL);
-	/* A lookup on the thread pool may take a moment to come back. */
-	for (i = 0; i < 5000 && uv_loop_alive(&loop); i++) {
-		uv_run(&loop, UV_RUN_NOWAIT);
-		if (uv_loop_alive(&loop))
-			usleep(1000);
-	}
-	ck_assert_int_eq(uv_loop_close(&loop), 0);
-}
-
-/* ---- Recording what a connection reports. ---- */
-
-struct rec {
-	struct redis_conn	*rc;
-	enum redis_state	 states[256];
-	int			 nstates;
-	int			 ups, downs, connectings;
-	int			 free_on;	/* free rc on this state, or -1 */
-	int			 subscribed;	/* subscribed_cb calls */
-	int			 subscribed_at_up;
-	char			 last_sub[64];
-	int			 messages;
-	char			 last_ch[64];
-	char			 last_msg[64];
-	size_t			 last_msglen;
-	bool			 free_on_message;
-};
-
-static void
-on_state(struct redis_conn *rc, enum redis_state st, void *arg)
-{
-	struct rec	*r = arg;
-
-	ck_assert_ptr_eq(rc, r->rc);
-	if (r->nstates < 256)
-		r->states[r->nstates++] = st;
-	if (st == REDIS_UP) {
-		r->ups++;
-		r->subscribed_at_up = r->subscribed;
-	} else if (st == REDIS_DOWN) {
-		r->downs++;
-	} else {
-		r->connectings++;
-	}
-	ck_assert_int_eq(redis_conn_state(rc), st);
-	if ((int)st == r->free_on) {
-		redis_conn_free(rc);
-		r->rc = NULL;
-	}
-}
-
-static void
-on_subscribed(struct redis_conn *rc, const char *ch, size_t len, void *arg)
-{
-	struct rec	*r = arg;
-
-	r->subscribed++;
-	snprintf(r->last_sub, sizeof r->last_sub, "%.*s", (int)len, ch);
-}
-
-static void
-on_message(struct redis_conn *rc, const char *ch, size_t chlen,
-    const char *msg, size_t msglen, void *arg)
-{
-	struct rec	*r = arg;
-
-	r->messages++;
-	snprintf(r->last_ch, sizeof r->last_ch, "%.*s", (int)chlen, ch);
-	memcpy(r->last_msg, msg, msglen < 64 ? msglen : 64);
-	r->last_msglen = msglen;
-	if (r->free_on_message) {
-		redis_conn_free(rc);
-		r->rc = NULL;
-	}
+	test_conn_teardown();
 }
 
 /* Opens a connection to url recording into r (timeout 2 s, backoff 50-400 ms). */
@@ -164,111 +52,10 @@ open_conn(const char *url, struct rec *r)
 	struct redis_addr	 addr;
 	char			 err[128];
 
-	memset(r, 0, sizeof *r);
-	r->free_on = -1;
 	ck_assert_msg(redis_url_parse(url, &addr, err, sizeof err) == 0,
 	    "%s", err);
-	r->rc = redis_conn_new(&loop, &addr, 2000, 50, 400, on_state, r);
-	ck_assert_ptr_nonnull(r->rc);
-	redis_conn_set_subscribed_cb(r->rc, on_subscribed, r);
-	redis_conn_set_message_cb(r->rc, on_message, r);
-	return r->rc;
+	return test_conn_open(&addr, 2000, r);
 }
-
-/* Writes redis://[:pass@]127.0.0.1:port[/db] into buf. */
-static const char *
-url_of(char *buf, size_t len, const struct test_redis *s, const char *pass,
-    int db)
-{
-	snprintf(buf, len, "redis://%s%s%s127.0.0.1:%d/%d",
-	    pass != NULL ? ":" : "", pass != NULL ? pass : "",
-	    pass != NULL ? "@" : "", s->port, db);
-	return buf;
-}
-
-/* ---- Commands and their replies. ---- */
-
-struct result {
-	bool		 done;
-	bool		 null;		/* the connection went away */
-	int		 type;
-	long long	 integer;
-	char		 str[256];
-	size_t		 len;
-	size_t		 elements;
-	char		 elem[4][64];
-	int		 order;		/* when it came, among all results */
-};
-
-static int	 result_clock;
-
-static void
-on_result(struct redis_conn *rc, struct redisReply *reply, void *priv)
-{
-	struct result	*res = priv;
-	size_t		 i;
-
-	ck_assert(!res->done);
-	res->done = true;
-	res->order = ++result_clock;
-	if (reply == NULL) {
-		res->null = true;
-		return;
-	}
-	res->type = reply->type;
-	res->integer = reply->integer;
-	if (reply->type == REDIS_REPLY_STRING ||
-	    reply->type == REDIS_REPLY_STATUS ||
-	    reply->type == REDIS_REPLY_ERROR) {
-		res->len = reply->len;
-		memcpy(res->str, reply->str, reply->len < sizeof res->str ?
-		    reply->len : sizeof res->str);
-	}
-	res->elements = reply->elements;
-	for (i = 0; reply->type == REDIS_REPLY_ARRAY && i < reply->elements &&
-	    i < 4; i++) {
-		if (reply->element[i]->type == REDIS_REPLY_STRING)
-			snprintf(res->elem[i], sizeof res->elem[i], "%s",
-			    reply->element[i]->str);
-		else if (reply->element[i]->type == REDIS_REPLY_INTEGER)
-			snprintf(res->elem[i], sizeof res->elem[i], "%lld",
-			    reply->element[i]->integer);
-	}
-}
-
-/* Ends send_cmd's argument list (a plain NULL may not be a pointer). */
-#define ARGS_END ((const char *)NULL)
-
-/* Sends the NULL-terminated list of C-string arguments; returns redis_conn_command's value. */
-static int
-send_cmd(struct redis_conn *rc, struct result *res, ...)
-{
-	const char	*argv[16];
-	size_t		 lens[16];
-	int		 argc = 0;
-	va_list		 ap;
-
-	memset(res, 0, sizeof *res);
-	va_start(ap, res);
-	while (argc < 16 && (argv[argc] = va_arg(ap, const char *)) != NULL) {
-		lens[argc] = strlen(argv[argc]);
-		argc++;
-	}
-	va_end(ap);
-	return redis_conn_command(rc, on_result, res, argc, argv, lens);
-}
-
-/* Sends a command and runs the loop until its reply. */
-#define CMD(rc, res, ...) do {						\
-	ck_assert_int_eq(send_cmd((rc), (res), __VA_ARGS__, ARGS_END), 0); \
-	ck_assert(RUN_UNTIL((res)->done, WAIT_MS));			\
-	ck_assert(!(res)->null);					\
-} while (0)
-
-/* Runs the loop until r's connection is UP. */
-#define WAIT_UP(r) ck_assert_msg(RUN_UNTIL(				\
-	(r)->rc != NULL && redis_conn_state((r)->rc) == REDIS_UP, WAIT_MS), \
-	"connection did not come up")
 
 /* ---- URL parsing. ---- */
 
@@ -408,7 +195,7 @@ START_TEST(test_connect_up)
 
 	test_redis_init(&s, NULL);
 	test_redis_start(&s);
-	open_conn(url_of(url, sizeof url, &s, NULL, 0), &r);
+	open_conn(test_conn_url(url, sizeof url, &s, NULL, 0), &r);
 	ck_assert_int_eq(redis_conn_state(r.rc), REDIS_CONNECTING);
 	ck_assert_int_eq(r.nstates, 0);		/* nothing from inside new */
 	WAIT_UP(&r);
@@ -429,7 +216,7 @@ START_TEST(test_set_get)
 
 	test_redis_init(&s, NULL);
 	test_redis_start(&s);
-	open_conn(url_of(url, sizeof url, &s, NULL, 0), &r);
+	open_conn(test_conn_url(url, sizeof url, &s, NULL, 0), &r);
 	WAIT_UP(&r);
 	CMD(r.rc, &res, "SET", "greeting", "hello");
 	ck_assert_int_eq(res.type, REDIS_REPLY_STATUS);
@@ -443,8 +230,8 @@ START_TEST(test_set_get)
 	ck_assert_int_eq(res.type, REDIS_REPLY_ERROR);
 	/* Binary-safe arguments. */
 	memset(&res, 0, sizeof res);
-	ck_assert_int_eq(redis_conn_command(r.rc, on_result, &res, 3, argv,
-	    lens), 0);
+	ck_assert_int_eq(redis_conn_command(r.rc, test_conn_on_result, &res, 3,
+	    argv, lens), 0);
 	ck_assert(RUN_UNTIL(res.done, WAIT_MS));
 	CMD(r.rc, &res, "GET", "bin");
 	ck_assert_int_eq(res.len, 3);
@@ -455,8 +242,8 @@ START_TEST(test_set_get)
 	CMD(r.rc, &res, "PING");
 	ck_assert_str_eq(res.str, "PONG");
 	/* Arguments out of bounds. */
-	ck_assert_int_eq(redis_conn_command(r.rc, on_result, &res, 0, argv,
-	    lens), -1);
+	ck_assert_int_eq(redis_conn_command(r.rc, test_conn_on_result, &res, 0,
+	    argv, lens), -1);
 	redis_conn_free(r.rc);
 }
 END_TEST
@@ -493,7 +280,7 @@ START_TEST(test_pipeline)
 
 	test_redis_init(&s, NULL);
 	test_redis_start(&s);
-	open_conn(url_of(url, sizeof url, &s, NULL, 0), &r);
+	open_conn(test_conn_url(url, sizeof url, &s, NULL, 0), &r);
 	WAIT_UP(&r);
 	for (i = 0; i < 1000; i++)
 		ck_assert_int_eq(redis_conn_command(r.rc, on_incr, &in, 2,
@@ -514,7 +301,7 @@ START_TEST(test_auth)
 
 	test_redis_init(&s, "pa:ss@word");
 	test_redis_start(&s);
-	open_conn(url_of(url, sizeof url, &s, "pa%3Ass%40word", 0), &r);
+	open_conn(test_conn_url(url, sizeof url, &s, "pa%3Ass%40word", 0), &r);
 	WAIT_UP(&r);
 	CMD(r.rc, &res, "PING");
 	ck_assert_str_eq(res.str, "PONG");
@@ -536,9 +323,9 @@ START_TEST(test_auth_wrong)
 
 	test_redis_init(&s, "right");
 	test_redis_start(&s);
-	open_conn(url_of(url, sizeof url, &s, "wrong", 0), &r);
-	open_conn(url_of(url, sizeof url, &s, NULL, 0), &n);	/* NOAUTH */
-	run_for(1500);
+	open_conn(test_conn_url(url, sizeof url, &s, "wrong", 0), &r);
+	open_conn(test_conn_url(url, sizeof url, &s, NULL, 0), &n); /* NOAUTH */
+	test_conn_run_for(1500);
 	ck_assert_int_eq(r.ups, 0);
 	ck_assert_int_eq(n.ups, 0);
 	/* It kept trying: DOWN, CONNECTING, DOWN, ... */
@@ -546,7 +333,7 @@ START_TEST(test_auth_wrong)
 	ck_assert_int_ge(r.connectings, 1);
 	ck_assert_int_ge(n.downs, 2);
 	ck_assert_int_ne(redis_conn_state(r.rc), REDIS_UP);
-	ck_assert_int_eq(send_cmd(r.rc, &(struct result){ 0 }, "PING",
+	ck_assert_int_eq(test_conn_send(r.rc, &(struct result){ 0 }, "PING",
 	    ARGS_END), -1);
 	redis_conn_free(r.rc);
 	redis_conn_free(n.rc);
@@ -562,8 +349,8 @@ START_TEST(test_select)
 
 	test_redis_init(&s, NULL);
 	test_redis_start(&s);
-	open_conn(url_of(url, sizeof url, &s, NULL, 3), &r3);
-	open_conn(url_of(url, sizeof url, &s, NULL, 0), &r0);
+	open_conn(test_conn_url(url, sizeof url, &s, NULL, 3), &r3);
+	open_conn(test_conn_url(url, sizeof url, &s, NULL, 0), &r0);
 	WAIT_UP(&r3);
 	WAIT_UP(&r0);
 	CMD(r3.rc, &res, "SET", "where", "three");
@@ -573,8 +360,8 @@ START_TEST(test_select)
 	ck_assert_str_eq(res.str, "three");
 	/* A database the server does not have: never UP. */
 	redis_conn_free(r0.rc);
-	open_conn(url_of(url, sizeof url, &s, NULL, 99), &r0);
-	run_for(500);
+	open_conn(test_conn_url(url, sizeof url, &s, NULL, 99), &r0);
+	test_conn_run_for(500);
 	ck_assert_int_eq(r0.ups, 0);
 	ck_assert_int_ge(r0.downs, 1);
 	redis_conn_free(r0.rc);
@@ -596,8 +383,8 @@ START_TEST(test_pubsub)
 
 	test_redis_init(&s, NULL);
 	test_redis_start(&s);
-	open_conn(url_of(url, sizeof url, &s, NULL, 0), &sub);
-	open_conn(url_of(url, sizeof url, &s, NULL, 0), &pub);
+	open_conn(test_conn_url(url, sizeof url, &s, NULL, 0), &sub);
+	open_conn(test_conn_url(url, sizeof url, &s, NULL, 0), &pub);
 	/* Remembered before UP; confirmed before UP is reported. */
 	ck_assert_int_eq(redis_conn_subscribe(sub.rc, "news", 4), 0);
 	ck_assert_int_eq(redis_conn_subscribe(sub.rc, "news", 4), 0);
@@ -606,7 +393,7 @@ START_TEST(test_pubsub)
 	ck_assert_int_eq(sub.subscribed_at_up, 1);
 	ck_assert_str_eq(sub.last_sub, "news");
 	/* A subscriber carries nothing else. */
-	ck_assert_int_eq(send_cmd(sub.rc, &res, "PING", ARGS_END), -1);
+	ck_assert_int_eq(test_conn_send(sub.rc, &res, "PING", ARGS_END), -1);
 
 	CMD(pub.rc, &res, "PUBLISH", "news", "hello");
 	ck_assert_int_eq(res.integer, 1);
@@ -620,8 +407,8 @@ START_TEST(test_pubsub)
 	ck_assert(RUN_UNTIL(sub.subscribed == 2, WAIT_MS));
 	ck_assert_str_eq(sub.last_sub, "bin");
 	memset(&res, 0, sizeof res);
-	ck_assert_int_eq(redis_conn_command(pub.rc, on_result, &res, 3, argv,
-	    lens), 0);
+	ck_assert_int_eq(redis_conn_command(pub.rc, test_conn_on_result, &res,
+	    3, argv, lens), 0);
 	ck_assert(RUN_UNTIL(sub.messages == 2, WAIT_MS));
 	ck_assert_str_eq(sub.last_ch, "bin");
 	ck_assert_int_eq(sub.last_msglen, 3);
@@ -629,20 +416,20 @@ START_TEST(test_pubsub)
 
 	/* Unsubscribed: not delivered, even if Redis still sends it. */
 	ck_assert_int_eq(redis_conn_unsubscribe(sub.rc, "news", 4), 0);
-	ck_assert_int_eq(send_cmd(pub.rc, &res, "PUBLISH", "news", "lost",
+	ck_assert_int_eq(test_conn_send(pub.rc, &res, "PUBLISH", "news", "lost",
 	    ARGS_END), 0);
-	ck_assert_int_eq(send_cmd(pub.rc, &res2, "PUBLISH", "bin", "last",
+	ck_assert_int_eq(test_conn_send(pub.rc, &res2, "PUBLISH", "bin", "last",
 	    ARGS_END), 0);
 	ck_assert(RUN_UNTIL(sub.messages == 3, WAIT_MS));
 	ck_assert_str_eq(sub.last_ch, "bin");
-	run_for(100);
+	test_conn_run_for(100);
 	ck_assert_int_eq(sub.messages, 3);
 	/* And Redis hears of it. */
 	for (i = 0; i < 200; i++) {
 		CMD(pub.rc, &res, "PUBSUB", "NUMSUB", "news");
 		if (strcmp(res.elem[1], "0") == 0)
 			break;
-		run_for(10);
+		test_conn_run_for(10);
 	}
 	ck_assert_int_lt(i, 200);
 	/* Subscribe again: confirmed again, delivered again. */
@@ -675,8 +462,8 @@ START_TEST(test_pubsub_churn)
 
 	test_redis_init(&s, NULL);
 	test_redis_start(&s);
-	open_conn(url_of(url, sizeof url, &s, NULL, 0), &sub);
-	open_conn(url_of(url, sizeof url, &s, NULL, 0), &pub);
+	open_conn(test_conn_url(url, sizeof url, &s, NULL, 0), &sub);
+	open_conn(test_conn_url(url, sizeof url, &s, NULL, 0), &pub);
 	ck_assert_int_eq(redis_conn_subscribe(sub.rc, "keep", 4), 0);
 	WAIT_UP(&sub);
 	WAIT_UP(&pub);
@@ -685,7 +472,7 @@ START_TEST(test_pubsub_churn)
 		ck_assert_int_eq(redis_conn_unsubscribe(sub.rc, "flip", 4), 0);
 		ck_assert_int_eq(redis_conn_unsubscribe(sub.rc, "flop", 4), 0);
 		ck_assert_int_eq(redis_conn_subscribe(sub.rc, "flop", 4), 0);
-		run_for(i % 3);
+		test_conn_run_for(i % 3);
 	}
 	/* Wait until Redis agrees: flop and keep subscribed, flip not. */
 	for (i = 0; i < 200; i++) {
@@ -693,7 +480,7 @@ START_TEST(test_pubsub_churn)
 		if (strcmp(res.elem[1], "0") == 0 &&
 		    strcmp(res.elem[3], "1") == 0)
 			break;
-		run_for(10);
+		test_conn_run_for(10);
 	}
 	ck_assert_int_lt(i, 200);
 	CMD(pub.rc, &res, "PUBLISH", "flip", "no");
@@ -716,7 +503,7 @@ START_TEST(test_many_channels)
 
 	test_redis_init(&s, NULL);
 	test_redis_start(&s);
-	open_conn(url_of(url, sizeof url, &s, NULL, 0), &sub);
+	open_conn(test_conn_url(url, sizeof url, &s, NULL, 0), &sub);
 	for (i = 0; i < 300; i++) {
 		snprintf(ch, sizeof ch, "ch-%d", i);
 		ck_assert_int_eq(redis_conn_subscribe(sub.rc, ch, strlen(ch)),
@@ -724,7 +511,7 @@ START_TEST(test_many_channels)
 	}
 	WAIT_UP(&sub);
 	ck_assert_int_eq(sub.subscribed_at_up, 300);
-	open_conn(url_of(url, sizeof url, &s, NULL, 0), &pub);
+	open_conn(test_conn_url(url, sizeof url, &s, NULL, 0), &pub);
 	WAIT_UP(&pub);
 	CMD(pub.rc, &res, "PUBSUB", "NUMSUB", "ch-0", "ch-299");
 	ck_assert_str_eq(res.elem[1], "1");
@@ -758,7 +545,7 @@ START_TEST(test_eval)
 	redis_script_init(&counts, "return {#KEYS, #ARGV, ARGV[2]}");
 	test_redis_init(&s, NULL);
 	test_redis_start(&s);
-	open_conn(url_of(url, sizeof url, &s, NULL, 0), &r);
+	open_conn(test_conn_url(url, sizeof url, &s, NULL, 0), &r);
 	WAIT_UP(&r);
 	/* Our SHA-1 is Redis's. */
 	CMD(r.rc, &res, "SCRIPT", "LOAD", src);
@@ -769,8 +556,8 @@ START_TEST(test_eval)
 
 	/* NOSCRIPT the first time: sent again as EVAL, unseen. */
 	memset(&res, 0, sizeof res);
-	ck_assert_int_eq(redis_conn_eval(r.rc, &sc, on_result, &res, 1, 3,
-	    argv, lens), 0);
+	ck_assert_int_eq(redis_conn_eval(r.rc, &sc, test_conn_on_result, &res,
+	    1, 3, argv, lens), 0);
 	ck_assert(RUN_UNTIL(res.done, WAIT_MS));
 	ck_assert_int_eq(res.type, REDIS_REPLY_ARRAY);
 	ck_assert_int_eq(res.elements, 3);
@@ -782,17 +569,17 @@ START_TEST(test_eval)
 
 	/* Cached: EVALSHA answers at once. */
 	memset(&res, 0, sizeof res);
-	ck_assert_int_eq(redis_conn_eval(r.rc, &sc, on_result, &res, 1, 3,
-	    argv, lens), 0);
+	ck_assert_int_eq(redis_conn_eval(r.rc, &sc, test_conn_on_result, &res,
+	    1, 3, argv, lens), 0);
 	ck_assert(RUN_UNTIL(res.done, WAIT_MS));
 	ck_assert_str_eq(res.elem[2], "a2");
 
 	/* After SCRIPT FLUSH, several in flight all recover, in order. */
 	CMD(r.rc, &res, "SCRIPT", "FLUSH");
-	result_clock = 0;
+	test_conn_result_clock = 0;
 	for (i = 0; i < 5; i++) {
 		memset(&many[i], 0, sizeof many[i]);
-		ck_assert_int_eq(redis_conn_eval(r.rc, &sc, on_result,
+		ck_assert_int_eq(redis_conn_eval(r.rc, &sc, test_conn_on_result,
 		    &many[i], 1, 3, argv, lens), 0);
 	}
 	ck_assert(RUN_UNTIL(many[4].done, WAIT_MS));
@@ -804,24 +591,24 @@ START_TEST(test_eval)
 
 	/* No keys; a script error comes back as an error reply. */
 	memset(&res, 0, sizeof res);
-	ck_assert_int_eq(redis_conn_eval(r.rc, &counts, on_result, &res, 0, 2,
-	    argv + 1, lens + 1), 0);
+	ck_assert_int_eq(redis_conn_eval(r.rc, &counts, test_conn_on_result,
+	    &res, 0, 2, argv + 1, lens + 1), 0);
 	ck_assert(RUN_UNTIL(res.done, WAIT_MS));
 	ck_assert_int_eq(res.elements, 3);
 	ck_assert_str_eq(res.elem[0], "0");
 	ck_assert_str_eq(res.elem[1], "2");
 	ck_assert_str_eq(res.elem[2], "a2");
 	memset(&res, 0, sizeof res);
-	ck_assert_int_eq(redis_conn_eval(r.rc, &bad, on_result, &res, 0, 0,
-	    NULL, NULL), 0);
+	ck_assert_int_eq(redis_conn_eval(r.rc, &bad, test_conn_on_result, &res,
+	    0, 0, NULL, NULL), 0);
 	ck_assert(RUN_UNTIL(res.done, WAIT_MS));
 	ck_assert_int_eq(res.type, REDIS_REPLY_ERROR);
 	ck_assert(!res.null);
 
-	ck_assert_int_eq(redis_conn_eval(r.rc, &sc, on_result, &res, 4, 3,
-	    argv, lens), -1);
-	ck_assert_int_eq(redis_conn_eval(r.rc, &sc, on_result, &res, -1, 3,
-	    argv, lens), -1);
+	ck_assert_int_eq(redis_conn_eval(r.rc, &sc, test_conn_on_result, &res,
+	    4, 3, argv, lens), -1);
+	ck_assert_int_eq(redis_conn_eval(r.rc, &sc, test_conn_on_result, &res,
+	    -1, 3, argv, lens), -1);
 	redis_conn_free(r.rc);
 }
 END_TEST
@@ -838,17 +625,17 @@ START_TEST(test_kill_restart)
 
 	test_redis_init(&s, NULL);
 	test_redis_start(&s);
-	open_conn(url_of(url, sizeof url, &s, NULL, 0), &cmd);
-	open_conn(url_of(url, sizeof url, &s, NULL, 0), &sub);
+	open_conn(test_conn_url(url, sizeof url, &s, NULL, 0), &cmd);
+	open_conn(test_conn_url(url, sizeof url, &s, NULL, 0), &sub);
 	ck_assert_int_eq(redis_conn_subscribe(sub.rc, "ch", 2), 0);
 	ck_assert_int_eq(redis_conn_subscribe(sub.rc, "gone", 4), 0);
 	WAIT_UP(&cmd);
 	WAIT_UP(&sub);
 	ck_assert_int_eq(sub.subscribed, 2);
 	/* A command Redis will never answer. */
-	ck_assert_int_eq(send_cmd(cmd.rc, &blpop, "BLPOP", "nolist", "0",
+	ck_assert_int_eq(test_conn_send(cmd.rc, &blpop, "BLPOP", "nolist", "0",
 	    ARGS_END), 0);
-	run_for(50);
+	test_conn_run_for(50);
 	ck_assert(!blpop.done);
 
 	test_redis_kill(&s);
@@ -856,11 +643,11 @@ START_TEST(test_kill_restart)
 	    WAIT_MS));
 	ck_assert(blpop.null);
 	ck_assert_int_ne(redis_conn_state(cmd.rc), REDIS_UP);
-	ck_assert_int_eq(send_cmd(cmd.rc, &res, "PING", ARGS_END), -1);
+	ck_assert_int_eq(test_conn_send(cmd.rc, &res, "PING", ARGS_END), -1);
 	/* Changes to the set while down are remembered. */
 	ck_assert_int_eq(redis_conn_unsubscribe(sub.rc, "gone", 4), 0);
 	ck_assert_int_eq(redis_conn_subscribe(sub.rc, "new", 3), 0);
-	run_for(600);
+	test_conn_run_for(600);
 	ck_assert_int_eq(cmd.ups, 1);
 	ck_assert_int_ge(cmd.downs, 2);		/* refused attempts */
 	ck_assert_int_ge(cmd.connectings, 2);
@@ -900,8 +687,8 @@ START_TEST(test_connect_later)
 	char			 url[128];
 
 	test_redis_init(&s, NULL);
-	open_conn(url_of(url, sizeof url, &s, NULL, 0), &r);
-	run_for(700);
+	open_conn(test_conn_url(url, sizeof url, &s, NULL, 0), &r);
+	test_conn_run_for(700);
 	ck_assert_int_eq(r.ups, 0);
 	ck_assert_int_ge(r.downs, 2);
 	ck_assert_int_ge(r.connectings, 1);
@@ -925,7 +712,7 @@ START_TEST(test_unix_socket)
 	unlink(s.sock);
 	snprintf(url, sizeof url, "unix://%s?db=1", s.sock);
 	open_conn(url, &r);
-	run_for(300);		/* no such socket yet: refused at once */
+	test_conn_run_for(300);	/* no such socket yet: refused at once */
 	ck_assert_int_eq(r.ups, 0);
 	ck_assert_int_ge(r.downs, 1);
 	test_redis_start(&s);
@@ -954,7 +741,7 @@ START_TEST(test_localhost)
 	redis_conn_free(r.rc);
 	/* Freed with the lookup in flight. */
 	open_conn(url, &r);
-	uv_run(&loop, UV_RUN_NOWAIT);
+	uv_run(&test_conn_loop, UV_RUN_NOWAIT);
 	redis_conn_free(r.rc);
 }
 END_TEST
@@ -989,12 +776,13 @@ START_TEST(test_connect_timeout)
 	ck_assert_int_eq(redis_url_parse(url, &addr, NULL, 0), 0);
 	memset(&r, 0, sizeof r);
 	r.free_on = -1;
-	r.rc = redis_conn_new(&loop, &addr, 200, 50, 100, on_state, &r);
+	r.rc = redis_conn_new(&test_conn_loop, &addr, 200, 50, 100,
+	    test_conn_on_state, &r);
 	ck_assert_ptr_nonnull(r.rc);
 	ticks = 0;
-	uv_timer_init(&loop, &tick);
+	uv_timer_init(&test_conn_loop, &tick);
 	uv_timer_start(&tick, on_tick, 20, 20);
-	run_for(1500);
+	test_conn_run_for(1500);
 	ck_assert_int_eq(r.ups, 0);
 	/* Each attempt times out after 200 ms: several cycles. */
 	ck_assert_int_ge(r.downs, 3);
@@ -1005,7 +793,7 @@ START_TEST(test_connect_timeout)
 	ck_assert_int_ge(ticks, 25);
 	uv_close((uv_handle_t *)&tick, NULL);
 	redis_conn_free(r.rc);
-	run_for(10);
+	test_conn_run_for(10);
 	close(fd);
 }
 END_TEST
@@ -1063,7 +851,7 @@ START_TEST(test_free_in_reply_cb)
 
 	test_redis_init(&s, NULL);
 	test_redis_start(&s);
-	open_conn(url_of(url, sizeof url, &s, NULL, 0), &r);
+	open_conn(test_conn_url(url, sizeof url, &s, NULL, 0), &r);
 	WAIT_UP(&r);
 	ck_assert_int_eq(redis_conn_command(r.rc, on_reply_free, &f, 1, argv,
 	    lens), 0);
@@ -1075,7 +863,7 @@ START_TEST(test_free_in_reply_cb)
 	ck_assert_int_eq(f.nulls, 0);
 	ck_assert_int_eq(g.calls, 5);
 	ck_assert_int_eq(g.nulls, 5);
-	run_for(100);
+	test_conn_run_for(100);
 	ck_assert_int_eq(g.calls, 5);
 	ck_assert_int_eq(r.nstates, 1);		/* no DOWN after free */
 }
@@ -1090,13 +878,13 @@ START_TEST(test_free_in_null_cb)
 
 	test_redis_init(&s, NULL);
 	test_redis_start(&s);
-	open_conn(url_of(url, sizeof url, &s, NULL, 0), &r);
+	open_conn(test_conn_url(url, sizeof url, &s, NULL, 0), &r);
 	WAIT_UP(&r);
 	ck_assert_int_eq(redis_conn_command(r.rc, on_reply_free, &f, 3,
 	    (const char *[]){ "BLPOP", "l", "0" }, (size_t[]){ 5, 1, 1 }), 0);
 	ck_assert_int_eq(redis_conn_command(r.rc, on_count, &g, 3,
 	    (const char *[]){ "BLPOP", "l", "0" }, (size_t[]){ 5, 1, 1 }), 0);
-	run_for(50);
+	test_conn_run_for(50);
 	test_redis_kill(&s);
 	ck_assert(RUN_UNTIL(f.calls == 1, WAIT_MS));
 	ck_assert_int_eq(f.nulls, 1);
@@ -1115,17 +903,17 @@ START_TEST(test_free_in_state_cb)
 
 	test_redis_init(&s, NULL);
 	test_redis_start(&s);
-	open_conn(url_of(url, sizeof url, &s, NULL, 0), &up);
+	open_conn(test_conn_url(url, sizeof url, &s, NULL, 0), &up);
 	up.free_on = REDIS_UP;
 	ck_assert(RUN_UNTIL(up.rc == NULL, WAIT_MS));
 	test_redis_kill(&s);
-	open_conn(url_of(url, sizeof url, &s, NULL, 0), &down);
+	open_conn(test_conn_url(url, sizeof url, &s, NULL, 0), &down);
 	down.free_on = REDIS_DOWN;
 	ck_assert(RUN_UNTIL(down.rc == NULL, WAIT_MS));
-	open_conn(url_of(url, sizeof url, &s, NULL, 0), &connecting);
+	open_conn(test_conn_url(url, sizeof url, &s, NULL, 0), &connecting);
 	connecting.free_on = REDIS_CONNECTING;
 	ck_assert(RUN_UNTIL(connecting.rc == NULL, WAIT_MS));
-	run_for(100);
+	test_conn_run_for(100);
 	ck_assert_int_eq(up.nstates, 1);
 	ck_assert_int_eq(down.nstates, 1);
 	ck_assert_int_eq(connecting.nstates, 2);
@@ -1142,7 +930,7 @@ START_TEST(test_free_with_pending)
 
 	test_redis_init(&s, NULL);
 	test_redis_start(&s);
-	open_conn(url_of(url, sizeof url, &s, NULL, 0), &r);
+	open_conn(test_conn_url(url, sizeof url, &s, NULL, 0), &r);
 	WAIT_UP(&r);
 	for (i = 0; i < 10; i++)
 		ck_assert_int_eq(redis_conn_command(r.rc, on_count, &g, 1,
@@ -1151,14 +939,14 @@ START_TEST(test_free_with_pending)
 	ck_assert_int_eq(g.calls, 10);
 	ck_assert_int_eq(g.nulls, 10);
 	g.freed = true;
-	run_for(100);
+	test_conn_run_for(100);
 	ck_assert(!g.after_free);
 	/* Freed before it ever ran. */
-	open_conn(url_of(url, sizeof url, &s, NULL, 0), &r);
+	open_conn(test_conn_url(url, sizeof url, &s, NULL, 0), &r);
 	redis_conn_free(r.rc);
 	/* Freed mid-attempt. */
-	open_conn(url_of(url, sizeof url, &s, NULL, 0), &r);
-	uv_run(&loop, UV_RUN_NOWAIT);
+	open_conn(test_conn_url(url, sizeof url, &s, NULL, 0), &r);
+	uv_run(&test_conn_loop, UV_RUN_NOWAIT);
 	redis_conn_free(r.rc);
 	ck_assert_int_eq(r.nstates, 0);
 }
@@ -1173,18 +961,18 @@ START_TEST(test_free_in_message_cb)
 
 	test_redis_init(&s, NULL);
 	test_redis_start(&s);
-	open_conn(url_of(url, sizeof url, &s, NULL, 0), &sub);
-	open_conn(url_of(url, sizeof url, &s, NULL, 0), &pub);
+	open_conn(test_conn_url(url, sizeof url, &s, NULL, 0), &sub);
+	open_conn(test_conn_url(url, sizeof url, &s, NULL, 0), &pub);
 	ck_assert_int_eq(redis_conn_subscribe(sub.rc, "c", 1), 0);
 	WAIT_UP(&sub);
 	WAIT_UP(&pub);
 	sub.free_on_message = true;
 	/* Two messages, likely read in one go: the second is dropped. */
-	ck_assert_int_eq(send_cmd(pub.rc, &res, "PUBLISH", "c", "1",
+	ck_assert_int_eq(test_conn_send(pub.rc, &res, "PUBLISH", "c", "1",
 	    ARGS_END), 0);
 	CMD(pub.rc, &res2, "PUBLISH", "c", "2");
 	ck_assert(RUN_UNTIL(sub.rc == NULL, WAIT_MS));
-	run_for(100);
+	test_conn_run_for(100);
 	ck_assert_int_eq(sub.messages, 1);
 	redis_conn_free(pub.rc);
 }
@@ -1201,7 +989,7 @@ START_TEST(test_pending_bound)
 
 	test_redis_init(&s, NULL);
 	test_redis_start(&s);
-	open_conn(url_of(url, sizeof url, &s, NULL, 0), &r);
+	open_conn(test_conn_url(url, sizeof url, &s, NULL, 0), &r);
 	WAIT_UP(&r);
 	for (i = 0; i < REDIS_PENDING_MAX; i++)
 		REQUIRE(redis_conn_command(r.rc, on_count, &g, 1,
@@ -1231,7 +1019,7 @@ redis_suite(void)
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("conn");
-	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_checked_fixture(tc, test_conn_setup, teardown);
 	tcase_add_test(tc, test_connect_up);
 	tcase_add_test(tc, test_set_get);
 	tcase_add_test(tc, test_pipeline);
@@ -1246,7 +1034,7 @@ redis_suite(void)
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("pubsub");
-	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_checked_fixture(tc, test_conn_setup, teardown);
 	tcase_add_test(tc, test_pubsub);
 	tcase_add_test(tc, test_pubsub_churn);
 	tcase_add_test(tc, test_many_channels);
@@ -1254,7 +1042,7 @@ redis_suite(void)
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("free");
-	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_checked_fixture(tc, test_conn_setup, teardown);
 	tcase_add_test(tc, test_free_in_reply_cb);
 	tcase_add_test(tc, test_free_in_null_cb);
 	tcase_add_test(tc, test_free_in_state_cb);

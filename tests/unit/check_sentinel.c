@@ -16,7 +16,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <check.h>
@@ -25,51 +24,12 @@
 
 #include "log.h"
 #include "redis.h"
+#include "redis-conn-test.h"
 #include "redis-server.h"
 
-#define WAIT_MS 10000		/* bound on things expected to happen */
 #define FAILOVER_MS 20000	/* bound on a failover, kill to UP */
 #define NAME "mymaster"
 #define PASS "pw-TOPSECRET"
-
-/* ---- The loop, and running it until something happens. ---- */
-
-static uv_loop_t	 loop;
-static uv_timer_t	 deadline;
-static bool		 expired;
-
-static void
-on_deadline(uv_timer_t *t)
-{
-	expired = true;
-}
-
-/* Runs the loop until cond holds or ms pass; is cond's final value. */
-#define RUN_UNTIL(cond, ms) __extension__ ({				\
-	expired = false;						\
-	uv_timer_start(&deadline, on_deadline, (ms), 0);		\
-	while (!(cond) && !expired)					\
-		uv_run(&loop, UV_RUN_ONCE);				\
-	uv_timer_stop(&deadline);					\
-	(cond) ? true : false;						\
-})
-
-/* Runs the loop for ms. */
-static void
-run_for(int ms)
-{
-	(void)RUN_UNTIL(false, ms);
-}
-
-/* Returns milliseconds on a clock that only goes forward. */
-static long long
-now_ms(void)
-{
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* ---- The processes, and what the relay logs. ---- */
 
@@ -141,9 +101,7 @@ setup(void)
 	memset(&replica, 0, sizeof replica);
 	memset(&other, 0, sizeof other);
 	memset(sentinels, 0, sizeof sentinels);
-	log_set_level(getenv("CHECK_REDIS_LOG") != NULL ? LOG_DEBUG : LOG_ERR);
-	ck_assert_int_eq(uv_loop_init(&loop), 0);
-	ck_assert_int_eq(uv_timer_init(&loop, &deadline), 0);
+	test_conn_setup();
 }
 
 /* Kills what is left, lets every handle close, and requires a clean loop. */
@@ -156,13 +114,7 @@ teardown(void)
 	test_redis_kill_all();
 	for (i = 0; i < 3; i++)
 		test_sentinel_cleanup(&sentinels[i]);
-	uv_close((uv_handle_t *)&deadline, NULL);
-	for (i = 0; i < 5000 && uv_loop_alive(&loop); i++) {
-		uv_run(&loop, UV_RUN_NOWAIT);
-		if (uv_loop_alive(&loop))
-			usleep(1000);
-	}
-	ck_assert_int_eq(uv_loop_close(&loop), 0);
+	test_conn_teardown();
 }
 
 /*
@@ -210,48 +162,7 @@ sentinel_list(char *buf, size_t len, int n, int dead)
 	return buf;
 }
 
-/* ---- Recording what a connection reports. ---- */
-
-struct rec {
-	struct redis_conn	*rc;
-	enum redis_state	 states[256];
-	int			 nstates;
-	int			 ups, downs, connectings;
-	int			 free_on;	/* free rc on this state, or -1 */
-	int			 messages;
-	char			 last_msg[64];
-};
-
-static void
-on_state(struct redis_conn *rc, enum redis_state st, void *arg)
-{
-	struct rec	*r = arg;
-
-	ck_assert_ptr_eq(rc, r->rc);
-	if (r->nstates < 256)
-		r->states[r->nstates++] = st;
-	if (st == REDIS_UP)
-		r->ups++;
-	else if (st == REDIS_DOWN)
-		r->downs++;
-	else
-		r->connectings++;
-	ck_assert_int_eq(redis_conn_state(rc), st);
-	if ((int)st == r->free_on) {
-		redis_conn_free(rc);
-		r->rc = NULL;
-	}
-}
-
-static void
-on_message(struct redis_conn *rc, const char *ch, size_t chlen,
-    const char *msg, size_t msglen, void *arg)
-{
-	struct rec	*r = arg;
-
-	r->messages++;
-	snprintf(r->last_msg, sizeof r->last_msg, "%.*s", (int)msglen, msg);
-}
+/* ---- Connections, and what they report. ---- */
 
 /* Opens a connection through sentinels to NAME (timeout 1 s, backoff 50-400 ms). */
 static struct redis_conn *
@@ -260,78 +171,10 @@ open_conn(const char *list, const char *auth, struct rec *r)
 	struct redis_addr	 addr;
 	char			 err[128];
 
-	memset(r, 0, sizeof *r);
-	r->free_on = -1;
 	ck_assert_msg(redis_sentinel_parse(list, NAME, auth, &addr, err,
 	    sizeof err) == 0, "%s", err);
-	r->rc = redis_conn_new(&loop, &addr, 1000, 50, 400, on_state, r);
-	ck_assert_ptr_nonnull(r->rc);
-	redis_conn_set_message_cb(r->rc, on_message, r);
-	return r->rc;
+	return test_conn_open(&addr, 1000, r);
 }
-
-/* Runs the loop until r's connection is UP. */
-#define WAIT_UP(r, ms) ck_assert_msg(RUN_UNTIL(				\
-	(r)->rc != NULL && redis_conn_state((r)->rc) == REDIS_UP, (ms)), \
-	"connection did not come up")
-
-/* ---- Commands and their replies. ---- */
-
-struct result {
-	bool		 done;
-	bool		 null;		/* the connection went away */
-	int		 type;
-	long long	 integer;
-	char		 str[512];
-	char		 elem[2][64];
-};
-
-static void
-on_result(struct redis_conn *rc, struct redisReply *reply, void *priv)
-{
-	struct result	*res = priv;
-	size_t		 i;
-
-	res->done = true;
-	if (reply == NULL) {
-		res->null = true;
-		return;
-	}
-	res->type = reply->type;
-	res->integer = reply->integer;
-	if (reply->type == REDIS_REPLY_STRING ||
-	    reply->type == REDIS_REPLY_STATUS ||
-	    reply->type == REDIS_REPLY_ERROR)
-		snprintf(res->str, sizeof res->str, "%s", reply->str);
-	for (i = 0; reply->type == REDIS_REPLY_ARRAY && i < reply->elements &&
-	    i < 2; i++) {
-		if (reply->element[i]->type == REDIS_REPLY_STRING)
-			snprintf(res->elem[i], sizeof res->elem[i], "%s",
-			    reply->element[i]->str);
-	}
-}
-
-/* Sends the up to four C-string arguments (NULL-terminated); returns redis_conn_command's value. */
-static int
-send_cmd(struct redis_conn *rc, struct result *res, const char *a0,
-    const char *a1, const char *a2, const char *a3)
-{
-	const char	*argv[4] = { a0, a1, a2, a3 };
-	size_t		 lens[4];
-	int		 argc;
-
-	memset(res, 0, sizeof *res);
-	for (argc = 0; argc < 4 && argv[argc] != NULL; argc++)
-		lens[argc] = strlen(argv[argc]);
-	return redis_conn_command(rc, on_result, res, argc, argv, lens);
-}
-
-/* Sends a command and runs the loop until its reply, which must come. */
-#define CMD(rc, res, ...) do {						\
-	ck_assert_int_eq(send_cmd((rc), (res), __VA_ARGS__), 0);	\
-	ck_assert(RUN_UNTIL((res)->done, WAIT_MS));			\
-	ck_assert(!(res)->null);					\
-} while (0)
 
 /* Sends command (printf-style) to the server on port with a plain blocking connection; returns true if it was not an error. */
 static bool
@@ -365,9 +208,9 @@ require_on(struct redis_conn *rc, int port)
 	char		 want[16];
 
 	snprintf(want, sizeof want, "%d", port);
-	CMD(rc, &res, "CONFIG", "GET", "port", NULL);
+	CMD(rc, &res, "CONFIG", "GET", "port");
 	ck_assert_str_eq(res.elem[1], want);
-	CMD(rc, &res, "ROLE", NULL, NULL, NULL);
+	CMD(rc, &res, "ROLE");
 	ck_assert_str_eq(res.elem[0], "master");
 }
 
@@ -522,23 +365,23 @@ START_TEST(test_reach_master)
 	open_conn(list, "password=" PASS "&db=2", &sub);
 	ck_assert_int_eq(redis_conn_subscribe(sub.rc, "ch", 2), 0);
 	ck_assert_int_eq(redis_conn_state(cmd.rc), REDIS_CONNECTING);
-	WAIT_UP(&cmd, WAIT_MS);
-	WAIT_UP(&sub, WAIT_MS);
+	WAIT_UP(&cmd);
+	WAIT_UP(&sub);
 	/* Straight to UP: the sentinels asked and the watcher are unseen. */
 	ck_assert_int_eq(cmd.nstates, 1);
 	ck_assert_int_eq(cmd.states[0], REDIS_UP);
 	require_on(cmd.rc, master.port);
-	CMD(cmd.rc, &res, "SET", "greeting", "hello", NULL);
+	CMD(cmd.rc, &res, "SET", "greeting", "hello");
 	ck_assert_str_eq(res.str, "OK");
-	CMD(cmd.rc, &res, "GET", "greeting", NULL, NULL);
+	CMD(cmd.rc, &res, "GET", "greeting");
 	ck_assert_str_eq(res.str, "hello");
-	CMD(cmd.rc, &res, "CLIENT", "INFO", NULL, NULL);
+	CMD(cmd.rc, &res, "CLIENT", "INFO");
 	ck_assert_ptr_nonnull(strstr(res.str, " db=2 "));
-	CMD(cmd.rc, &res, "PUBLISH", "ch", "hi", NULL);
+	CMD(cmd.rc, &res, "PUBLISH", "ch", "hi");
 	ck_assert_int_eq(res.integer, 1);
 	ck_assert(RUN_UNTIL(sub.messages == 1, WAIT_MS));
 	ck_assert_str_eq(sub.last_msg, "hi");
-	run_for(200);
+	test_conn_run_for(200);
 	ck_assert_int_eq(cmd.nstates, 1);
 	ck_assert_int_eq(sub.nstates, 1);
 
@@ -565,26 +408,27 @@ START_TEST(test_not_master)
 	test_redis_start(&other);
 	log_capture(LOG_DEBUG);
 	open_conn(sentinel_list(list, sizeof list, 1, 0), NULL, &r);
-	WAIT_UP(&r, WAIT_MS);
-	CMD(r.rc, &res, "SET", "k", "1", NULL);
+	WAIT_UP(&r);
+	CMD(r.rc, &res, "SET", "k", "1");
 
 	/* The master turns into a replica: its first write fails, then DOWN. */
 	snprintf(cmd, sizeof cmd, "REPLICAOF 127.0.0.1 %d", other.port);
 	ck_assert(side_command(master.port, NULL, cmd));
-	ck_assert_int_eq(send_cmd(r.rc, &res, "SET", "k", "2", NULL), 0);
+	ck_assert_int_eq(test_conn_send(r.rc, &res, "SET", "k", "2", ARGS_END),
+	    0);
 	ck_assert(RUN_UNTIL(res.done && r.downs == 1, WAIT_MS));
 	ck_assert(res.null || (res.type == REDIS_REPLY_ERROR &&
 	    strncmp(res.str, "READONLY", 8) == 0));
-	ck_assert_int_eq(send_cmd(r.rc, &res, "PING", NULL, NULL, NULL), -1);
+	ck_assert_int_eq(test_conn_send(r.rc, &res, "PING", ARGS_END), -1);
 	/* The sentinel still names it, and ROLE refuses it, again and again. */
-	run_for(1500);
+	test_conn_run_for(1500);
 	ck_assert_int_eq(r.ups, 1);
 	ck_assert_int_ge(r.downs, 3);
 
 	ck_assert(side_command(master.port, NULL, "REPLICAOF NO ONE"));
-	WAIT_UP(&r, WAIT_MS);
+	WAIT_UP(&r);
 	ck_assert_int_eq(r.ups, 2);
-	CMD(r.rc, &res, "SET", "k", "3", NULL);
+	CMD(r.rc, &res, "SET", "k", "3");
 	ck_assert_str_eq(res.str, "OK");
 	text = log_text();
 	ck_assert_msg(strstr(text, "the master became a replica (READONLY)") !=
@@ -610,7 +454,7 @@ START_TEST(test_sentinels_down_at_start)
 	log_capture(LOG_INFO);
 	open_conn(sentinel_list(list, sizeof list, 3, 0), "password=" PASS,
 	    &r);
-	run_for(1500);
+	test_conn_run_for(1500);
 	ck_assert_int_eq(r.ups, 0);
 	/* Retrying, with back-off (50 ms doubling to 400 ms), not spinning. */
 	ck_assert_int_ge(r.downs, 3);
@@ -619,9 +463,9 @@ START_TEST(test_sentinels_down_at_start)
 	ck_assert_int_ne(redis_conn_state(r.rc), REDIS_UP);
 
 	test_sentinel_start(&sentinels[1]);
-	WAIT_UP(&r, WAIT_MS);
+	WAIT_UP(&r);
 	require_on(r.rc, master.port);
-	CMD(r.rc, &res, "PING", NULL, NULL, NULL);
+	CMD(r.rc, &res, "PING");
 	ck_assert_str_eq(res.str, "PONG");
 	text = log_text();
 	ck_assert_msg(strstr(text, "redis: cannot connect to master " NAME
@@ -653,26 +497,26 @@ START_TEST(test_failover)
 	    &cmd);
 	open_conn(list, "password=" PASS, &sub);
 	ck_assert_int_eq(redis_conn_subscribe(sub.rc, "ch", 2), 0);
-	WAIT_UP(&cmd, WAIT_MS);
-	WAIT_UP(&sub, WAIT_MS);
+	WAIT_UP(&cmd);
+	WAIT_UP(&sub);
 	require_on(cmd.rc, master.port);
-	CMD(cmd.rc, &res, "SET", "before", "1", NULL);
-	CMD(cmd.rc, &res, "WAIT", "1", "2000", NULL);
+	CMD(cmd.rc, &res, "SET", "before", "1");
+	CMD(cmd.rc, &res, "WAIT", "1", "2000");
 	ck_assert_int_eq(res.integer, 1);
 
-	t0 = now_ms();
+	t0 = test_conn_now_ms();
 	test_redis_kill(&master);
 	ck_assert(RUN_UNTIL(cmd.downs >= 1 && sub.downs >= 1, WAIT_MS));
 	ck_assert_msg(RUN_UNTIL(redis_conn_state(cmd.rc) == REDIS_UP &&
 	    redis_conn_state(sub.rc) == REDIS_UP, FAILOVER_MS),
 	    "no failover within %d ms", FAILOVER_MS);
-	t1 = now_ms();
+	t1 = test_conn_now_ms();
 	require_on(cmd.rc, replica.port);
-	CMD(cmd.rc, &res, "GET", "before", NULL, NULL);
+	CMD(cmd.rc, &res, "GET", "before");
 	ck_assert_str_eq(res.str, "1");
-	CMD(cmd.rc, &res, "SET", "after", "1", NULL);
+	CMD(cmd.rc, &res, "SET", "after", "1");
 	ck_assert_str_eq(res.str, "OK");
-	CMD(cmd.rc, &res, "PUBLISH", "ch", "moved", NULL);
+	CMD(cmd.rc, &res, "PUBLISH", "ch", "moved");
 	ck_assert_int_eq(res.integer, 1);
 	ck_assert(RUN_UNTIL(sub.messages == 1, WAIT_MS));
 	ck_assert_int_eq(cmd.ups, 2);
@@ -712,25 +556,26 @@ START_TEST(test_free)
 	open_conn(list, NULL, &r);
 	redis_conn_free(r.rc);
 	open_conn(list, NULL, &r);
-	uv_run(&loop, UV_RUN_NOWAIT);
+	uv_run(&test_conn_loop, UV_RUN_NOWAIT);
 	redis_conn_free(r.rc);
 	open_conn(list, NULL, &r);
 	r.free_on = REDIS_UP;
 	ck_assert(RUN_UNTIL(r.rc == NULL, WAIT_MS));
 	open_conn(list, NULL, &r);
-	WAIT_UP(&r, WAIT_MS);
-	ck_assert_int_eq(send_cmd(r.rc, &res, "BLPOP", "l", "0", NULL), 0);
-	run_for(50);
+	WAIT_UP(&r);
+	ck_assert_int_eq(test_conn_send(r.rc, &res, "BLPOP", "l", "0",
+	    ARGS_END), 0);
+	test_conn_run_for(50);
 	redis_conn_free(r.rc);
 	ck_assert(res.done && res.null);
 	/* On DOWN, once the sentinel is gone too. */
 	open_conn(list, NULL, &r);
-	WAIT_UP(&r, WAIT_MS);
+	WAIT_UP(&r);
 	r.free_on = REDIS_DOWN;
 	test_sentinel_kill(&sentinels[0]);
 	test_redis_kill(&master);
 	ck_assert(RUN_UNTIL(r.rc == NULL, WAIT_MS));
-	run_for(100);
+	test_conn_run_for(100);
 }
 END_TEST
 
