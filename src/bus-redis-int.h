@@ -94,6 +94,7 @@ struct bus_redis {
 	 */
 	char run_id[48];
 	bool fencing;
+	int64_t fence_until_ms;		/* wall ms: publishes wait until then too */
 	char (*restored)[48];		/* one per worker */
 	uint32_t restoring;		/* restore scripts awaiting an answer */
 	struct bus_stream *stream;	/* worker 0: reads its streams (bus-redis-stream.c) */

@@ -99,6 +99,17 @@ struct pub_ctx {
 	char epoch[PROTO_EPOCH_MAX + 1];
 };
 
+/* The reconnect back-off: from this, doubling (with jitter) up to that. */
+#define BACKOFF_MIN_MS 100
+#define BACKOFF_MAX_MS 5000
+/*
+ * How long publishes wait after Redis restarted, besides the owner's own
+ * restore: the other instances reconnect on their own jittered back-off
+ * (at most BACKOFF_MAX_MS after Redis is back), and one that remembers
+ * more of a channel must have put it back before anybody numbers a new
+ * message, or the numbers would meet.
+ */
+#define RESTART_FENCE_MS (BACKOFF_MAX_MS + 500)
 /* How long a send waits for redis_replicas_ack replicas before it fails. */
 #define REPLICAS_ACK_TIMEOUT_MS 2000
 
@@ -436,6 +447,7 @@ on_info(struct redis_conn *rc, redisReply *r, void *priv)
 			    "id %.8s, was %.8s): publishes wait for the "
 			    "channels to be restored", id, br->run_id);
 		br->fencing = true;
+		br->fence_until_ms = proto_now_ms() + RESTART_FENCE_MS;
 	}
 	snprintf(br->run_id, sizeof br->run_id, "%s", id);
 	if (!br->cmd_was_up) {
@@ -509,8 +521,10 @@ fenced(struct worker *w, const char *ch)
 {
 	struct bus_redis *br = w->bus;
 
-	return br->fencing && strcmp(br->restored[worker_owner(w, ch)],
-	    br->run_id) != 0;
+	if (!br->fencing)
+		return false;
+	return strcmp(br->restored[worker_owner(w, ch)], br->run_id) != 0 ||
+	    proto_now_ms() < br->fence_until_ms;
 }
 
 /*
