@@ -79,7 +79,7 @@ test('chaos: Redis and relay faults in turn; nothing acknowledged is lost, no se
 					const wt = `w:${text}`;
 					let wr;
 					try { wr = await c.call({ op: 'whisper', to: to.sub, text: wt }, W); } catch { break; }
-					if (wr.op === 'ok') whispered.push({ to, text: wt });
+					if (wr.op === 'ok') whispered.push({ to, text: wt, at: Date.now() });
 					else assert.ok(['unavailable', 'bad_field'].includes(wr.code), JSON.stringify(wr));
 				}
 			}
@@ -104,7 +104,9 @@ test('chaos: Redis and relay faults in turn; nothing acknowledged is lost, no se
 
 	await sleep(1500);
 	/* 1: Redis restarted empty. */
+	const lossFrom = Date.now();
 	redis = await redis.restart();
+	const lossTo = Date.now();
 	await settle();
 	await kickSome();
 	/* 2: Redis stopped for 5 s. */
@@ -191,12 +193,19 @@ test('chaos: Redis and relay faults in turn; nothing acknowledged is lost, no se
 			recovered++;
 		}
 	}
-	/* Whispers to users that stayed connected, once each. */
-	let wlost = 0, wok = 0;
+	/*
+	 * Whispers to users that stayed connected, once each.  A whisper
+	 * stored in Redis but not yet read by its instance when Redis lost
+	 * its data (fault 1) is lost with it (docs/protocol.md, Known
+	 * differences): those acknowledged just before the kill are counted
+	 * apart.
+	 */
+	let wlost = 0, wok = 0, wlostData = 0;
 	for (const w of whispered) {
 		if (!w.to.stayed) continue;
 		const n = w.to.whispers.filter((t) => t === w.text).length;
-		if (n === 0) wlost++;
+		if (n === 0 && w.at >= lossFrom - 500 && w.at <= lossTo) wlostData++;
+		else if (n === 0) wlost++;
 		else wok++;
 		assert.ok(n <= 1, `whisper ${w.text} arrived ${n} times`);
 	}
@@ -211,7 +220,7 @@ test('chaos: Redis and relay faults in turn; nothing acknowledged is lost, no se
 	console.log(`chaos: sent ${sent}, acknowledged ${acked.length}, refused ${refused}, delivered ${delivered}, ` +
 	    `lost ${lost}, duplicated ${dup}, out of order ${disorder}; rejoined ${recovered} recovered, ` +
 	    `${flagged} flagged, ${unrecovered} missing; whispers acknowledged ${whispered.length}, ` +
-	    `delivered ${wok}, lost ${wlost}; kicks acknowledged ${kicks.length}, closed ${kclosed}`);
+	    `delivered ${wok}, lost ${wlost}, lost with Redis's data ${wlostData}; kicks acknowledged ${kicks.length}, closed ${kclosed}`);
 	assert.ok(acked.length > 500, `only ${acked.length} acknowledged`);
 	assert.equal(lost, 0, missing.join('\n'));
 	assert.equal(dup, 0);
