@@ -14,7 +14,8 @@
  *   P reaped:NODE  set when NODE was reaped; its next heartbeat deletes it
  *                  and learns that it was taken for dead (expires in 24 h)
  *   P wstream:NODE stream of the whispers to NODE's users (fields u: user
- *                  id, f: the whisper frame); deleted when NODE is reaped
+ *                  id, f: the whisper frame); it expires by itself (a reap
+ *                  leaves it, for a node that was only stalled)
  *   P ctlstream    stream of the control commands (field c, control.h)
  * Both streams keep about their last maxlen entries, none older than age
  * ms, and expire age ms after their last entry (bus-redis-stream.c).
@@ -226,7 +227,7 @@ const char bus_script_reap[] =
     "  redis.call('HDEL', uk, node)\n"
     "end\n"
     "redis.call('DEL', nu)\n"
-    "redis.call('DEL', P .. 'wstream:' .. node)\n"
+
     "redis.call('ZREM', KEYS[1], node)\n"
     "redis.call('SET', P .. 'reaped:' .. node, '1', 'PX', 86400000)\n"
     "return #f / 2\n";
