@@ -1,15 +1,66 @@
 /*
  * config-int.h: what config.c, config-file.c and config-args.c share.
  *
- * Private to those three files; everything else uses config.h.  The
- * directive table stays inside config.c: the other two reach it only by
- * name.
+ * Private to config.c, config-table.c, config-file.c and config-args.c;
+ * everything else uses config.h.
  */
 #ifndef CHATRELAY_CONFIG_INT_H
 #define CHATRELAY_CONFIG_INT_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
+
+#define KIB ((int64_t)1024)
+#define MIB (KIB * 1024)
+#define GIB (MIB * 1024)
+
+#define MSEC ((int64_t)1)
+#define SEC (MSEC * 1000)
+#define MIN (SEC * 60)
+#define HOUR (MIN * 60)
+#define DAY (HOUR * 24)
+
+enum config_type {
+	CONFIG_INT,		/* int, decimal */
+	CONFIG_BOOL,		/* int 0/1, yes/no/on/off/true/false/1/0 */
+	CONFIG_STRING,		/* char[], min..max bytes */
+	CONFIG_SIZE,		/* size_t bytes, with k/m/g suffixes */
+	CONFIG_DURATION,	/* int64_t ms, with ms/s/m/h/d units */
+	CONFIG_LOGLEVEL		/* int, enum log_level */
+};
+
+struct config_directive {
+	const char		*name;
+	enum config_type	 type;
+	size_t			 offset;	/* of the field in struct config */
+	size_t			 size;		/* of the field, bytes */
+	const char		*def;		/* default, as text */
+	int64_t			 min;		/* bounds; length bounds for strings */
+	int64_t			 max;
+	int			(*valid)(const char *, char *, size_t);
+	const char		*help;
+};
+
+/*
+ * The offset of field f, which must have type T: a row that names the wrong
+ * type for its field does not compile.
+ */
+#define CONFIG_FIELD(f, T)						\
+	.offset = offsetof(struct config, f) +				\
+	    0 * sizeof(_Generic(((struct config *)0)->f, T: 1)),	\
+	.size = sizeof(((struct config *)0)->f)
+#define CONFIG_STRFIELD(f)						\
+	.offset = offsetof(struct config, f),				\
+	.size = sizeof(((struct config *)0)->f)
+
+/* The directive table (config-table.c), config_ndirectives rows. */
+extern const struct config_directive config_table[];
+extern const size_t config_ndirectives;
+
+/* Returns the row for the first len bytes of name, or NULL. */
+const struct config_directive *config_directive_find(const char *name,
+    size_t len);
 
 /* Writes a formatted reason into err, if the caller gave room for one. */
 void config_error(char *err, size_t errlen, const char *fmt, ...)

@@ -1,10 +1,9 @@
 /*
- * config.c: the directive table, and turning directive values into struct
- * config fields and back.
+ * config.c: turning directive values into struct config fields and back:
+ * parsing and formatting numbers, sizes and durations, setting, getting,
+ * defaults, the consistency check and --help.
  *
- * Everything about a directive lives in its row of config_table: adding a
- * directive means adding a field to struct config, a row here, and its
- * explanation in conf/chatrelay.conf (a unit test checks the last).  Reading
+ * The directives themselves are the rows of config-table.c.  Reading
  * a configuration file is config-file.c's job, the command line
  * config-args.c's.  All of it runs once at start-up, before any thread
  * exists.
@@ -22,233 +21,6 @@
 #include "config-int.h"
 #include "log.h"
 
-#define KIB ((int64_t)1024)
-#define MIB (KIB * 1024)
-#define GIB (MIB * 1024)
-
-#define MSEC ((int64_t)1)
-#define SEC (MSEC * 1000)
-#define MIN (SEC * 60)
-#define HOUR (MIN * 60)
-#define DAY (HOUR * 24)
-
-enum config_type {
-	CONFIG_INT,		/* int, decimal */
-	CONFIG_BOOL,		/* int 0/1, yes/no/on/off/true/false/1/0 */
-	CONFIG_STRING,		/* char[], min..max bytes */
-	CONFIG_SIZE,		/* size_t bytes, with k/m/g suffixes */
-	CONFIG_DURATION,	/* int64_t ms, with ms/s/m/h/d units */
-	CONFIG_LOGLEVEL		/* int, enum log_level */
-};
-
-struct config_directive {
-	const char		*name;
-	enum config_type	 type;
-	size_t			 offset;	/* of the field in struct config */
-	size_t			 size;		/* of the field, bytes */
-	const char		*def;		/* default, as text */
-	int64_t			 min;		/* bounds; length bounds for strings */
-	int64_t			 max;
-	int			(*valid)(const char *, char *, size_t);
-	const char		*help;
-};
-
-/*
- * The offset of field f, which must have type T: a row that names the wrong
- * type for its field does not compile.
- */
-#define CONFIG_FIELD(f, T)						\
-	.offset = offsetof(struct config, f) +				\
-	    0 * sizeof(_Generic(((struct config *)0)->f, T: 1)),	\
-	.size = sizeof(((struct config *)0)->f)
-#define CONFIG_STRFIELD(f)						\
-	.offset = offsetof(struct config, f),				\
-	.size = sizeof(((struct config *)0)->f)
-
-static int config_valid_node(const char *, char *, size_t);
-static int config_valid_master(const char *, char *, size_t);
-
-static const struct config_directive config_table[] = {
-	/* Network. */
-	{ .name = "bind", .type = CONFIG_STRING, CONFIG_STRFIELD(bind),
-	  .def = "127.0.0.1", .min = 1, .max = CONFIG_STR_MAX - 1,
-	  .help = "Address to listen on for WebSocket and HTTP connections. "
-	  "Use 0.0.0.0 or :: to accept connections from other hosts." },
-	{ .name = "port", .type = CONFIG_INT, CONFIG_FIELD(port, int),
-	  .def = "8080", .min = 1, .max = 65535,
-	  .help = "TCP port to listen on for WebSocket and HTTP connections." },
-	{ .name = "workers", .type = CONFIG_INT, CONFIG_FIELD(workers, int),
-	  .def = "0", .min = 0, .max = 64,
-	  .help = "Number of worker threads, each with its own event loop and "
-	  "share of the connections. 0 starts one per CPU core." },
-	{ .name = "tls_cert", .type = CONFIG_STRING, CONFIG_STRFIELD(tls_cert),
-	  .def = "", .min = 0, .max = CONFIG_STR_MAX - 1,
-	  .help = "PEM certificate chain file for TLS (wss:// and https://). "
-	  "Empty serves plain TCP; set together with tls_key." },
-	{ .name = "tls_key", .type = CONFIG_STRING, CONFIG_STRFIELD(tls_key),
-	  .def = "", .min = 0, .max = CONFIG_STR_MAX - 1,
-	  .help = "PEM private key file that belongs to tls_cert." },
-	{ .name = "deflate", .type = CONFIG_BOOL, CONFIG_FIELD(deflate, int),
-	  .def = "no", .min = 0, .max = 1,
-	  .help = "Negotiate permessage-deflate compression with clients that "
-	  "offer it. It saves bandwidth at some CPU and memory cost per "
-	  "connection." },
-
-	/* Identity. */
-	{ .name = "secret", .type = CONFIG_STRING, CONFIG_STRFIELD(secret),
-	  .def = "", .min = 0, .max = CONFIG_STR_MAX - 1,
-	  .help = "Shared secret that signs client tokens (HS256 JWT). "
-	  "Empty runs the relay in open mode, where anyone may connect as "
-	  "a guest without a token." },
-	{ .name = "node", .type = CONFIG_STRING, CONFIG_STRFIELD(node),
-	  .def = "", .min = 0, .max = 64, .valid = config_valid_node,
-	  .help = "Name of this relay instance, unique among relays that "
-	  "share a bus: up to 64 characters of A-Z, a-z, 0-9, '_', '.' and "
-	  "'-'. Empty generates one at start." },
-
-	/* Cluster. */
-	{ .name = "redis", .type = CONFIG_STRING, CONFIG_STRFIELD(redis),
-	  .def = "", .min = 0, .max = CONFIG_STR_MAX - 1,
-	  .help = "Redis that joins several relay instances: "
-	  "redis://[:password@]host[:port][/db] or unix:/path. Empty keeps "
-	  "the in-process bus of a single instance." },
-	{ .name = "redis_sentinel", .type = CONFIG_STRING,
-	  CONFIG_STRFIELD(redis_sentinel),
-	  .def = "", .min = 0, .max = CONFIG_STR_MAX - 1,
-	  .help = "Redis Sentinels that say where the master named "
-	  "redis_master is, instead of redis: host:port[,host:port...] "
-	  "(port 26379 by default). The relay follows failovers. Empty uses "
-	  "redis." },
-	{ .name = "redis_master", .type = CONFIG_STRING,
-	  CONFIG_STRFIELD(redis_master),
-	  .def = "mymaster", .min = 1, .max = CONFIG_STR_MAX - 1,
-	  .valid = config_valid_master,
-	  .help = "Name of the master the sentinels of redis_sentinel "
-	  "monitor (their \"sentinel monitor NAME ...\")." },
-	{ .name = "redis_auth", .type = CONFIG_STRING,
-	  CONFIG_STRFIELD(redis_auth),
-	  .def = "", .min = 0, .max = CONFIG_STR_MAX - 1,
-	  .help = "With redis_sentinel, the master's credentials and "
-	  "database, as in the query of a redis:// URL: "
-	  "password=P[&user=U][&db=N], percent-encoded. Empty sends no AUTH "
-	  "and uses database 0." },
-	{ .name = "redis_replicas_ack", .type = CONFIG_INT,
-	  CONFIG_FIELD(redis_replicas_ack, int),
-	  .def = "0", .min = 0, .max = 16,
-	  .help = "ok for a send only after WAIT confirms the write reached "
-	  "this many replicas; 0 answers once the master has it." },
-	{ .name = "redis_connect_timeout", .type = CONFIG_DURATION,
-	  CONFIG_FIELD(redis_connect_timeout_ms, int64_t),
-	  .def = "2s", .min = 100, .max = 60 * SEC,
-	  .help = "How long a connection to Redis may take before it counts "
-	  "as failed and is retried." },
-	{ .name = "presence_ttl", .type = CONFIG_DURATION,
-	  CONFIG_FIELD(presence_ttl_ms, int64_t),
-	  .def = "15s", .min = SEC, .max = 3600 * SEC,
-	  .help = "How soon the other instances remove the members of an "
-	  "instance that stopped (they beat every third of this)." },
-
-	/* Files and logging. */
-	{ .name = "web_root", .type = CONFIG_STRING, CONFIG_STRFIELD(web_root),
-	  .def = "web", .min = 1, .max = CONFIG_STR_MAX - 1,
-	  .help = "Directory whose files are served over HTTP, such as the "
-	  "demo client index.html. Files outside it are never served." },
-	{ .name = "log_level", .type = CONFIG_LOGLEVEL,
-	  CONFIG_FIELD(log_level, int),
-	  .def = "notice", .min = LOG_ERR, .max = LOG_DEBUG,
-	  .help = "Most verbose kind of message written to standard error: "
-	  "err, warn, notice, info or debug." },
-
-	/* Limits. */
-	{ .name = "frame_max", .type = CONFIG_INT,
-	  CONFIG_FIELD(frame_max, int),
-	  .def = "4096", .min = 1024, .max = 1048576,
-	  .help = "Largest WebSocket frame accepted from a client, in bytes. "
-	  "A larger frame closes the connection with code 1009." },
-	{ .name = "message_max", .type = CONFIG_INT,
-	  CONFIG_FIELD(message_max, int),
-	  .def = "4096", .min = 1024, .max = 16777216,
-	  .help = "Largest message accepted from a client once its fragments "
-	  "are put together, in bytes; at least frame_max. A larger message "
-	  "closes the connection with code 1009." },
-	{ .name = "text_max", .type = CONFIG_INT,
-	  CONFIG_FIELD(text_max, int),
-	  .def = "500", .min = 1, .max = 100000,
-	  .help = "Longest text a client may send in one message, in "
-	  "characters. A longer text is refused with an error." },
-	{ .name = "json_depth_max", .type = CONFIG_INT,
-	  CONFIG_FIELD(json_depth_max, int),
-	  .def = "8", .min = 2, .max = 64,
-	  .help = "Deepest nesting of JSON objects and arrays accepted in a "
-	  "client frame. A deeper frame is refused as malformed." },
-	{ .name = "rate", .type = CONFIG_INT, CONFIG_FIELD(rate, int),
-	  .def = "10", .min = 1, .max = 10000000,
-	  .help = "Messages per second one connection may send with send and "
-	  "whisper, over time (the refill rate of a token bucket)." },
-	{ .name = "burst", .type = CONFIG_INT, CONFIG_FIELD(burst, int),
-	  .def = "20", .min = 1, .max = 10000000,
-	  .help = "Messages one connection may send at once before rate "
-	  "applies (the depth of the token bucket)." },
-	{ .name = "rate_strikes_max", .type = CONFIG_INT,
-	  CONFIG_FIELD(rate_strikes_max, int),
-	  .def = "20", .min = 1, .max = 100000,
-	  .help = "rate_limited errors in a row after which the connection is "
-	  "closed with code 4029." },
-	{ .name = "channels_max", .type = CONFIG_INT,
-	  CONFIG_FIELD(channels_max, int),
-	  .def = "32", .min = 1, .max = 1024,
-	  .help = "Most channels one connection may be joined to at once." },
-	{ .name = "user_connections_max", .type = CONFIG_INT,
-	  CONFIG_FIELD(user_connections_max, int),
-	  .def = "10", .min = 1, .max = 100000,
-	  .help = "Most connections one user may hold open on this relay at "
-	  "once." },
-	{ .name = "auth_timeout", .type = CONFIG_DURATION,
-	  CONFIG_FIELD(auth_timeout_ms, int64_t),
-	  .def = "5s", .min = 100 * MSEC, .max = HOUR,
-	  .help = "Time a new connection has to authenticate. A connection "
-	  "that has not authenticated by then is closed with code 4001." },
-	{ .name = "idle_timeout", .type = CONFIG_DURATION,
-	  CONFIG_FIELD(idle_timeout_ms, int64_t),
-	  .def = "60s", .min = SEC, .max = 24 * HOUR,
-	  .help = "A connection that sends nothing, not even a pong to the "
-	  "relay's pings, for this long is closed." },
-	{ .name = "client_queue_max", .type = CONFIG_SIZE,
-	  CONFIG_FIELD(client_queue_max, size_t),
-	  .def = "256k", .min = 4 * KIB, .max = GIB,
-	  .help = "Most bytes of outgoing messages queued for one client. A "
-	  "client whose queue fills is sent bye and closed with code 4029." },
-	{ .name = "connections_max", .type = CONFIG_INT,
-	  CONFIG_FIELD(connections_max, int),
-	  .def = "0", .min = 0, .max = 10000000,
-	  .help = "Most client connections this relay accepts at once; 0 "
-	  "means no limit." },
-
-	/* Channels. */
-	{ .name = "history_size", .type = CONFIG_INT,
-	  CONFIG_FIELD(history_size, int),
-	  .def = "100", .min = 0, .max = 10000,
-	  .help = "Messages kept per channel and replayed to clients that ask "
-	  "for history; 0 keeps none." },
-	{ .name = "history_ttl", .type = CONFIG_DURATION,
-	  CONFIG_FIELD(history_ttl_ms, int64_t),
-	  .def = "1h", .min = SEC, .max = 30 * DAY,
-	  .help = "Age after which a kept message is dropped from its "
-	  "channel's history." },
-	{ .name = "channel_ttl", .type = CONFIG_DURATION,
-	  CONFIG_FIELD(channel_ttl_ms, int64_t),
-	  .def = "24h", .min = SEC, .max = 365 * DAY,
-	  .help = "How long a channel with no members and no history left "
-	  "keeps its sequence number before it is forgotten and starts "
-	  "again at 1." },
-	{ .name = "presence_events_max", .type = CONFIG_INT,
-	  CONFIG_FIELD(presence_events_max, int),
-	  .def = "100", .min = 0, .max = 1000000,
-	  .help = "Join and leave events are sent only in channels with at "
-	  "most this many members; 0 sends none." },
-};
-
-#define CONFIG_NDIRECTIVES (sizeof config_table / sizeof config_table[0])
 
 /* Writes a formatted reason into err, if the caller gave room for one. */
 void
@@ -275,77 +47,6 @@ config_report(FILE *f, const char *fmt, ...)
 	vfprintf(f, fmt, ap);
 	va_end(ap);
 	fputc('\n', f);
-}
-
-/* Returns the row for the first len bytes of name, or NULL. */
-static const struct config_directive *
-config_find(const char *name, size_t len)
-{
-	size_t	i;
-
-	for (i = 0; i < CONFIG_NDIRECTIVES; i++) {
-		if (strlen(config_table[i].name) == len &&
-		    strncmp(config_table[i].name, name, len) == 0)
-			return &config_table[i];
-	}
-	return NULL;
-}
-
-const char *
-config_directive_match(const char *name, size_t len)
-{
-	const struct config_directive	*d;
-
-	d = config_find(name, len);
-	return d != NULL ? d->name : NULL;
-}
-
-size_t
-config_directive_count(void)
-{
-	return CONFIG_NDIRECTIVES;
-}
-
-const char *
-config_directive_name(size_t i)
-{
-	if (i >= CONFIG_NDIRECTIVES)
-		return NULL;
-	return config_table[i].name;
-}
-
-/* Accepts a node name: only letters, digits, '_', '.' and '-'. */
-static int
-config_valid_node(const char *s, char *err, size_t errlen)
-{
-	const char	*p;
-
-	for (p = s; *p != '\0'; p++) {
-		if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
-		    (*p >= '0' && *p <= '9') || *p == '_' || *p == '.' ||
-		    *p == '-')
-			continue;
-		config_error(err, errlen, "may contain only A-Z, a-z, 0-9, "
-		    "'_', '.' and '-'");
-		return -1;
-	}
-	return 0;
-}
-
-/* Accepts a Sentinel master name: printable, no spaces (Sentinel's messages are space-separated). */
-static int
-config_valid_master(const char *s, char *err, size_t errlen)
-{
-	const char	*p;
-
-	for (p = s; *p != '\0'; p++) {
-		if ((unsigned char)*p > ' ' && (unsigned char)*p != 0x7f)
-			continue;
-		config_error(err, errlen, "may not contain spaces or control "
-		    "characters");
-		return -1;
-	}
-	return 0;
 }
 
 /*
@@ -613,7 +314,7 @@ config_set(struct config *cfg, const char *name, const char *value,
 	int64_t				 v;
 	int				 r;
 
-	if (name == NULL || (d = config_find(name, strlen(name))) == NULL) {
+	if (name == NULL || (d = config_directive_find(name, strlen(name))) == NULL) {
 		config_error(err, errlen, "unknown directive \"%.64s\"",
 		    name != NULL ? name : "");
 		return -1;
@@ -671,7 +372,7 @@ config_get(const struct config *cfg, const char *name, char *buf,
 	char				 text[CONFIG_STR_MAX + 32];
 	size_t				 n;
 
-	if (name == NULL || (d = config_find(name, strlen(name))) == NULL ||
+	if (name == NULL || (d = config_directive_find(name, strlen(name))) == NULL ||
 	    buf == NULL || len == 0)
 		return -1;
 	field = (const char *)cfg + d->offset;
@@ -718,7 +419,7 @@ config_defaults(struct config *cfg)
 	size_t	i;
 
 	memset(cfg, 0, sizeof *cfg);
-	for (i = 0; i < CONFIG_NDIRECTIVES; i++) {
+	for (i = 0; i < config_ndirectives; i++) {
 		if (config_set(cfg, config_table[i].name, config_table[i].def,
 		    err, sizeof err) != 0)
 			fatal("config: bad default: %s", err);
@@ -801,7 +502,7 @@ config_print_help(FILE *f)
 
 	fprintf(f, "Directives (\"name value\" in the configuration file, "
 	    "\"--name value\" here):\n");
-	for (i = 0; i < CONFIG_NDIRECTIVES; i++) {
+	for (i = 0; i < config_ndirectives; i++) {
 		d = &config_table[i];
 		fprintf(f, "  --%s %s (default %s%s%s", d->name,
 		    metavar[d->type], *d->def == '\0' ? "\"" : "", d->def,

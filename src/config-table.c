@@ -1,0 +1,271 @@
+/*
+ * config-table.c: the directive table, one row per directive: its name,
+ * type, field, default, bounds, check and help.
+ *
+ * Everything about a directive lives in its row: adding a directive means
+ * adding a field to struct config, a row here, and its explanation in
+ * conf/chatrelay.conf (a unit test checks the last).  Read-only; looked up
+ * by name (config_directive_find).
+ */
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "config.h"
+#include "config-int.h"
+#include "log.h"
+
+static int config_valid_node(const char *, char *, size_t);
+static int config_valid_master(const char *, char *, size_t);
+
+const struct config_directive config_table[] = {
+	/* Network. */
+	{ .name = "bind", .type = CONFIG_STRING, CONFIG_STRFIELD(bind),
+	  .def = "127.0.0.1", .min = 1, .max = CONFIG_STR_MAX - 1,
+	  .help = "Address to listen on for WebSocket and HTTP connections. "
+	  "Use 0.0.0.0 or :: to accept connections from other hosts." },
+	{ .name = "port", .type = CONFIG_INT, CONFIG_FIELD(port, int),
+	  .def = "8080", .min = 1, .max = 65535,
+	  .help = "TCP port to listen on for WebSocket and HTTP connections." },
+	{ .name = "workers", .type = CONFIG_INT, CONFIG_FIELD(workers, int),
+	  .def = "0", .min = 0, .max = 64,
+	  .help = "Number of worker threads, each with its own event loop and "
+	  "share of the connections. 0 starts one per CPU core." },
+	{ .name = "tls_cert", .type = CONFIG_STRING, CONFIG_STRFIELD(tls_cert),
+	  .def = "", .min = 0, .max = CONFIG_STR_MAX - 1,
+	  .help = "PEM certificate chain file for TLS (wss:// and https://). "
+	  "Empty serves plain TCP; set together with tls_key." },
+	{ .name = "tls_key", .type = CONFIG_STRING, CONFIG_STRFIELD(tls_key),
+	  .def = "", .min = 0, .max = CONFIG_STR_MAX - 1,
+	  .help = "PEM private key file that belongs to tls_cert." },
+	{ .name = "deflate", .type = CONFIG_BOOL, CONFIG_FIELD(deflate, int),
+	  .def = "no", .min = 0, .max = 1,
+	  .help = "Negotiate permessage-deflate compression with clients that "
+	  "offer it. It saves bandwidth at some CPU and memory cost per "
+	  "connection." },
+
+	/* Identity. */
+	{ .name = "secret", .type = CONFIG_STRING, CONFIG_STRFIELD(secret),
+	  .def = "", .min = 0, .max = CONFIG_STR_MAX - 1,
+	  .help = "Shared secret that signs client tokens (HS256 JWT). "
+	  "Empty runs the relay in open mode, where anyone may connect as "
+	  "a guest without a token." },
+	{ .name = "node", .type = CONFIG_STRING, CONFIG_STRFIELD(node),
+	  .def = "", .min = 0, .max = 64, .valid = config_valid_node,
+	  .help = "Name of this relay instance, unique among relays that "
+	  "share a bus: up to 64 characters of A-Z, a-z, 0-9, '_', '.' and "
+	  "'-'. Empty generates one at start." },
+
+	/* Cluster. */
+	{ .name = "redis", .type = CONFIG_STRING, CONFIG_STRFIELD(redis),
+	  .def = "", .min = 0, .max = CONFIG_STR_MAX - 1,
+	  .help = "Redis that joins several relay instances: "
+	  "redis://[:password@]host[:port][/db] or unix:/path. Empty keeps "
+	  "the in-process bus of a single instance." },
+	{ .name = "redis_sentinel", .type = CONFIG_STRING,
+	  CONFIG_STRFIELD(redis_sentinel),
+	  .def = "", .min = 0, .max = CONFIG_STR_MAX - 1,
+	  .help = "Redis Sentinels that say where the master named "
+	  "redis_master is, instead of redis: host:port[,host:port...] "
+	  "(port 26379 by default). The relay follows failovers. Empty uses "
+	  "redis." },
+	{ .name = "redis_master", .type = CONFIG_STRING,
+	  CONFIG_STRFIELD(redis_master),
+	  .def = "mymaster", .min = 1, .max = CONFIG_STR_MAX - 1,
+	  .valid = config_valid_master,
+	  .help = "Name of the master the sentinels of redis_sentinel "
+	  "monitor (their \"sentinel monitor NAME ...\")." },
+	{ .name = "redis_auth", .type = CONFIG_STRING,
+	  CONFIG_STRFIELD(redis_auth),
+	  .def = "", .min = 0, .max = CONFIG_STR_MAX - 1,
+	  .help = "With redis_sentinel, the master's credentials and "
+	  "database, as in the query of a redis:// URL: "
+	  "password=P[&user=U][&db=N], percent-encoded. Empty sends no AUTH "
+	  "and uses database 0." },
+	{ .name = "redis_replicas_ack", .type = CONFIG_INT,
+	  CONFIG_FIELD(redis_replicas_ack, int),
+	  .def = "0", .min = 0, .max = 16,
+	  .help = "ok for a send only after WAIT confirms the write reached "
+	  "this many replicas; 0 answers once the master has it." },
+	{ .name = "redis_connect_timeout", .type = CONFIG_DURATION,
+	  CONFIG_FIELD(redis_connect_timeout_ms, int64_t),
+	  .def = "2s", .min = 100, .max = 60 * SEC,
+	  .help = "How long a connection to Redis may take before it counts "
+	  "as failed and is retried." },
+	{ .name = "presence_ttl", .type = CONFIG_DURATION,
+	  CONFIG_FIELD(presence_ttl_ms, int64_t),
+	  .def = "15s", .min = SEC, .max = 3600 * SEC,
+	  .help = "How soon the other instances remove the members of an "
+	  "instance that stopped (they beat every third of this)." },
+
+	/* Files and logging. */
+	{ .name = "web_root", .type = CONFIG_STRING, CONFIG_STRFIELD(web_root),
+	  .def = "web", .min = 1, .max = CONFIG_STR_MAX - 1,
+	  .help = "Directory whose files are served over HTTP, such as the "
+	  "demo client index.html. Files outside it are never served." },
+	{ .name = "log_level", .type = CONFIG_LOGLEVEL,
+	  CONFIG_FIELD(log_level, int),
+	  .def = "notice", .min = LOG_ERR, .max = LOG_DEBUG,
+	  .help = "Most verbose kind of message written to standard error: "
+	  "err, warn, notice, info or debug." },
+
+	/* Limits. */
+	{ .name = "frame_max", .type = CONFIG_INT,
+	  CONFIG_FIELD(frame_max, int),
+	  .def = "4096", .min = 1024, .max = 1048576,
+	  .help = "Largest WebSocket frame accepted from a client, in bytes. "
+	  "A larger frame closes the connection with code 1009." },
+	{ .name = "message_max", .type = CONFIG_INT,
+	  CONFIG_FIELD(message_max, int),
+	  .def = "4096", .min = 1024, .max = 16777216,
+	  .help = "Largest message accepted from a client once its fragments "
+	  "are put together, in bytes; at least frame_max. A larger message "
+	  "closes the connection with code 1009." },
+	{ .name = "text_max", .type = CONFIG_INT,
+	  CONFIG_FIELD(text_max, int),
+	  .def = "500", .min = 1, .max = 100000,
+	  .help = "Longest text a client may send in one message, in "
+	  "characters. A longer text is refused with an error." },
+	{ .name = "json_depth_max", .type = CONFIG_INT,
+	  CONFIG_FIELD(json_depth_max, int),
+	  .def = "8", .min = 2, .max = 64,
+	  .help = "Deepest nesting of JSON objects and arrays accepted in a "
+	  "client frame. A deeper frame is refused as malformed." },
+	{ .name = "rate", .type = CONFIG_INT, CONFIG_FIELD(rate, int),
+	  .def = "10", .min = 1, .max = 10000000,
+	  .help = "Messages per second one connection may send with send and "
+	  "whisper, over time (the refill rate of a token bucket)." },
+	{ .name = "burst", .type = CONFIG_INT, CONFIG_FIELD(burst, int),
+	  .def = "20", .min = 1, .max = 10000000,
+	  .help = "Messages one connection may send at once before rate "
+	  "applies (the depth of the token bucket)." },
+	{ .name = "rate_strikes_max", .type = CONFIG_INT,
+	  CONFIG_FIELD(rate_strikes_max, int),
+	  .def = "20", .min = 1, .max = 100000,
+	  .help = "rate_limited errors in a row after which the connection is "
+	  "closed with code 4029." },
+	{ .name = "channels_max", .type = CONFIG_INT,
+	  CONFIG_FIELD(channels_max, int),
+	  .def = "32", .min = 1, .max = 1024,
+	  .help = "Most channels one connection may be joined to at once." },
+	{ .name = "user_connections_max", .type = CONFIG_INT,
+	  CONFIG_FIELD(user_connections_max, int),
+	  .def = "10", .min = 1, .max = 100000,
+	  .help = "Most connections one user may hold open on this relay at "
+	  "once." },
+	{ .name = "auth_timeout", .type = CONFIG_DURATION,
+	  CONFIG_FIELD(auth_timeout_ms, int64_t),
+	  .def = "5s", .min = 100 * MSEC, .max = HOUR,
+	  .help = "Time a new connection has to authenticate. A connection "
+	  "that has not authenticated by then is closed with code 4001." },
+	{ .name = "idle_timeout", .type = CONFIG_DURATION,
+	  CONFIG_FIELD(idle_timeout_ms, int64_t),
+	  .def = "60s", .min = SEC, .max = 24 * HOUR,
+	  .help = "A connection that sends nothing, not even a pong to the "
+	  "relay's pings, for this long is closed." },
+	{ .name = "client_queue_max", .type = CONFIG_SIZE,
+	  CONFIG_FIELD(client_queue_max, size_t),
+	  .def = "256k", .min = 4 * KIB, .max = GIB,
+	  .help = "Most bytes of outgoing messages queued for one client. A "
+	  "client whose queue fills is sent bye and closed with code 4029." },
+	{ .name = "connections_max", .type = CONFIG_INT,
+	  CONFIG_FIELD(connections_max, int),
+	  .def = "0", .min = 0, .max = 10000000,
+	  .help = "Most client connections this relay accepts at once; 0 "
+	  "means no limit." },
+
+	/* Channels. */
+	{ .name = "history_size", .type = CONFIG_INT,
+	  CONFIG_FIELD(history_size, int),
+	  .def = "100", .min = 0, .max = 10000,
+	  .help = "Messages kept per channel and replayed to clients that ask "
+	  "for history; 0 keeps none." },
+	{ .name = "history_ttl", .type = CONFIG_DURATION,
+	  CONFIG_FIELD(history_ttl_ms, int64_t),
+	  .def = "1h", .min = SEC, .max = 30 * DAY,
+	  .help = "Age after which a kept message is dropped from its "
+	  "channel's history." },
+	{ .name = "channel_ttl", .type = CONFIG_DURATION,
+	  CONFIG_FIELD(channel_ttl_ms, int64_t),
+	  .def = "24h", .min = SEC, .max = 365 * DAY,
+	  .help = "How long a channel with no members and no history left "
+	  "keeps its sequence number before it is forgotten and starts "
+	  "again at 1." },
+	{ .name = "presence_events_max", .type = CONFIG_INT,
+	  CONFIG_FIELD(presence_events_max, int),
+	  .def = "100", .min = 0, .max = 1000000,
+	  .help = "Join and leave events are sent only in channels with at "
+	  "most this many members; 0 sends none." },
+};
+
+const size_t config_ndirectives = sizeof config_table / sizeof config_table[0];
+
+const struct config_directive *
+config_directive_find(const char *name, size_t len)
+{
+	size_t	i;
+
+	for (i = 0; i < config_ndirectives; i++) {
+		if (strlen(config_table[i].name) == len &&
+		    strncmp(config_table[i].name, name, len) == 0)
+			return &config_table[i];
+	}
+	return NULL;
+}
+
+const char *
+config_directive_match(const char *name, size_t len)
+{
+	const struct config_directive	*d;
+
+	d = config_directive_find(name, len);
+	return d != NULL ? d->name : NULL;
+}
+
+size_t
+config_directive_count(void)
+{
+	return config_ndirectives;
+}
+
+const char *
+config_directive_name(size_t i)
+{
+	if (i >= config_ndirectives)
+		return NULL;
+	return config_table[i].name;
+}
+
+/* Accepts a node name: only letters, digits, '_', '.' and '-'. */
+static int
+config_valid_node(const char *s, char *err, size_t errlen)
+{
+	const char	*p;
+
+	for (p = s; *p != '\0'; p++) {
+		if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
+		    (*p >= '0' && *p <= '9') || *p == '_' || *p == '.' ||
+		    *p == '-')
+			continue;
+		config_error(err, errlen, "may contain only A-Z, a-z, 0-9, "
+		    "'_', '.' and '-'");
+		return -1;
+	}
+	return 0;
+}
+
+/* Accepts a Sentinel master name: printable, no spaces (Sentinel's messages are space-separated). */
+static int
+config_valid_master(const char *s, char *err, size_t errlen)
+{
+	const char	*p;
+
+	for (p = s; *p != '\0'; p++) {
+		if ((unsigned char)*p > ' ' && (unsigned char)*p != 0x7f)
+			continue;
+		config_error(err, errlen, "may not contain spaces or control "
+		    "characters");
+		return -1;
+	}
+	return 0;
+}
