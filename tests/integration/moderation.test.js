@@ -2,7 +2,8 @@
 /*
  * moderation.test.js: the moderators' kick and announce on /admin, on one
  * relay with two workers (src/moderation.c; the control channel of
- * src/control.c reaches every worker).
+ * src/control.c reaches every worker; src/enforce.c carries the kick
+ * and the announce out on each worker).
  */
 
 const { test, describe, before } = require('node:test');

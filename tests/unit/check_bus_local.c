@@ -1,5 +1,6 @@
 /*
- * check_bus_local.c: the in-process bus through its interface (bus.h), on
+ * check_bus_local.c: the in-process bus (src/bus-local.c) through its
+ * interface (bus.h, bus_local_ops), on
  * two workers that have inboxes but no lws: requests go through bus.c's
  * routing and the dispatch table, and what the bus sends back (answers to
  * clients, deliveries to the other worker) is read from the inboxes.
