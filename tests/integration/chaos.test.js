@@ -45,12 +45,6 @@ async function player(relay, sub, chans) {
 	return c;
 }
 
-async function moderator(relay) {
-	const c = await relay.ws({ path: `/admin?token=${mintToken(SECRET, { sub: uniq('mod'), role: 'moderator' })}` });
-	c.welcome = await c.next('welcome');
-	return c;
-}
-
 test('chaos: Redis and relay faults in turn; nothing acknowledged is lost, no seq is reused', { timeout: 240000 }, async () => {
 	let { redis, relays } = await startCluster(3, DIRS);
 	const chans = [uniq('k1'), uniq('k2'), uniq('k3')];
@@ -59,7 +53,7 @@ test('chaos: Redis and relay faults in turn; nothing acknowledged is lost, no se
 		for (let i = 0; i < 3; i++)
 			clients.push(await player(relays[r], uniq(`p${r}x${i}`), chans));
 	clients.forEach((c, k) => { c.relayIdx = Math.floor(k / 3); c.stayed = true; });
-	const mod = await moderator(relays[0]);
+	const mod = await relays[0].moderator(SECRET);
 	const acked = [], whispered = [], kicks = [];
 	let sent = 0, refused = 0, running = true;
 

@@ -204,6 +204,16 @@ class Relay {
 		return c;
 	}
 
+	/*
+	 * A moderator (role moderator, a fresh user id) on /admin, with a
+	 * token signed with secret; resolves once welcomed.
+	 */
+	async moderator(secret, timeoutMs = 3000) {
+		const c = await this.ws({ path: `/admin?token=${mintToken(secret, { sub: uniq('mod'), role: 'moderator' })}` });
+		c.welcome = await c.next('welcome', timeoutMs);
+		return c;
+	}
+
 	/* A client on /ws authenticated with token via ?token=. */
 	async withToken(token, opts = {}) {
 		const c = await this.ws({ ...opts, path: `/ws?token=${encodeURIComponent(token)}` });
