@@ -226,6 +226,7 @@ rbus_publish(struct worker *w, struct im_publish *m)
 	    ttl[24], cttl[24], known[24], epoch[PROTO_EPOCH_MAX + 1];
 	const char *argv[11];
 	struct pub_ctx *p;
+	struct room *r;
 	char *b;
 
 	if (fenced(w, m->ch)) {
@@ -247,7 +248,10 @@ rbus_publish(struct worker *w, struct im_publish *m)
 	snprintf(size, sizeof size, "%d", w->cfg->history_size);
 	snprintf(ttl, sizeof ttl, "%lld", (long long)w->cfg->history_ttl_ms);
 	snprintf(cttl, sizeof cttl, "%lld", (long long)w->cfg->channel_ttl_ms);
-	snprintf(known, sizeof known, "%llu", (unsigned long long)m->known);
+	/* The publish runs on the sender's worker: what it has delivered in ch. */
+	r = room_find(&w->rooms, m->ch);
+	snprintf(known, sizeof known, "%llu",
+	    (unsigned long long)(r != NULL ? r->last_seq : 0));
 	bus_new_epoch(w, epoch);	/* used only if a numbering starts */
 	argv[0] = key(kseq, sizeof kseq, "seq", m->ch);
 	argv[1] = key(khist, sizeof khist, "hist", m->ch);

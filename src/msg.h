@@ -85,7 +85,6 @@ struct im_publish {
 	struct imsg hdr;
 	struct origin from;
 	uint64_t t0;			/* uv_hrtime() when the client sent it */
-	uint64_t known;			/* the last seq of ch this worker has delivered */
 	char *body;			/* reply_msg_body(), malloc'd, owned */
 	size_t len;
 	char ch[CHAN_NAME_MAX + 1];

@@ -282,7 +282,6 @@ static void
 op_send(struct client *c, const struct request *req)
 {
 	struct im_publish *m;
-	struct room *r;
 	size_t len;
 	char *body;
 
@@ -315,8 +314,6 @@ op_send(struct client *c, const struct request *req)
 	m->body = body;
 	m->len = len;
 	m->t0 = uv_hrtime();
-	if ((r = room_find(&c->w->rooms, req->ch)) != NULL)
-		m->known = r->last_seq;
 	bus_publish(c->w, m);
 }
 
