@@ -357,12 +357,6 @@ local_control(struct worker *w, uint64_t client, const char *id,
 		deliver_reply(w, &to, ACT_NONE, NULL, reply_ok(id));
 }
 
-/* Nothing to tell again: this bus cannot lose what it knows. */
-static void
-local_repair(struct worker *w)
-{
-}
-
 /* Nothing passes between the workers' sides of this bus but the requests. */
 static void
 local_message(struct worker *w, struct im_bus *m)
@@ -496,6 +490,5 @@ const struct bus_ops bus_local_ops = {
 	.detach = local_detach,
 	.whisper = local_whisper,
 	.control = local_control,
-	.repair = local_repair,
 	.message = local_message,
 };

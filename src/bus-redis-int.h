@@ -105,6 +105,7 @@ enum {
 	RBUS_RESTORED,			/* text: the run id restored for */
 	RBUS_RENUMBERED,		/* text: a channel numbered anew */
 	RBUS_BEHIND,			/* text: a channel Redis numbers behind us */
+	RBUS_REPAIR,			/* this node was taken for dead: register again */
 };
 
 /* A membership a script is about (leave, remember). */

@@ -114,6 +114,7 @@ struct pub_ctx {
 #define REPLICAS_ACK_TIMEOUT_MS 2000
 
 static bool fenced(struct worker *w, const char *ch);
+static void rbus_repair(struct worker *w);
 
 /* Acknowledges p's message to its sender, and frees p. */
 static void
@@ -504,6 +505,8 @@ rbus_message(struct worker *w, struct im_bus *m)
 	    m->worker < w->relay->nworkers)
 		snprintf(br->restored[m->worker], sizeof br->restored[0], "%s",
 		    m->text);
+	else if (br != NULL && m->kind == RBUS_REPAIR)
+		rbus_repair(w);
 	else if (m->kind == RBUS_RENUMBERED)
 		room_renumbered(&w->rooms, m->text);	/* the old seqs mean nothing */
 	else if (br != NULL && m->kind == RBUS_BEHIND &&
@@ -548,12 +551,12 @@ on_beat(struct redis_conn *rc, redisReply *r, void *priv)
 		log_warn("redis: this node (%s) was taken for dead and its "
 		    "members removed: registering them again",
 		    w->relay->node_key);
-		deliver_signal_workers(w, IM_BUS_REPAIR);
+		deliver_bus_workers(w, -1, RBUS_REPAIR, "");
 	}
 }
 
 /*
- * Tells Redis again about this worker's members and users (IM_BUS_REPAIR:
+ * Tells Redis again about this worker's members and users (RBUS_REPAIR:
  * another instance took this one for dead and removed them).
  */
 static void
@@ -779,6 +782,5 @@ const struct bus_ops bus_redis_ops = {
 	.detach = rbus_detach,
 	.whisper = bus_redis_whisper,
 	.control = bus_redis_control,
-	.repair = rbus_repair,
 	.message = rbus_message,
 };

@@ -145,13 +145,6 @@ bus_on_whisper(struct worker *w, struct imsg *m)
 }
 
 void
-bus_on_repair(struct worker *w, struct imsg *m)
-{
-	ops(w)->repair(w);
-	msg_free(m);
-}
-
-void
 bus_on_message(struct worker *w, struct imsg *m)
 {
 	ops(w)->message(w, (struct im_bus *)m);

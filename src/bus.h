@@ -70,8 +70,6 @@ struct bus_ops {
 	 */
 	void (*control)(struct worker *w, uint64_t client, const char *id,
 	    const char *cmd, size_t len);
-	/* IM_BUS_REPAIR: tell the bus again about this worker's members and users. */
-	void (*repair)(struct worker *w);
 	/* IM_BUS: what another worker's side of this bus said (takes m). */
 	void (*message)(struct worker *w, struct im_bus *m);
 };
@@ -108,7 +106,6 @@ void bus_on_who(struct worker *w, struct imsg *m);
 void bus_on_attach(struct worker *w, struct imsg *m);
 void bus_on_detach(struct worker *w, struct imsg *m);
 void bus_on_whisper(struct worker *w, struct imsg *m);
-void bus_on_repair(struct worker *w, struct imsg *m);
 void bus_on_message(struct worker *w, struct imsg *m);
 
 #endif

@@ -66,9 +66,9 @@ deliver_all(struct worker *w, struct frame *f)
 	}
 }
 
-/* What goes to each worker: a frame for a channel or a user, a command, or a signal. */
+/* What goes to each worker: a frame for a channel or a user, or a command. */
 struct fan {
-	enum imsg_type type;	/* IM_DELIVER, IM_USER_DELIVER, IM_CONTROL, or one without payload */
+	enum imsg_type type;	/* IM_DELIVER, IM_USER_DELIVER or IM_CONTROL */
 	const char *name;	/* the channel or the user */
 	const char *except;	/* IM_DELIVER: the user left out, or NULL */
 	struct frame *f;
@@ -109,7 +109,7 @@ fan_msg(const struct fan *fn)
 		msg_copy(u->user, sizeof u->user, fn->name);
 		u->frame = frame_ref(fn->f);
 		return &u->hdr;
-	case IM_CONTROL:
+	default:
 		if ((c = msg_new(IM_CONTROL)) == NULL)
 			return NULL;
 		if ((c->body = malloc(fn->len + 1)) == NULL) {
@@ -120,15 +120,13 @@ fan_msg(const struct fan *fn)
 		c->body[fn->len] = '\0';
 		c->len = fn->len;
 		return &c->hdr;
-	default:
-		return msg_new(fn->type);
 	}
 }
 
 /*
  * Sends fan to every worker i with counts[i] > 0 (counts NULL: all).
- * Frames are run at once on this worker; a control command or a signal
- * goes through the dispatch table everywhere, this worker included.
+ * Frames are run at once on this worker; a control command goes through
+ * the dispatch table everywhere, this worker included.
  */
 static void
 fan_out(struct worker *w, const uint32_t *counts, const struct fan *fn)
@@ -139,8 +137,7 @@ fan_out(struct worker *w, const uint32_t *counts, const struct fan *fn)
 	for (i = 0; i < w->relay->nworkers; i++) {
 		if (counts != NULL && counts[i] == 0)
 			continue;
-		if (i == w->idx && (fn->type == IM_DELIVER ||
-		    fn->type == IM_USER_DELIVER)) {
+		if (i == w->idx && fn->type != IM_CONTROL) {
 			fan_here(w, fn);
 			continue;
 		}
@@ -203,14 +200,6 @@ deliver_bus_workers(struct worker *w, int to, uint8_t kind, const char *text)
 		msg_copy(m->text, sizeof m->text, text);
 		worker_post(w, i, &m->hdr);
 	}
-}
-
-void
-deliver_signal_workers(struct worker *w, enum imsg_type type)
-{
-	struct fan fn = { type, NULL, NULL, NULL, NULL, 0 };
-
-	fan_out(w, NULL, &fn);
 }
 
 /* Posts an answer to a client of worker `to`; takes f's reference.  Returns 0 or -1. */

@@ -60,12 +60,6 @@ void deliver_bus_workers(struct worker *w, int to, uint8_t kind,
     const char *text);
 
 /*
- * Posts a message of a type without payload (IM_BUS_REPAIR) to every
- * worker of this instance, this one included.
- */
-void deliver_signal_workers(struct worker *w, enum imsg_type type);
-
-/*
  * Sends f to the client a request came from, with an action for its worker
  * (ch: the channel of ACT_ACTIVATE and ACT_JOIN_FAIL, else NULL).  Takes
  * the caller's reference of f; a NULL f (out of memory) sends nothing.

@@ -91,7 +91,6 @@ static const handler table[IM_TYPES] = {
 	[IM_USER_DELIVER] = on_user_deliver,
 	[IM_TO_CLIENT] = on_to_client,
 	[IM_CONTROL] = on_control,
-	[IM_BUS_REPAIR] = bus_on_repair,
 	[IM_BUS] = bus_on_message,
 	[IM_DRAIN] = on_drain,
 	[IM_QUIESCE] = on_quiesce,

@@ -22,7 +22,6 @@ static const size_t msg_size[IM_TYPES] = {
 	[IM_USER_DELIVER] = sizeof(struct im_user_deliver),
 	[IM_TO_CLIENT] = sizeof(struct im_to_client),
 	[IM_CONTROL] = sizeof(struct im_control),
-	[IM_BUS_REPAIR] = sizeof(struct imsg),
 	[IM_BUS] = sizeof(struct im_bus),
 	[IM_DRAIN] = sizeof(struct imsg),
 	[IM_QUIESCE] = sizeof(struct imsg),

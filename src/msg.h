@@ -36,7 +36,6 @@ enum imsg_type {
 	IM_USER_DELIVER,	/* struct im_user_deliver: to every connection of user */
 	IM_TO_CLIENT,		/* struct im_to_client: to one client */
 	IM_CONTROL,		/* struct im_control: a control command */
-	IM_BUS_REPAIR,		/* struct imsg: tell the bus about our members again */
 	IM_BUS,			/* struct im_bus: between the workers' sides of the bus */
 	/* Lifecycle, from the main thread (struct imsg). */
 	IM_DRAIN, IM_QUIESCE, IM_DESTROY,
