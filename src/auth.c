@@ -9,6 +9,11 @@
  * length, the decoded sizes and cJSON's nesting limit.  Reasons handed back
  * in *why are fixed strings meant for the client; nothing here logs, so a
  * token or a secret can never reach a log line from this file.
+ *
+ * Signing (auth_sign_jwt, for `chatrelay token`) is the same steps the other
+ * way round: the claims are checked by the rules the verifier applies, so
+ * that every token made here is one it accepts, then written with jsonw
+ * (integers exact, strings escaped), encoded, and signed.
  */
 #include <string.h>
 #include <strings.h>
@@ -19,6 +24,7 @@
 #include <openssl/hmac.h>
 
 #include "auth.h"
+#include "jsonw.h"
 #include "utf8.h"
 
 #define AUTH_SIG_LEN 32		/* HMAC-SHA256 output, bytes */
@@ -28,6 +34,18 @@
 
 /* Decoded parts are never longer than this: 3 bytes per 4 characters. */
 #define AUTH_DECODED_MAX (AUTH_TOKEN_MAX / 4 * 3 + 3)
+
+/* The largest exp signed: every integer up to it is exact as a double. */
+#define AUTH_EXP_MAX ((int64_t)1 << 53)
+
+#define AUTH_STR2(x) #x
+#define AUTH_STR(x) AUTH_STR2(x)
+
+/* {"alg":"HS256","typ":"JWT"}, the header of every token signed here. */
+static const char auth_header_json[] = "{\"alg\":\"HS256\",\"typ\":\"JWT\"}";
+
+static const char auth_b64_chars[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
 static const char *const auth_role_names[] = { "player", "moderator", "admin" };
 
@@ -81,6 +99,38 @@ auth_b64url_decode(const char *in, size_t n, unsigned char *out, size_t outlen)
 	if (acc != 0)
 		return -1;	/* non-zero leftover bits */
 	return (int)o;
+}
+
+/* Returns the length of the unpadded base64url encoding of n bytes. */
+static size_t
+auth_b64url_len(size_t n)
+{
+	return n / 3 * 4 + (n % 3 == 0 ? 0 : n % 3 + 1);
+}
+
+/*
+ * Encodes n bytes of in as unpadded base64url into out, which has room for
+ * auth_b64url_len(n) characters (no NUL is written).  Returns that length.
+ */
+static size_t
+auth_b64url_encode(const unsigned char *in, size_t n, char *out)
+{
+	size_t		i, o = 0;
+	uint32_t	acc = 0;
+	int		bits = 0;
+
+	for (i = 0; i < n; i++) {
+		acc = (acc << 8) | in[i];
+		bits += 8;
+		while (bits >= 6) {
+			bits -= 6;
+			out[o++] = auth_b64_chars[(acc >> bits) & 0x3f];
+		}
+		acc &= (1U << bits) - 1;
+	}
+	if (bits > 0)
+		out[o++] = auth_b64_chars[(acc << (6 - bits)) & 0x3f];
+	return o;
 }
 
 /* Computes HMAC-SHA256(secret, data) into mac.  Returns 0, or -1. */
@@ -391,6 +441,139 @@ fail:
 	cJSON_Delete(hdr);
 	cJSON_Delete(claims);
 	OPENSSL_cleanse(mac, sizeof mac);
+	*why = reason;
+	return -1;
+}
+
+/*
+ * Checks claims by the rules auth_read_claims applies to a token.  Returns
+ * NULL if they may be signed, else the reason (for whoever asked for the
+ * token, so it says what the rule is).
+ */
+static const char *
+auth_check_claims(const struct auth_claims *c)
+{
+	int	i;
+
+	if (c->sub == NULL ||
+	    !user_id_valid(c->sub, strnlen(c->sub, USER_ID_MAX + 1)))
+		return "bad sub: a user id is 1-" AUTH_STR(USER_ID_MAX)
+		    " bytes of printable ASCII without spaces";
+	if (c->name != NULL &&
+	    !auth_name_valid(c->name, strnlen(c->name, USER_NAME_MAX + 1)))
+		return "bad name: a display name is 1-" AUTH_STR(USER_NAME_MAX)
+		    " bytes of UTF-8 without control characters";
+	if ((unsigned)c->role > ROLE_ADMIN)
+		return "bad role: player, moderator or admin";
+	if (c->exp < 0 || c->exp > AUTH_EXP_MAX)
+		return "bad exp: seconds since the epoch, or 0 for none";
+	if (c->nchs < 0 || c->nchs > AUTH_CHS_MAX ||
+	    (c->nchs > 0 && c->chs == NULL))
+		return "bad chs: at most " AUTH_STR(AUTH_CHS_MAX)
+		    " channel patterns";
+	for (i = 0; i < c->nchs; i++) {
+		if (c->chs[i] == NULL || !chan_pattern_valid(c->chs[i],
+		    strnlen(c->chs[i], CHAN_NAME_MAX + 2)))
+			return "bad chs: a pattern is a channel name (1-"
+			    AUTH_STR(CHAN_NAME_MAX) " bytes of A-Z a-z 0-9 _ . : -)"
+			    ", optionally ending in '*', or '*' alone";
+	}
+	return NULL;
+}
+
+/*
+ * Writes the payload of checked claims into w.  Returns NULL, or the reason
+ * it cannot be signed.
+ */
+static const char *
+auth_write_claims(struct jsonw *w, const struct auth_claims *c)
+{
+	int	i;
+
+	jsonw_lit(w, "{\"sub\":");
+	jsonw_cstr(w, c->sub);
+	if (c->name != NULL) {
+		jsonw_lit(w, ",\"name\":");
+		jsonw_cstr(w, c->name);
+	}
+	jsonw_lit(w, ",\"role\":");
+	jsonw_cstr(w, auth_role_name(c->role));
+	if (c->exp != 0) {
+		jsonw_lit(w, ",\"exp\":");
+		jsonw_int(w, c->exp);
+	}
+	if (c->chs != NULL) {
+		jsonw_lit(w, ",\"chs\":[");
+		for (i = 0; i < c->nchs; i++) {
+			if (i > 0)
+				jsonw_lit(w, ",");
+			jsonw_cstr(w, c->chs[i]);
+		}
+		jsonw_lit(w, "]");
+	}
+	jsonw_lit(w, "}");
+	if (w->failed)
+		return "out of memory";
+	if (w->len > AUTH_JSON_MAX)
+		return "token too long";
+	return NULL;
+}
+
+int
+auth_sign_jwt(const struct auth_claims *claims, const char *secret,
+    char *out, size_t outlen, const char **why)
+{
+	const size_t	 hlen = sizeof auth_header_json - 1;
+	unsigned char	 mac[AUTH_SIG_LEN];
+	struct jsonw	 w;
+	const char	*reason, *dummy;
+	size_t		 o, total;
+
+	if (why == NULL)
+		why = &dummy;
+	if (out != NULL && outlen > 0)
+		out[0] = '\0';
+	if (secret == NULL || *secret == '\0') {
+		*why = "no secret configured";
+		return -1;
+	}
+	if (claims == NULL || out == NULL) {
+		*why = "nothing to sign";
+		return -1;
+	}
+	if ((reason = auth_check_claims(claims)) != NULL) {
+		*why = reason;
+		return -1;
+	}
+
+	jsonw_init(&w);
+	if ((reason = auth_write_claims(&w, claims)) != NULL)
+		goto fail;
+	reason = "token too long";
+	total = auth_b64url_len(hlen) + 1 + auth_b64url_len(w.len) + 1 +
+	    AUTH_SIG_B64_LEN;
+	if (total > AUTH_TOKEN_MAX || total >= outlen)
+		goto fail;
+
+	o = auth_b64url_encode((const unsigned char *)auth_header_json, hlen,
+	    out);
+	out[o++] = '.';
+	o += auth_b64url_encode((const unsigned char *)w.buf, w.len, out + o);
+	reason = "signing failed";
+	if (auth_hmac(secret, out, o, mac) != 0)
+		goto fail;
+	out[o++] = '.';
+	o += auth_b64url_encode(mac, sizeof mac, out + o);
+	out[o] = '\0';
+	OPENSSL_cleanse(mac, sizeof mac);
+	jsonw_free(&w);
+	*why = NULL;
+	return 0;
+
+fail:
+	OPENSSL_cleanse(mac, sizeof mac);
+	jsonw_free(&w);
+	out[0] = '\0';
 	*why = reason;
 	return -1;
 }

@@ -1,5 +1,6 @@
 /*
- * auth.h: who a connection is: JWT (HS256) verification and open-mode guests.
+ * auth.h: who a connection is: JWT (HS256) verification and open-mode guests,
+ * and the signing of tokens for `chatrelay token`.
  *
  * Tokens are verified with OpenSSL's HMAC-SHA256 and a constant-time compare;
  * only "alg":"HS256" is accepted.  Nothing here logs a token or a secret.
@@ -46,6 +47,27 @@ int auth_guest(const char *name, size_t len, struct identity *out,
 
 /* Returns true if the identity may join channel ch (its chs patterns, if any). */
 bool auth_may_join(const struct identity *who, const char *ch);
+
+/* The claims of a token to sign with auth_sign_jwt; the caller owns the strings. */
+struct auth_claims {
+	const char *sub;		/* user id, required */
+	const char *name;		/* display name, NULL = no claim (sub is shown) */
+	enum role role;
+	int64_t exp;			/* seconds since epoch, 0 = no claim */
+	const char *const *chs;		/* channel patterns, NULL = no claim */
+	int nchs;			/* how many, 0 to AUTH_CHS_MAX */
+};
+
+/*
+ * Signs claims with secret into out (outlen bytes; AUTH_TOKEN_MAX + 1 always
+ * suffice) as a NUL-terminated HS256 JWT that auth_verify_jwt accepts.  The
+ * claims are checked by the verifier's rules first.  Returns 0, or -1 with a
+ * reason in *why (a static string naming the claim and its rule: "bad sub:
+ * ...", "bad chs: ...", "no secret configured", "token too long", ...); out is
+ * then an empty string if outlen > 0.
+ */
+int auth_sign_jwt(const struct auth_claims *claims, const char *secret,
+    char *out, size_t outlen, const char **why);
 
 /* Returns the role named s, or -1. */
 int auth_role_parse(const char *s);

@@ -1,12 +1,12 @@
 /*
  * check_auth.c: unit tests for auth.c, JWT (HS256) verification and guests.
  *
- * Tokens for the verifier are built here, independently of test_jwt_sign
- * (jwt-sign.c): base64url comes from OpenSSL's EVP_EncodeBlock (then made
- * URL-safe and unpadded) or is written out by hand, and the signature is
- * OpenSSL's HMAC() computed in this file.  So a bug in test_jwt_sign cannot
- * hide one in auth_verify_jwt; the round-trip test then checks the two
- * agree.
+ * Tokens for the verifier are built here, independently of auth_sign_jwt:
+ * base64url comes from OpenSSL's EVP_EncodeBlock (then made URL-safe and
+ * unpadded) or is written out by hand, and the signature is OpenSSL's HMAC()
+ * computed in this file.  So a bug in auth_sign_jwt cannot hide one in
+ * auth_verify_jwt; the "sign" tests then check the two agree, and that what
+ * the signer writes (header, payload, signature) is what is computed here.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE	/* vasprintf */
@@ -21,7 +21,6 @@
 #include <openssl/hmac.h>
 
 #include "auth.h"
-#include "jwt-sign.h"
 
 #define SECRET "s3cret-for-tests"
 #define NOW ((int64_t)1700000000)
@@ -996,68 +995,90 @@ START_TEST(test_may_join)
 }
 END_TEST
 
-START_TEST(test_round_trip)
+/* Returns the bytes the unpadded base64url text s decodes to, malloc'd. */
+static char *
+b64url_decode(const char *s, size_t n)
+{
+	char	*in, *out;
+	size_t	 i, padded = (n + 3) / 4 * 4;
+	int	 len;
+
+	in = malloc(padded + 1);
+	out = malloc(padded + 1);
+	ck_assert_ptr_nonnull(in);
+	ck_assert_ptr_nonnull(out);
+	for (i = 0; i < padded; i++) {
+		char	c = i < n ? s[i] : '=';
+
+		in[i] = c == '-' ? '+' : c == '_' ? '/' : c;
+	}
+	in[padded] = '\0';
+	len = EVP_DecodeBlock((unsigned char *)out, (unsigned char *)in,
+	    (int)padded);
+	ck_assert_int_ge(len, 0);
+	len -= (int)(padded - n);	/* EVP_DecodeBlock counts the padding */
+	out[len] = '\0';
+	free(in);
+	return out;
+}
+
+/* Returns the decoded payload (middle part) of tok, malloc'd. */
+static char *
+payload_of(const char *tok)
+{
+	const char	*a = strchr(tok, '.'), *b = strrchr(tok, '.');
+
+	ck_assert_ptr_nonnull(a);
+	ck_assert_ptr_ne(a, b);
+	return b64url_decode(a + 1, (size_t)(b - a - 1));
+}
+
+/* Signs c with SECRET into out (AUTH_TOKEN_MAX + 1 bytes); fails the test if refused. */
+static void
+sign_ok(const struct auth_claims *c, char *out)
+{
+	const char	*why = "unset";
+
+	ck_assert_msg(auth_sign_jwt(c, SECRET, out, AUTH_TOKEN_MAX + 1,
+	    &why) == 0, "sub %s: %s", c->sub ? c->sub : "(null)", why);
+	ck_assert_ptr_null(why);
+}
+
+/* Checks that signing c fails with a reason that starts with want, leaving out empty. */
+static void
+sign_fails(const struct auth_claims *c, const char *secret, const char *want)
+{
+	char		 out[AUTH_TOKEN_MAX + 1];
+	const char	*why = NULL;
+
+	memset(out, 'z', sizeof out);
+	ck_assert_int_eq(auth_sign_jwt(c, secret, out, sizeof out, &why), -1);
+	ck_assert_msg(why != NULL && strncmp(why, want, strlen(want)) == 0,
+	    "got \"%s\", want \"%s...\"", why ? why : "(null)", want);
+	ck_assert_str_eq(out, "");
+}
+
+START_TEST(test_sign_round_trip)
 {
 	static const char *const chs[] = { "global", "guild:4*" };
-	struct identity	 id;
-	const char	*why = NULL;
-	char		*tok, *dot;
+	struct auth_claims	 c = { .sub = "u1", .name = "Zo\xc3\xab",
+	    .role = ROLE_ADMIN, .exp = NOW + 30, .chs = chs, .nchs = 2 };
+	struct identity		 id;
+	const char		*why = NULL;
+	char			 tok[AUTH_TOKEN_MAX + 1], *dot, *p;
 
-	tok = test_jwt_sign(SECRET, "u1", "Zo\xc3\xab", "admin", NOW + 30,
-	    chs, 2);
-	ck_assert_ptr_nonnull(tok);
-	/* The canonical header, byte for byte. */
+	sign_ok(&c, tok);
+	/* The canonical header, byte for byte, and the payload as written. */
 	dot = strchr(tok, '.');
 	ck_assert_ptr_nonnull(dot);
-	ck_assert_int_eq(strncmp(tok, HDR_JWT, (size_t)(dot - tok)), 0);
 	ck_assert_uint_eq((size_t)(dot - tok), strlen(HDR_JWT));
-	ck_assert_int_eq(auth_verify_jwt(tok, strlen(tok), SECRET, NOW, &id,
-	    &why), 0);
-	ck_assert_str_eq(id.id, "u1");
-	ck_assert_str_eq(id.name, "Zo\xc3\xab");
-	ck_assert_int_eq(id.role, ROLE_ADMIN);
-	ck_assert_int_eq(id.exp, NOW + 30);
-	ck_assert(id.has_chs);
-	ck_assert_int_eq(id.nchs, 2);
-	ck_assert(auth_may_join(&id, "guild:42"));
-	ck_assert(!auth_may_join(&id, "party:1"));
-	/* Expired later, and refused with another secret. */
-	ck_assert_int_eq(auth_verify_jwt(tok, strlen(tok), SECRET, NOW + 30,
-	    &id, &why), -1);
-	ck_assert_str_eq(why, "expired");
-	ck_assert_int_eq(auth_verify_jwt(tok, strlen(tok), "other", NOW, &id,
-	    &why), -1);
-	ck_assert_str_eq(why, "bad signature");
-	free(tok);
-
-	/* Minimal claims. */
-	tok = test_jwt_sign(SECRET, "u2", NULL, NULL, 0, NULL, 0);
-	ck_assert_ptr_nonnull(tok);
-	ck_assert_ptr_null(verify(tok, &id));
-	ck_assert_str_eq(id.id, "u2");
-	ck_assert_str_eq(id.name, "u2");
-	ck_assert_int_eq(id.role, ROLE_PLAYER);
-	ck_assert_int_eq(id.exp, 0);
-	ck_assert(!id.has_chs);
-	free(tok);
-
-	/* An empty chs list is still a chs claim. */
-	tok = test_jwt_sign(SECRET, "u3", NULL, NULL, 0, chs, 0);
-	ck_assert_ptr_nonnull(tok);
-	ck_assert_ptr_null(verify(tok, &id));
-	ck_assert(id.has_chs);
-	ck_assert_int_eq(id.nchs, 0);
-	free(tok);
-
-	/* Signing does not validate claims; verifying does. */
-	tok = test_jwt_sign(SECRET, "u4", NULL, "root", 0, NULL, 0);
-	ck_assert_ptr_nonnull(tok);
-	expect_fail(tok, "bad role");
-	free(tok);
-
+	ck_assert_int_eq(strncmp(tok, HDR_JWT, strlen(HDR_JWT)), 0);
+	p = payload_of(tok);
+	ck_assert_str_eq(p, "{\"sub\":\"u1\",\"name\":\"Zo\xc3\xab\","
+	    "\"role\":\"admin\",\"exp\":1700000030,"
+	    "\"chs\":[\"global\",\"guild:4*\"]}");
+	free(p);
 	/* The signature matches one computed here. */
-	tok = test_jwt_sign(SECRET, "u5", NULL, NULL, 0, NULL, 0);
-	ck_assert_ptr_nonnull(tok);
 	{
 		char	*in = fmt("%.*s", (int)(strrchr(tok, '.') - tok), tok);
 		char	*sig = sig_of(SECRET, in);
@@ -1066,11 +1087,237 @@ START_TEST(test_round_trip)
 		free(sig);
 		free(in);
 	}
-	free(tok);
+	ck_assert_int_eq(auth_verify_jwt(tok, strlen(tok), SECRET, NOW, &id,
+	    &why), 0);
+	ck_assert_str_eq(id.id, "u1");
+	ck_assert_str_eq(id.name, "Zo\xc3\xab");
+	ck_assert_int_eq(id.role, ROLE_ADMIN);
+	ck_assert_int_eq(id.exp, NOW + 30);
+	ck_assert(id.has_chs);
+	ck_assert_int_eq(id.nchs, 2);
+	ck_assert_str_eq(id.chs[0], "global");
+	ck_assert_str_eq(id.chs[1], "guild:4*");
+	ck_assert(auth_may_join(&id, "guild:42"));
+	ck_assert(!auth_may_join(&id, "party:1"));
+	/* Expired from exp on, and refused with another secret. */
+	ck_assert_int_eq(auth_verify_jwt(tok, strlen(tok), SECRET, NOW + 29,
+	    &id, &why), 0);
+	ck_assert_int_eq(auth_verify_jwt(tok, strlen(tok), SECRET, NOW + 30,
+	    &id, &why), -1);
+	ck_assert_str_eq(why, "expired");
+	ck_assert_int_eq(auth_verify_jwt(tok, strlen(tok), "other", NOW, &id,
+	    &why), -1);
+	ck_assert_str_eq(why, "bad signature");
+}
+END_TEST
 
-	ck_assert_ptr_null(test_jwt_sign(NULL, "u", NULL, NULL, 0, NULL, 0));
-	ck_assert_ptr_null(test_jwt_sign("", "u", NULL, NULL, 0, NULL, 0));
-	ck_assert_ptr_null(test_jwt_sign(SECRET, NULL, NULL, NULL, 0, NULL, 0));
+START_TEST(test_sign_each_claim)
+{
+	static const char *const chs[] = { "*" };
+	struct auth_claims	 c = { .sub = "u2" };
+	struct identity		 id;
+	char			 tok[AUTH_TOKEN_MAX + 1], *p;
+	int			 r;
+
+	/* Only sub: role player written, the name defaults to sub. */
+	sign_ok(&c, tok);
+	p = payload_of(tok);
+	ck_assert_str_eq(p, "{\"sub\":\"u2\",\"role\":\"player\"}");
+	free(p);
+	ck_assert_ptr_null(verify(tok, &id));
+	ck_assert_str_eq(id.id, "u2");
+	ck_assert_str_eq(id.name, "u2");
+	ck_assert_int_eq(id.role, ROLE_PLAYER);
+	ck_assert_int_eq(id.exp, 0);
+	ck_assert(!id.has_chs);
+
+	/* Each role. */
+	for (r = ROLE_PLAYER; r <= ROLE_ADMIN; r++) {
+		c.role = (enum role)r;
+		sign_ok(&c, tok);
+		ck_assert_ptr_null(verify(tok, &id));
+		ck_assert_int_eq(id.role, r);
+	}
+	c.role = ROLE_PLAYER;
+
+	/* Quotes and backslashes survive, escaped on the way. */
+	c.sub = "a\"b\\c";
+	c.name = "say \"hi\" \\o/ \xf0\x9f\x8e\xae";
+	sign_ok(&c, tok);
+	ck_assert_ptr_null(verify(tok, &id));
+	ck_assert_str_eq(id.id, "a\"b\\c");
+	ck_assert_str_eq(id.name, "say \"hi\" \\o/ \xf0\x9f\x8e\xae");
+
+	/* An empty chs list is still a chs claim: no channel at all. */
+	c.sub = "u3";
+	c.name = NULL;
+	c.chs = chs;
+	c.nchs = 0;
+	sign_ok(&c, tok);
+	ck_assert_ptr_null(verify(tok, &id));
+	ck_assert(id.has_chs);
+	ck_assert_int_eq(id.nchs, 0);
+	ck_assert(!auth_may_join(&id, "global"));
+	c.nchs = 1;
+	sign_ok(&c, tok);
+	ck_assert_ptr_null(verify(tok, &id));
+	ck_assert(auth_may_join(&id, "anything"));
+
+	/* The largest exp, exactly. */
+	c.chs = NULL;
+	c.nchs = 0;
+	c.exp = (int64_t)1 << 53;
+	sign_ok(&c, tok);
+	ck_assert_ptr_null(verify(tok, &id));
+	ck_assert_int_eq(id.exp, (int64_t)1 << 53);
+	/* A NULL why is allowed. */
+	ck_assert_int_eq(auth_sign_jwt(&c, SECRET, tok, sizeof tok, NULL), 0);
+}
+END_TEST
+
+START_TEST(test_sign_largest)
+{
+	static char		 pats[AUTH_CHS_MAX][CHAN_NAME_MAX + 2];
+	const char		*chs[AUTH_CHS_MAX];
+	char			 sub[USER_ID_MAX + 1], name[USER_NAME_MAX + 1];
+	struct auth_claims	 c = { .sub = sub, .name = name,
+	    .role = ROLE_MODERATOR, .exp = INT64_C(9999999999), .chs = chs,
+	    .nchs = AUTH_CHS_MAX };
+	struct identity		 id;
+	char			 tok[AUTH_TOKEN_MAX + 1];
+	int			 i;
+
+	/* Every claim at its longest, and every byte of sub and name escaped. */
+	memset(sub, '"', USER_ID_MAX);
+	sub[USER_ID_MAX] = '\0';
+	memset(name, '\\', USER_NAME_MAX);
+	name[USER_NAME_MAX] = '\0';
+	for (i = 0; i < AUTH_CHS_MAX; i++) {
+		memset(pats[i], 'a' + i % 26, CHAN_NAME_MAX);
+		pats[i][CHAN_NAME_MAX] = '*';
+		pats[i][CHAN_NAME_MAX + 1] = '\0';
+		chs[i] = pats[i];
+	}
+	sign_ok(&c, tok);
+	ck_assert_uint_le(strlen(tok), AUTH_TOKEN_MAX);
+	ck_assert_ptr_null(verify(tok, &id));
+	ck_assert_str_eq(id.id, sub);
+	ck_assert_str_eq(id.name, name);
+	ck_assert_int_eq(id.nchs, AUTH_CHS_MAX);
+	ck_assert_str_eq(id.chs[AUTH_CHS_MAX - 1], pats[AUTH_CHS_MAX - 1]);
+}
+END_TEST
+
+START_TEST(test_sign_bounds)
+{
+	static const char *const one[] = { "global" };
+	const char		*bad_chs[2] = { "global", NULL };
+	const char		*many[AUTH_CHS_MAX + 1];
+	char			 s65[USER_ID_MAX + 2], s64[USER_ID_MAX + 1];
+	char			 p66[CHAN_NAME_MAX + 3];
+	char			 small[64], tok[AUTH_TOKEN_MAX + 1];
+	struct auth_claims	 c = { .sub = "u" };
+	const char		*why;
+	size_t			 len;
+	int			 i;
+
+	memset(s65, 'x', sizeof s65 - 1);
+	s65[sizeof s65 - 1] = '\0';
+	memset(s64, 'x', sizeof s64 - 1);
+	s64[sizeof s64 - 1] = '\0';
+
+	/* The secret. */
+	sign_fails(&c, NULL, "no secret configured");
+	sign_fails(&c, "", "no secret configured");
+
+	/* sub: the user id rules. */
+	c.sub = NULL;
+	sign_fails(&c, SECRET, "bad sub: ");
+	c.sub = "";
+	sign_fails(&c, SECRET, "bad sub");
+	c.sub = s65;
+	sign_fails(&c, SECRET, "bad sub");
+	c.sub = "two words";
+	sign_fails(&c, SECRET, "bad sub");
+	c.sub = "tab\there";
+	sign_fails(&c, SECRET, "bad sub");
+	c.sub = "Zo\xc3\xab";
+	sign_fails(&c, SECRET, "bad sub");
+	c.sub = s64;
+	sign_ok(&c, tok);
+
+	/* name: the display name rules. */
+	c.sub = "u";
+	c.name = "";
+	sign_fails(&c, SECRET, "bad name: ");
+	c.name = s65;
+	sign_fails(&c, SECRET, "bad name");
+	c.name = "bell\a";
+	sign_fails(&c, SECRET, "bad name");
+	c.name = "del\x7f";
+	sign_fails(&c, SECRET, "bad name");
+	c.name = "bad \xff utf-8";
+	sign_fails(&c, SECRET, "bad name");
+	c.name = s64;
+	sign_ok(&c, tok);
+	c.name = NULL;
+
+	/* role and exp. */
+	c.role = (enum role)3;
+	sign_fails(&c, SECRET, "bad role: player, moderator or admin");
+	c.role = (enum role)-1;
+	sign_fails(&c, SECRET, "bad role");
+	c.role = ROLE_PLAYER;
+	c.exp = -1;
+	sign_fails(&c, SECRET, "bad exp");
+	c.exp = ((int64_t)1 << 53) + 1;
+	sign_fails(&c, SECRET, "bad exp");
+	c.exp = 0;
+
+	/* chs: at most AUTH_CHS_MAX, each a valid pattern. */
+	for (i = 0; i <= AUTH_CHS_MAX; i++)
+		many[i] = "global";
+	c.chs = many;
+	c.nchs = AUTH_CHS_MAX;
+	sign_ok(&c, tok);
+	c.nchs = AUTH_CHS_MAX + 1;
+	sign_fails(&c, SECRET, "bad chs: at most 32 channel patterns");
+	c.nchs = -1;
+	sign_fails(&c, SECRET, "bad chs");
+	c.chs = NULL;
+	c.nchs = 1;
+	sign_fails(&c, SECRET, "bad chs");
+	c.chs = bad_chs;
+	c.nchs = 2;
+	sign_fails(&c, SECRET, "bad chs: a pattern is");
+	memset(p66, 'p', sizeof p66 - 2);
+	p66[sizeof p66 - 2] = '*';
+	p66[sizeof p66 - 1] = '\0';
+	for (i = 0; i < 6; i++) {
+		static const char *const bad[] = { "", "a b", "a*b", "**",
+		    "caf\xc3\xa9", NULL };
+
+		bad_chs[1] = i < 5 ? bad[i] : p66;
+		sign_fails(&c, SECRET, "bad chs");
+	}
+	c.chs = one;
+	c.nchs = 1;
+	sign_ok(&c, tok);
+
+	/* The output buffer: room for the token and its NUL, or nothing. */
+	len = strlen(tok);
+	why = NULL;
+	ck_assert_int_eq(auth_sign_jwt(&c, SECRET, tok, len, &why), -1);
+	ck_assert_str_eq(why, "token too long");
+	ck_assert_str_eq(tok, "");
+	ck_assert_int_eq(auth_sign_jwt(&c, SECRET, tok, len + 1, &why), 0);
+	ck_assert_uint_eq(strlen(tok), len);
+	ck_assert_int_eq(auth_sign_jwt(&c, SECRET, small, sizeof small, &why),
+	    -1);
+	ck_assert_str_eq(why, "token too long");
+	ck_assert_int_eq(auth_sign_jwt(&c, SECRET, NULL, 0, &why), -1);
+	ck_assert_int_eq(auth_sign_jwt(NULL, SECRET, tok, sizeof tok, &why),
+	    -1);
 }
 END_TEST
 
@@ -1123,7 +1370,13 @@ auth_suite(void)
 	tcase_add_test(tc, test_too_long);
 	tcase_add_test(tc, test_nesting);
 	tcase_add_test(tc, test_out_untouched);
-	tcase_add_test(tc, test_round_trip);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("sign");
+	tcase_add_test(tc, test_sign_round_trip);
+	tcase_add_test(tc, test_sign_each_claim);
+	tcase_add_test(tc, test_sign_largest);
+	tcase_add_test(tc, test_sign_bounds);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("identity");
