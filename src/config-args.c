@@ -1,9 +1,12 @@
 /*
  * config-args.c: the command line: -c FILE, --help, --version,
- * --test-config, and "--name value" or "--name=value" for every directive.
+ * --test-config, and "--name value" or "--name=value" for every directive;
+ * and the same for a subcommand (chatrelay token), with its own options.
  *
  * Directives given on the command line override the configuration file,
- * so they are collected first and applied after the file is loaded.
+ * so they are collected first and applied after the file is loaded.  A
+ * subcommand reads the configuration by the very same code as the daemon,
+ * so that it sees what the daemon would (the same secret, above all).
  */
 #include <stdbool.h>
 #include <stddef.h>
@@ -31,11 +34,18 @@ config_print_usage(FILE *f)
 {
 	fprintf(f,
 	    "usage: chatrelay [-c FILE] [--test-config] [--NAME VALUE ...]\n"
+	    "       chatrelay token [-c FILE] [--NAME VALUE ...] --sub ID "
+	    "[--name NAME]\n"
+	    "                       [--role ROLE] [--ttl SECS] "
+	    "[--chs PATTERN,...]\n"
 	    "\n"
 	    "  -c, --config FILE   read FILE (default %s, if it exists)\n"
 	    "  --test-config       check the configuration and exit\n"
 	    "  --version           print the version and exit\n"
 	    "  --help              print this help and exit\n"
+	    "  token               print a token signed with the configured "
+	    "secret\n"
+	    "                      (chatrelay token --help for its options)\n"
 	    "\n"
 	    "Every directive may be given as --NAME VALUE or --NAME=VALUE; "
 	    "these override\nthe configuration file.\n\n",
@@ -79,95 +89,160 @@ config_load_all(struct config *cfg, const char *path,
 	return bad;
 }
 
-int
-config_parse_args(struct config *cfg, int argc, char **argv, FILE *outf,
+/* What a command line asks for, gathered by config_scan_args. */
+struct config_cmdline {
+	const char		*path;		/* -c FILE, or NULL */
+	bool			 help, version, test;
+	struct config_override	*ov;		/* argc rows */
+	int			 nov;
+	int			 errors;	/* already reported */
+};
+
+/*
+ * Returns the row of opts (nopts of them) named by the first len bytes of
+ * name, or NULL.
+ */
+static struct config_option *
+config_option_find(struct config_option *opts, size_t nopts,
+    const char *name, size_t len)
+{
+	size_t	i;
+
+	for (i = 0; i < nopts; i++) {
+		if (strlen(opts[i].name) == len &&
+		    strncmp(opts[i].name, name, len) == 0)
+			return &opts[i];
+	}
+	return NULL;
+}
+
+/*
+ * Reads argv[1..argc-1] into cl (whose ov has room for argc rows): -c FILE,
+ * --help, the directives, and either the daemon's own flags (--version,
+ * --test-config; daemon true) or a subcommand's options (opts, nopts rows,
+ * whose values are filled in).  Reports each problem to errf as "prog: ...",
+ * counting them in cl->errors.
+ */
+static void
+config_scan_args(int argc, char **argv, const char *prog, bool daemon,
+    struct config_option *opts, size_t nopts, struct config_cmdline *cl,
     FILE *errf)
 {
-	struct config_override	*ov;
-	const char		*path = NULL, *a, *name, *eq, *known;
-	bool			 help = false, version = false;
-	bool			 test = false;
-	int			 i, nov = 0, errors = 0, bad;
-
-	config_defaults(cfg);
-	if ((ov = calloc(argc > 0 ? (size_t)argc : 1, sizeof *ov)) == NULL) {
-		config_report(errf, "chatrelay: out of memory");
-		return CONFIG_EXIT_ERR;
-	}
+	struct config_option	*opt;
+	const char		*a, *name, *eq, *known, *value;
+	size_t			 len;
+	int			 i;
 
 	for (i = 1; i < argc; i++) {
 		a = argv[i];
 		if (strcmp(a, "-c") == 0 || strcmp(a, "--config") == 0 ||
 		    strncmp(a, "--config=", 9) == 0) {
-			if (path != NULL) {
-				config_report(errf, "chatrelay: -c given more "
-				    "than once");
-				errors++;
+			if (cl->path != NULL) {
+				config_report(errf, "%s: -c given more than "
+				    "once", prog);
+				cl->errors++;
 			}
 			if (strncmp(a, "--config=", 9) == 0)
-				path = a + 9;
+				cl->path = a + 9;
 			else if (i + 1 < argc)
-				path = argv[++i];
+				cl->path = argv[++i];
 			else {
-				config_report(errf, "chatrelay: %s needs a "
-				    "file name", a);
-				errors++;
+				config_report(errf, "%s: %s needs a file name",
+				    prog, a);
+				cl->errors++;
 			}
-		} else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0)
-			help = true;
-		else if (strcmp(a, "--version") == 0)
-			version = true;
-		else if (strcmp(a, "--test-config") == 0)
-			test = true;
-		else if (strncmp(a, "--", 2) == 0 && a[2] != '\0') {
-			name = a + 2;
-			eq = strchr(name, '=');
-			known = config_directive_match(name, eq != NULL ?
-			    (size_t)(eq - name) : strlen(name));
-			if (known == NULL) {
-				config_report(errf, "chatrelay: unknown option "
-				    "%.*s", eq != NULL ? (int)(eq - a) : 80, a);
-				errors++;
-			} else if (eq != NULL) {
-				ov[nov].name = known;
-				ov[nov++].value = eq + 1;
-			} else if (i + 1 < argc) {
-				ov[nov].name = known;
-				ov[nov++].value = argv[++i];
-			} else {
-				config_report(errf, "chatrelay: %s needs a "
-				    "value", a);
-				errors++;
-			}
-		} else {
-			config_report(errf, "chatrelay: unexpected argument "
-			    "\"%.80s\"", a);
-			errors++;
+			continue;
 		}
-	}
+		if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+			cl->help = true;
+			continue;
+		}
+		if (daemon && strcmp(a, "--version") == 0) {
+			cl->version = true;
+			continue;
+		}
+		if (daemon && strcmp(a, "--test-config") == 0) {
+			cl->test = true;
+			continue;
+		}
+		if (strncmp(a, "--", 2) != 0 || a[2] == '\0') {
+			config_report(errf, "%s: unexpected argument \"%.80s\"%s",
+			    prog, a, daemon && strcmp(a, "token") == 0 ?
+			    " (a subcommand comes first: chatrelay token ...)" :
+			    "");
+			cl->errors++;
+			continue;
+		}
 
-	if (errors != 0) {
-		config_report(errf, "Try 'chatrelay --help'.");
-		free(ov);
+		name = a + 2;
+		eq = strchr(name, '=');
+		len = eq != NULL ? (size_t)(eq - name) : strlen(name);
+		opt = config_option_find(opts, nopts, name, len);
+		known = opt == NULL ? config_directive_match(name, len) : NULL;
+		if (opt == NULL && known == NULL) {
+			config_report(errf, "%s: unknown option %.*s", prog,
+			    eq != NULL ? (int)(eq - a) : 80, a);
+			cl->errors++;
+			continue;
+		}
+		if (eq != NULL)
+			value = eq + 1;
+		else if (i + 1 < argc)
+			value = argv[++i];
+		else {
+			config_report(errf, "%s: %s needs a value", prog, a);
+			cl->errors++;
+			continue;
+		}
+		if (known != NULL) {
+			cl->ov[cl->nov].name = known;
+			cl->ov[cl->nov++].value = value;
+		} else if (opt->value != NULL) {
+			config_report(errf, "%s: --%s given more than once",
+			    prog, opt->name);
+			cl->errors++;
+		} else
+			opt->value = value;
+	}
+}
+
+int
+config_parse_args(struct config *cfg, int argc, char **argv, FILE *outf,
+    FILE *errf)
+{
+	struct config_cmdline	cl = { 0 };
+	int			bad;
+
+	config_defaults(cfg);
+	if ((cl.ov = calloc(argc > 0 ? (size_t)argc : 1, sizeof *cl.ov)) ==
+	    NULL) {
+		config_report(errf, "chatrelay: out of memory");
 		return CONFIG_EXIT_ERR;
 	}
-	if (help) {
+	config_scan_args(argc, argv, "chatrelay", true, NULL, 0, &cl, errf);
+
+	if (cl.errors != 0) {
+		config_report(errf, "Try 'chatrelay --help'.");
+		free(cl.ov);
+		return CONFIG_EXIT_ERR;
+	}
+	if (cl.help) {
 		config_print_usage(outf);
-		free(ov);
+		free(cl.ov);
 		return CONFIG_EXIT_OK;
 	}
-	if (version) {
+	if (cl.version) {
 		fprintf(outf, "chatrelay %s (protocol %d)\n",
 		    CHATRELAY_VERSION, CHATRELAY_PROTOCOL);
-		free(ov);
+		free(cl.ov);
 		return CONFIG_EXIT_OK;
 	}
 
-	bad = config_load_all(cfg, path, ov, nov, errf);
-	free(ov);
+	bad = config_load_all(cfg, cl.path, cl.ov, cl.nov, errf);
+	free(cl.ov);
 	if (bad < 0)
 		return CONFIG_EXIT_ERR;
-	if (test) {
+	if (cl.test) {
 		if (bad != 0) {
 			config_report(errf, "configuration has %d error%s",
 			    bad, bad == 1 ? "" : "s");
@@ -176,5 +251,37 @@ config_parse_args(struct config *cfg, int argc, char **argv, FILE *outf,
 		fprintf(outf, "configuration OK\n");
 		return CONFIG_EXIT_OK;
 	}
+	return bad == 0 ? CONFIG_RUN : CONFIG_EXIT_ERR;
+}
+
+int
+config_parse_command(struct config *cfg, const char *prog, int argc,
+    char **argv, struct config_option *opts, size_t nopts, FILE *errf)
+{
+	struct config_cmdline	cl = { 0 };
+	size_t			i;
+	int			bad;
+
+	config_defaults(cfg);
+	for (i = 0; i < nopts; i++)
+		opts[i].value = NULL;
+	if ((cl.ov = calloc(argc > 0 ? (size_t)argc : 1, sizeof *cl.ov)) ==
+	    NULL) {
+		config_report(errf, "%s: out of memory", prog);
+		return CONFIG_EXIT_ERR;
+	}
+	config_scan_args(argc, argv, prog, false, opts, nopts, &cl, errf);
+
+	if (cl.errors != 0) {
+		config_report(errf, "Try '%s --help'.", prog);
+		free(cl.ov);
+		return CONFIG_EXIT_ERR;
+	}
+	if (cl.help) {
+		free(cl.ov);
+		return CONFIG_EXIT_OK;
+	}
+	bad = config_load_all(cfg, cl.path, cl.ov, cl.nov, errf);
+	free(cl.ov);
 	return bad == 0 ? CONFIG_RUN : CONFIG_EXIT_ERR;
 }

@@ -110,6 +110,25 @@ enum { CONFIG_RUN = 0, CONFIG_EXIT_OK = 1, CONFIG_EXIT_ERR = 2 };
 int config_parse_args(struct config *cfg, int argc, char **argv, FILE *outf,
     FILE *errf);
 
+/* One option of a subcommand, "--name VALUE" or "--name=VALUE". */
+struct config_option {
+	const char *name;	/* without the dashes; no directive's name */
+	const char *value;	/* set by config_parse_command: argv's, or NULL */
+};
+
+/*
+ * Parses the command line of a subcommand called prog (e.g. "chatrelay
+ * token"; argv[0] is the subcommand's name): -c FILE and the directives
+ * exactly as config_parse_args does, --help, and the subcommand's own
+ * options opts (nopts rows; each may be given once), whose values it fills
+ * in.  Unless --help was given, the configuration is then loaded and
+ * checked as the daemon's is.  Returns CONFIG_RUN, CONFIG_EXIT_OK for
+ * --help (nothing loaded; the caller prints its usage), or CONFIG_EXIT_ERR
+ * (already reported to errf).
+ */
+int config_parse_command(struct config *cfg, const char *prog, int argc,
+    char **argv, struct config_option *opts, size_t nopts, FILE *errf);
+
 /* Writes the directive table as help text ("--name VALUE  help (default)"). */
 void config_print_help(FILE *f);
 

@@ -1,18 +1,24 @@
 /*
- * main.c: chatrelay's entry point: read the configuration, run the relay.
+ * main.c: chatrelay's entry point: read the configuration, run the relay;
+ * or run the one subcommand, `chatrelay token`.
  */
 #include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "config.h"
 #include "relay.h"
 #include "server.h"
+#include "token-cmd.h"
 
 int
 main(int argc, char **argv)
 {
 	static struct relay srv;
+
+	if (argc > 1 && strcmp(argv[1], "token") == 0)
+		return token_cmd_main(argc - 1, argv + 1, stdout, stderr);
 
 	/*
 	 * lws allocates about 6 KB of header buffers for each WebSocket

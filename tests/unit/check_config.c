@@ -967,6 +967,7 @@ START_TEST(test_args_help_version)
 	text = capture_text(&out);
 	ck_assert_ptr_nonnull(strstr(text, "usage: chatrelay"));
 	ck_assert_ptr_nonnull(strstr(text, "--test-config"));
+	ck_assert_ptr_nonnull(strstr(text, "chatrelay token --help"));
 	for (i = 0; i < config_directive_count(); i++) {
 		snprintf(want, sizeof want, "  --%s ", config_directive_name(i));
 		ck_assert_msg(strstr(text, want) != NULL, "--help lacks %s",
@@ -985,6 +986,119 @@ START_TEST(test_args_help_version)
 	snprintf(want, sizeof want, "chatrelay %s (protocol 1)\n",
 	    CHATRELAY_VERSION);
 	ck_assert_str_eq(capture_text(&out), want);
+	capture_free(&out);
+	capture_free(&err);
+}
+END_TEST
+
+/* Runs config_parse_command for "chatrelay token" on a NULL-terminated list of arguments. */
+static int
+parse_command(struct config *cfg, struct capture *err,
+    struct config_option *opts, size_t nopts, const char **args)
+{
+	char	*argv[32];
+	int	 argc = 0;
+
+	argv[argc++] = (char *)"token";
+	while (*args != NULL && argc < 31)
+		argv[argc++] = (char *)*args++;
+	argv[argc] = NULL;
+	return config_parse_command(cfg, "chatrelay token", argc, argv, opts,
+	    nopts, err->f);
+}
+
+START_TEST(test_command_args)
+{
+	static const char text[] = "port 9000\nsecret filesecret\n";
+	static const char bad[] = "secret s\nport 0\n";
+	struct config_option	 opts[] = { { .name = "sub" }, { .name = "ttl" } };
+	struct config		 cfg;
+	struct capture		 err;
+	char			 path[256], want[300];
+	const char		*args[] = { "--sub", "a", "--ttl=5", "-c", path,
+	    "--port", "9100", NULL };
+	const char		*help[] = { "-c", "/nonexistent", "--help", NULL };
+	const char		*twice[] = { "--sub", "a", "--sub=b", NULL };
+	const char		*daemon_only[] = { "--test-config", NULL };
+	const char		*version[] = { "--version", NULL };
+	const char		*novalue[] = { "-c", "/dev/null", "--sub", NULL };
+	const char		*none[] = { "-c", "/dev/null", NULL };
+	const char		*badfile[] = { "-c", path, "--sub", "a", NULL };
+
+	/* Options filled in, the file loaded, the directives applied over it. */
+	write_temp(path, sizeof path, text, sizeof text - 1);
+	capture_open(&err);
+	ck_assert_int_eq(parse_command(&cfg, &err, opts, 2, args), CONFIG_RUN);
+	ck_assert_str_eq(capture_text(&err), "");
+	ck_assert_str_eq(opts[0].value, "a");
+	ck_assert_str_eq(opts[1].value, "5");
+	ck_assert_int_eq(cfg.port, 9100);
+	ck_assert_str_eq(cfg.secret, "filesecret");
+	capture_free(&err);
+	unlink(path);
+
+	/* Options not given are NULL, whatever they held before. */
+	capture_open(&err);
+	ck_assert_int_eq(parse_command(&cfg, &err, opts, 2, none), CONFIG_RUN);
+	ck_assert_ptr_null(opts[0].value);
+	ck_assert_ptr_null(opts[1].value);
+	capture_free(&err);
+
+	/* --help: nothing loaded, nothing said; the caller prints its usage. */
+	capture_open(&err);
+	ck_assert_int_eq(parse_command(&cfg, &err, opts, 2, help),
+	    CONFIG_EXIT_OK);
+	ck_assert_str_eq(capture_text(&err), "");
+	capture_free(&err);
+
+	/* An option given twice, a missing value, the daemon's own flags. */
+	capture_open(&err);
+	ck_assert_int_eq(parse_command(&cfg, &err, opts, 2, twice),
+	    CONFIG_EXIT_ERR);
+	ck_assert_str_eq(capture_text(&err), "chatrelay token: --sub given "
+	    "more than once\nTry 'chatrelay token --help'.\n");
+	capture_free(&err);
+	capture_open(&err);
+	ck_assert_int_eq(parse_command(&cfg, &err, opts, 2, novalue),
+	    CONFIG_EXIT_ERR);
+	ck_assert_ptr_nonnull(strstr(capture_text(&err),
+	    "chatrelay token: --sub needs a value"));
+	capture_free(&err);
+	capture_open(&err);
+	ck_assert_int_eq(parse_command(&cfg, &err, opts, 2, daemon_only),
+	    CONFIG_EXIT_ERR);
+	ck_assert_ptr_nonnull(strstr(capture_text(&err),
+	    "chatrelay token: unknown option --test-config"));
+	capture_free(&err);
+	capture_open(&err);
+	ck_assert_int_eq(parse_command(&cfg, &err, opts, 2, version),
+	    CONFIG_EXIT_ERR);
+	capture_free(&err);
+
+	/* A bad file stops it as it stops the daemon. */
+	write_temp(path, sizeof path, bad, sizeof bad - 1);
+	capture_open(&err);
+	ck_assert_int_eq(parse_command(&cfg, &err, opts, 2, badfile),
+	    CONFIG_EXIT_ERR);
+	snprintf(want, sizeof want, "%s:2: port: 0 is out of range", path);
+	ck_assert_ptr_nonnull(strstr(capture_text(&err), want));
+	capture_free(&err);
+	unlink(path);
+}
+END_TEST
+
+START_TEST(test_args_subcommand_first)
+{
+	struct config	 cfg;
+	struct capture	 out, err;
+	const char	*args[] = { "-c", "/dev/null", "token", NULL };
+
+	capture_open(&out);
+	capture_open(&err);
+	ck_assert_int_eq(parse_args(&cfg, &out, &err, args), CONFIG_EXIT_ERR);
+	ck_assert_ptr_nonnull(strstr(capture_text(&err),
+	    "unexpected argument \"token\" (a subcommand comes first: "
+	    "chatrelay token ...)"));
 	capture_free(&out);
 	capture_free(&err);
 }
@@ -1144,6 +1258,8 @@ config_suite(void)
 	tcase_add_test(tc, test_args_errors);
 	tcase_add_test(tc, test_args_test_config);
 	tcase_add_test(tc, test_args_help_version);
+	tcase_add_test(tc, test_command_args);
+	tcase_add_test(tc, test_args_subcommand_first);
 #ifdef SYSCONFDIR
 	tcase_add_test(tc, test_args_default_file);
 #endif
