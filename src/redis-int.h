@@ -18,14 +18,15 @@
 #include "redis.h"
 #include "strmap.h"
 
-/* Where a channel stands with Redis; see redis-sub.c. */
+/* Where a channel or pattern stands with Redis; see redis-sub.c. */
 enum sub_wire {
 	WIRE_NONE, WIRE_SUBSCRIBING, WIRE_SUBSCRIBED, WIRE_UNSUBSCRIBING
 };
 
-/* A channel in the set, or still on the wire after it left the set. */
+/* A channel or pattern in the set, or still on the wire after it left the set. */
 struct redis_sub {
 	struct redis_sub *prev, *next;
+	bool pattern;		/* a PSUBSCRIBE pattern, in psubs; else a channel, in subs */
 	bool want;		/* in the set the caller asked for */
 	enum sub_wire wire;	/* what Redis has, or was last asked */
 	size_t len;
@@ -59,6 +60,8 @@ struct redis_conn {
 	void *state_arg;
 	redis_message_cb msg_cb;
 	void *msg_arg;
+	redis_pmessage_cb pmsg_cb;
+	void *pmsg_arg;
 	redis_subscribed_cb subd_cb;
 	void *subd_arg;
 
@@ -78,10 +81,11 @@ struct redis_conn {
 	struct redis_pending *head, *tail;
 	size_t npending;
 
-	struct strmap subs;		/* name -> struct redis_sub */
-	struct redis_sub *sub_list;
-	size_t nsubs;
-	size_t nsubscribing;
+	struct strmap subs;		/* channel -> struct redis_sub */
+	struct strmap psubs;		/* pattern -> struct redis_sub */
+	struct redis_sub *sub_list;	/* both kinds */
+	size_t nsubs;			/* channels and patterns */
+	size_t nsubscribing;		/* (P)SUBSCRIBEs not confirmed yet */
 
 	/* Sentinel mode (addr.master set): see redis-sentinel.c. */
 	struct redis_conn *owner;	/* a watcher: the connection it serves */
@@ -101,8 +105,11 @@ bool redis_link_usable(const struct redis_conn *rc);
 /* Marks l unusable; the connection's timer drops it on the next iteration. */
 void redis_link_broken(struct redis_link *l, const char *why);
 
-/* Goes UP if the attempt is complete: handshake answered, every SUBSCRIBE confirmed. */
+/* Goes UP if the attempt is complete: handshake answered, every (P)SUBSCRIBE confirmed. */
 void redis_conn_maybe_up(struct redis_conn *rc);
+
+/* Starts the empty channel and pattern set of a new connection. */
+void redis_subs_init(struct redis_conn *rc);
 
 /* The handshake is done: subscribes to the whole set, in batches. */
 void redis_subs_resync(struct redis_conn *rc);
@@ -110,7 +117,7 @@ void redis_subs_resync(struct redis_conn *rc);
 /* The link is gone: nothing is subscribed on the wire any more. */
 void redis_subs_reset(struct redis_conn *rc);
 
-/* Frees the channel set of a connection that is being freed. */
+/* Frees the channel and pattern set of a connection that is being freed. */
 void redis_subs_free(struct redis_conn *rc);
 
 /* redis-link.c: lets go of rc's link (its context freed now or once hiredis returns). */

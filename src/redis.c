@@ -12,9 +12,9 @@
  * requests through our own FIFO so a dying context's NULL replies can be
  * ignored and the requests failed in a known order, after the state change.
  *
- * The subscriber side (the channel set) is in redis-sub.c, asking Sentinel
- * where the master is and following its failovers in redis-sentinel.c, URL
- * parsing in redis-url.c.
+ * The subscriber side (the set of channels and patterns) is in redis-sub.c,
+ * asking Sentinel where the master is and following its failovers in
+ * redis-sentinel.c, URL parsing in redis-url.c.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -272,7 +272,7 @@ redis_conn_eval(struct redis_conn *rc, const struct redis_script *s,
 	return 0;
 }
 
-/* Goes UP if the attempt is complete: handshake answered, every SUBSCRIBE confirmed. */
+/* Goes UP if the attempt is complete: handshake answered, every (P)SUBSCRIBE confirmed. */
 void
 redis_conn_maybe_up(struct redis_conn *rc)
 {
@@ -748,17 +748,16 @@ redis_conn_create(uv_loop_t *loop, const struct redis_addr *addr,
 	rc->rng = uv_hrtime() ^ (uint64_t)(uintptr_t)rc;
 	if (rc->rng == 0)
 		rc->rng = 1;
-	strmap_init(&rc->subs);
-	strmap_set_load(&rc->subs, 1);	/* looked up per message */
+	redis_subs_init(rc);
 	if (addr->master[0] != '\0' && owner == NULL &&
 	    redis_sentinel_init(rc) != 0) {
-		strmap_free(&rc->subs);
+		redis_subs_free(rc);
 		free(rc);
 		return NULL;
 	}
 	if (uv_timer_init(loop, &rc->timer) != 0) {
 		redis_sentinel_free(rc);
-		strmap_free(&rc->subs);
+		redis_subs_free(rc);
 		free(rc);
 		return NULL;
 	}

@@ -24,8 +24,8 @@
 struct redisReply;
 
 #define REDIS_URL_MAX 1024		/* longest URL accepted */
-#define REDIS_CHANNEL_MAX 256		/* longest channel name, bytes */
-#define REDIS_SUBS_MAX (1 << 20)	/* channels one connection remembers */
+#define REDIS_CHANNEL_MAX 256		/* longest channel name or pattern, bytes */
+#define REDIS_SUBS_MAX (1 << 20)	/* channels and patterns one connection remembers */
 #define REDIS_PENDING_MAX (1 << 16)	/* commands in flight, per connection */
 #define REDIS_ARGC_MAX 4096		/* arguments of one command */
 #define REDIS_SENTINELS_MAX 16		/* sentinels one address lists */
@@ -101,6 +101,10 @@ typedef void (*redis_reply_cb)(struct redis_conn *rc, struct redisReply *reply,
     void *privdata);
 typedef void (*redis_message_cb)(struct redis_conn *rc, const char *channel,
     size_t chlen, const char *msg, size_t msglen, void *arg);
+/* A message on channel, matched by pattern: bytes with their lengths (msg may hold NULs), valid during the call. */
+typedef void (*redis_pmessage_cb)(struct redis_conn *rc, const char *pattern,
+    size_t plen, const char *channel, size_t chlen, const char *msg,
+    size_t msglen, void *arg);
 typedef void (*redis_subscribed_cb)(struct redis_conn *rc, const char *channel,
     size_t chlen, void *arg);
 
@@ -110,7 +114,7 @@ typedef void (*redis_subscribed_cb)(struct redis_conn *rc, const char *channel,
  * thread pool), or NULL if memory ran out.  It reconnects for ever, waiting
  * backoff_min_ms doubling up to backoff_max_ms (+-20% jitter) after each
  * failed attempt or lost connection; an attempt (resolve, connect, AUTH,
- * SELECT, PING, re-SUBSCRIBE) that takes longer than connect_timeout_ms
+ * SELECT, PING, re-(P)SUBSCRIBE) that takes longer than connect_timeout_ms
  * (0: no limit) fails.  state_cb (may be NULL) is called on every change of
  * state, but not from here; UP means every step above succeeded.
  *
@@ -167,14 +171,29 @@ int redis_conn_eval(struct redis_conn *rc, const struct redis_script *s,
     redis_reply_cb cb, void *privdata, int nkeys, int argc,
     const char **argv, const size_t *argvlen);
 
-/* Sets where messages of subscribed channels go (called with rc UP or CONNECTING). */
+/*
+ * Sets where messages of subscribed channels go (called with rc UP or
+ * CONNECTING).  A message on a channel that is also matched by a subscribed
+ * pattern comes here, and once more to the pmessage callback: Redis sends
+ * it twice.
+ */
 void redis_conn_set_message_cb(struct redis_conn *rc, redis_message_cb cb,
+    void *arg);
+
+/*
+ * Sets where messages matched by subscribed patterns go (called with rc UP
+ * or CONNECTING), with the pattern and the channel published to.  A message
+ * matched by several patterns comes once for each; one whose channel is
+ * longer than REDIS_CHANNEL_MAX or holds a NUL is dropped.
+ */
+void redis_conn_set_pmessage_cb(struct redis_conn *rc, redis_pmessage_cb cb,
     void *arg);
 
 /*
  * Sets cb, called each time Redis confirms a channel's SUBSCRIBE (after
  * every reconnect too, before UP): no message published from then on is
- * missed while the connection lasts.
+ * missed while the connection lasts.  Channels only: a pattern's
+ * PSUBSCRIBE calls nothing (UP still waits for it).
  */
 void redis_conn_set_subscribed_cb(struct redis_conn *rc,
     redis_subscribed_cb cb, void *arg);
@@ -194,6 +213,24 @@ int redis_conn_subscribe(struct redis_conn *rc, const char *channel,
  * name is bad.
  */
 int redis_conn_unsubscribe(struct redis_conn *rc, const char *channel,
+    size_t len);
+
+/*
+ * Adds pattern (a Redis glob, len bytes, no NUL, at most REDIS_CHANNEL_MAX)
+ * to the set rc subscribes to with PSUBSCRIBE now, if it can, and after
+ * every reconnect; a pattern and a channel of the same text are distinct.
+ * Returns 0 (already in the set too), or -1 if the pattern is bad, the set
+ * (channels and patterns together) is full or memory ran out.
+ */
+int redis_conn_psubscribe(struct redis_conn *rc, const char *pattern,
+    size_t len);
+
+/*
+ * Removes pattern from the set: its messages stop reaching the pmessage
+ * callback at once.  Returns 0 (also if it was not in the set), or -1 if
+ * the pattern is bad.
+ */
+int redis_conn_punsubscribe(struct redis_conn *rc, const char *pattern,
     size_t len);
 
 #endif
