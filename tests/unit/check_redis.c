@@ -11,11 +11,13 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include <check.h>
@@ -522,6 +524,534 @@ START_TEST(test_many_channels)
 	WAIT_UP(&sub);
 	ck_assert_int_eq(sub.subscribed_at_up, 600);
 	redis_conn_free(sub.rc);
+	redis_conn_free(pub.rc);
+}
+END_TEST
+
+/* ---- Patterns. ---- */
+
+/*
+ * Sends a command (hiredis's format) to the server on port on a blocking
+ * connection of its own, without running the loop; returns its integer reply.
+ */
+static long long
+sync_integer(int port, const char *fmt, ...)
+{
+	struct timeval	 tv = { 2, 0 };
+	redisContext	*c;
+	redisReply	*r;
+	long long	 n;
+	va_list		 ap;
+
+	c = redisConnectWithTimeout("127.0.0.1", port, tv);
+	ck_assert_msg(c != NULL && c->err == 0, "cannot reach redis-server");
+	ck_assert_int_eq(redisSetTimeout(c, tv), REDIS_OK);
+	va_start(ap, fmt);
+	r = redisvCommand(c, fmt, ap);
+	va_end(ap);
+	ck_assert_msg(r != NULL && r->type == REDIS_REPLY_INTEGER,
+	    "%s: no integer reply", fmt);
+	n = r->integer;
+	freeReplyObject(r);
+	redisFree(c);
+	return n;
+}
+
+/* A recorder that also asks Redis, at each UP, how many patterns it has. */
+struct uprec {
+	struct rec	 r;
+	int		 port;
+	int		 nups;
+	long long	 numpat_at_up[8];
+};
+
+/* The state callback of a struct uprec: records, and at UP asks Redis before anything else runs. */
+static void
+on_state_numpat(struct redis_conn *rc, enum redis_state st, void *arg)
+{
+	struct uprec	*u = arg;
+
+	test_conn_on_state(rc, st, &u->r);
+	if (st == REDIS_UP && u->nups < 8)
+		u->numpat_at_up[u->nups++] = sync_integer(u->port,
+		    "PUBSUB NUMPAT");
+}
+
+/* Opens a connection to s recording into u, like open_conn. */
+static struct redis_conn *
+open_numpat(const struct test_redis *s, struct uprec *u)
+{
+	struct redis_addr	 addr;
+	char			 url[128], err[128];
+
+	memset(u, 0, sizeof *u);
+	u->r.free_on = -1;
+	u->port = s->port;
+	ck_assert_msg(redis_url_parse(test_conn_url(url, sizeof url, s, NULL,
+	    0), &addr, err, sizeof err) == 0, "%s", err);
+	u->r.rc = redis_conn_new(&test_conn_loop, &addr, 2000, 50, 400,
+	    on_state_numpat, u);
+	ck_assert_ptr_nonnull(u->r.rc);
+	redis_conn_set_subscribed_cb(u->r.rc, test_conn_on_subscribed, &u->r);
+	redis_conn_set_message_cb(u->r.rc, test_conn_on_message, &u->r);
+	redis_conn_set_pmessage_cb(u->r.rc, test_conn_on_pmessage, &u->r);
+	return u->r.rc;
+}
+
+/* Runs the loop until Redis (asked on cmd) has n patterns subscribed. */
+static bool
+wait_numpat(struct redis_conn *cmd, long long n)
+{
+	struct result	 res;
+	int		 i;
+
+	for (i = 0; i < 200; i++) {
+		CMD(cmd, &res, "PUBSUB", "NUMPAT");
+		if (res.integer == n)
+			return true;
+		test_conn_run_for(10);
+	}
+	return false;
+}
+
+START_TEST(test_psubscribe)
+{
+	struct test_redis	 s;
+	struct uprec		 u;
+	struct rec		 pub;
+	struct result		 res, res2;
+	const char		*argv[3] = { "PUBLISH", "bin.x", "x\0y" };
+	size_t			 lens[3] = { 7, 5, 3 };
+	char			 url[128], big[REDIS_CHANNEL_MAX + 2];
+
+	test_redis_init(&s, NULL);
+	test_redis_start(&s);
+	open_numpat(&s, &u);
+	open_conn(test_conn_url(url, sizeof url, &s, NULL, 0), &pub);
+	/* Remembered before UP; confirmed before UP is reported. */
+	ck_assert_int_eq(redis_conn_psubscribe(u.r.rc, "news.*", 6), 0);
+	ck_assert_int_eq(redis_conn_psubscribe(u.r.rc, "news.*", 6), 0);
+	WAIT_UP(&u.r);
+	WAIT_UP(&pub);
+	ck_assert_int_eq(u.nups, 1);
+	ck_assert_int_eq(u.numpat_at_up[0], 1);
+	/* Patterns do not call the subscribed callback. */
+	ck_assert_int_eq(u.r.subscribed, 0);
+	/* A subscriber to patterns only carries nothing else either. */
+	ck_assert_int_eq(test_conn_send(u.r.rc, &res, "PING", ARGS_END), -1);
+
+	CMD(pub.rc, &res, "PUBLISH", "news.sport", "goal");
+	ck_assert_int_eq(res.integer, 1);
+	ck_assert(RUN_UNTIL(u.r.pmessages == 1, WAIT_MS));
+	ck_assert_str_eq(u.r.last_pat, "news.*");
+	ck_assert_str_eq(u.r.last_pch, "news.sport");
+	ck_assert_int_eq(u.r.last_pchlen, 10);
+	ck_assert_str_eq(u.r.last_pmsg, "goal");
+	ck_assert_int_eq(u.r.last_pmsglen, 4);
+	ck_assert_int_eq(u.r.messages, 0);
+	CMD(pub.rc, &res, "PUBLISH", "news", "unmatched");
+	ck_assert_int_eq(res.integer, 0);
+
+	/* Subscribing while UP, and a binary message. */
+	ck_assert_int_eq(redis_conn_psubscribe(u.r.rc, "bin.?", 5), 0);
+	ck_assert(wait_numpat(pub.rc, 2));
+	memset(&res, 0, sizeof res);
+	ck_assert_int_eq(redis_conn_command(pub.rc, test_conn_on_result, &res,
+	    3, argv, lens), 0);
+	ck_assert(RUN_UNTIL(u.r.pmessages == 2, WAIT_MS));
+	ck_assert_int_eq(res.integer, 1);
+	ck_assert_str_eq(u.r.last_pat, "bin.?");
+	ck_assert_str_eq(u.r.last_pch, "bin.x");
+	ck_assert_int_eq(u.r.last_pmsglen, 3);
+	ck_assert(memcmp(u.r.last_pmsg, "x\0y", 3) == 0);
+
+	/* Two patterns matching one message: once for each. */
+	ck_assert_int_eq(redis_conn_psubscribe(u.r.rc, "*.sport", 7), 0);
+	ck_assert(wait_numpat(pub.rc, 3));
+	CMD(pub.rc, &res, "PUBLISH", "news.sport", "both");
+	ck_assert_int_eq(res.integer, 2);
+	ck_assert(RUN_UNTIL(u.r.pmessages == 4, WAIT_MS));
+	ck_assert_str_eq(u.r.last_pmsg, "both");
+	test_conn_run_for(100);
+	ck_assert_int_eq(u.r.pmessages, 4);
+
+	/* Unsubscribed: not delivered, even if Redis still sends it. */
+	ck_assert_int_eq(redis_conn_punsubscribe(u.r.rc, "news.*", 6), 0);
+	ck_assert_int_eq(test_conn_send(pub.rc, &res, "PUBLISH", "news.x",
+	    "lost", ARGS_END), 0);
+	ck_assert_int_eq(test_conn_send(pub.rc, &res2, "PUBLISH", "bin.z",
+	    "last", ARGS_END), 0);
+	ck_assert(RUN_UNTIL(u.r.pmessages == 5, WAIT_MS));
+	ck_assert_str_eq(u.r.last_pat, "bin.?");
+	ck_assert_str_eq(u.r.last_pmsg, "last");
+	test_conn_run_for(100);
+	ck_assert_int_eq(u.r.pmessages, 5);
+	/* And Redis hears of it. */
+	ck_assert(wait_numpat(pub.rc, 2));
+	CMD(pub.rc, &res, "PUBLISH", "news.x", "gone");
+	ck_assert_int_eq(res.integer, 0);
+	/* Published (and sent to us) before the PUNSUBSCRIBE leaves: dropped. */
+	ck_assert_int_eq(sync_integer(s.port, "PUBLISH bin.y early"), 1);
+	ck_assert_int_eq(redis_conn_punsubscribe(u.r.rc, "bin.?", 5), 0);
+	ck_assert(wait_numpat(pub.rc, 1));
+	test_conn_run_for(50);
+	ck_assert_int_eq(u.r.pmessages, 5);
+	/* Subscribe again: delivered again. */
+	ck_assert_int_eq(redis_conn_psubscribe(u.r.rc, "news.*", 6), 0);
+	ck_assert(wait_numpat(pub.rc, 2));
+	CMD(pub.rc, &res, "PUBLISH", "news.y", "again");
+	ck_assert_int_eq(res.integer, 1);
+	ck_assert(RUN_UNTIL(u.r.pmessages == 6, WAIT_MS));
+	ck_assert_str_eq(u.r.last_pat, "news.*");
+	ck_assert_str_eq(u.r.last_pch, "news.y");
+	ck_assert_str_eq(u.r.last_pmsg, "again");
+	ck_assert_int_eq(u.r.messages, 0);
+	ck_assert_int_eq(u.r.subscribed, 0);
+	ck_assert_int_eq(u.nups, 1);
+
+	/* Bad patterns. */
+	memset(big, 'p', sizeof big);
+	ck_assert_int_eq(redis_conn_psubscribe(u.r.rc, "", 0), -1);
+	ck_assert_int_eq(redis_conn_psubscribe(u.r.rc, NULL, 3), -1);
+	ck_assert_int_eq(redis_conn_psubscribe(u.r.rc, "a\0*", 3), -1);
+	ck_assert_int_eq(redis_conn_psubscribe(u.r.rc, big,
+	    REDIS_CHANNEL_MAX + 1), -1);
+	ck_assert_int_eq(redis_conn_punsubscribe(u.r.rc, "", 0), -1);
+	ck_assert_int_eq(redis_conn_punsubscribe(u.r.rc, big,
+	    REDIS_CHANNEL_MAX + 1), -1);
+	ck_assert_int_eq(redis_conn_punsubscribe(u.r.rc, "never", 5), 0);
+	/* The longest pattern is fine. */
+	ck_assert_int_eq(redis_conn_psubscribe(u.r.rc, big,
+	    REDIS_CHANNEL_MAX), 0);
+	ck_assert(wait_numpat(pub.rc, 3));
+	redis_conn_free(u.r.rc);
+	redis_conn_free(pub.rc);
+}
+END_TEST
+
+/* A pmessage's channel is bounded like a channel name: longer, or with a NUL, it is dropped. */
+START_TEST(test_pmessage_channel_bounds)
+{
+	struct test_redis	 s;
+	struct rec		 sub, pub;
+	struct result		 res;
+	char			 url[128], ch[REDIS_CHANNEL_MAX + 2];
+	const char		*argv[3] = { "PUBLISH", ch, "m" };
+	size_t			 lens[3] = { 7, 0, 1 };
+
+	test_redis_init(&s, NULL);
+	test_redis_start(&s);
+	open_conn(test_conn_url(url, sizeof url, &s, NULL, 0), &sub);
+	open_conn(test_conn_url(url, sizeof url, &s, NULL, 0), &pub);
+	ck_assert_int_eq(redis_conn_psubscribe(sub.rc, "long:*", 6), 0);
+	WAIT_UP(&sub);
+	WAIT_UP(&pub);
+	memcpy(ch, "long:", 5);
+	memset(ch + 5, 'x', sizeof ch - 5);
+	/* REDIS_CHANNEL_MAX + 1 bytes: Redis sends it, we drop it. */
+	lens[1] = REDIS_CHANNEL_MAX + 1;
+	memset(&res, 0, sizeof res);
+	ck_assert_int_eq(redis_conn_command(pub.rc, test_conn_on_result, &res,
+	    3, argv, lens), 0);
+	ck_assert(RUN_UNTIL(res.done, WAIT_MS));
+	ck_assert_int_eq(res.integer, 1);
+	/* A NUL in the channel: dropped too. */
+	ch[6] = '\0';
+	lens[1] = 8;
+	memset(&res, 0, sizeof res);
+	ck_assert_int_eq(redis_conn_command(pub.rc, test_conn_on_result, &res,
+	    3, argv, lens), 0);
+	ck_assert(RUN_UNTIL(res.done, WAIT_MS));
+	ck_assert_int_eq(res.integer, 1);
+	/* REDIS_CHANNEL_MAX bytes: delivered, the only one. */
+	ch[6] = 'x';
+	lens[1] = REDIS_CHANNEL_MAX;
+	memset(&res, 0, sizeof res);
+	ck_assert_int_eq(redis_conn_command(pub.rc, test_conn_on_result, &res,
+	    3, argv, lens), 0);
+	ck_assert(RUN_UNTIL(sub.pmessages == 1, WAIT_MS));
+	ck_assert_int_eq(sub.last_pchlen, REDIS_CHANNEL_MAX);
+	ck_assert_str_eq(sub.last_pat, "long:*");
+	test_conn_run_for(100);
+	ck_assert_int_eq(sub.pmessages, 1);
+	redis_conn_free(sub.rc);
+	redis_conn_free(pub.rc);
+}
+END_TEST
+
+/*
+ * A channel and a pattern of the same text are two entries: each its own
+ * callback, its own life, and each subscribed again (in commands of their
+ * own) after a restart.
+ */
+START_TEST(test_pattern_and_channel)
+{
+	struct test_redis	 s;
+	struct uprec		 u;
+	struct rec		 pub;
+	struct result		 res;
+	char			 url[128];
+	int			 i;
+
+	test_redis_init(&s, NULL);
+	test_redis_start(&s);
+	open_numpat(&s, &u);
+	open_conn(test_conn_url(url, sizeof url, &s, NULL, 0), &pub);
+	ck_assert_int_eq(redis_conn_subscribe(u.r.rc, "room:*", 6), 0);
+	ck_assert_int_eq(redis_conn_psubscribe(u.r.rc, "room:*", 6), 0);
+	WAIT_UP(&u.r);
+	WAIT_UP(&pub);
+	ck_assert_int_eq(u.numpat_at_up[0], 1);
+	ck_assert_int_eq(u.r.subscribed_at_up, 1);
+	ck_assert_str_eq(u.r.last_sub, "room:*");
+	CMD(pub.rc, &res, "PUBSUB", "NUMSUB", "room:*");
+	ck_assert_str_eq(res.elem[1], "1");
+
+	/* The channel's own name: once as a message, once as a pmessage. */
+	CMD(pub.rc, &res, "PUBLISH", "room:*", "both");
+	ck_assert_int_eq(res.integer, 2);
+	ck_assert(RUN_UNTIL(u.r.messages == 1 && u.r.pmessages == 1, WAIT_MS));
+	ck_assert_str_eq(u.r.last_ch, "room:*");
+	ck_assert_str_eq(u.r.last_msg, "both");
+	ck_assert_str_eq(u.r.last_pat, "room:*");
+	ck_assert_str_eq(u.r.last_pch, "room:*");
+	ck_assert_str_eq(u.r.last_pmsg, "both");
+	/* Another channel the pattern matches: the pattern only. */
+	CMD(pub.rc, &res, "PUBLISH", "room:1", "pat");
+	ck_assert_int_eq(res.integer, 1);
+	ck_assert(RUN_UNTIL(u.r.pmessages == 2, WAIT_MS));
+	ck_assert_str_eq(u.r.last_pch, "room:1");
+	test_conn_run_for(100);
+	ck_assert_int_eq(u.r.messages, 1);
+	ck_assert_int_eq(u.r.pmessages, 2);
+
+	/* The channel goes, the pattern stays. */
+	ck_assert_int_eq(redis_conn_unsubscribe(u.r.rc, "room:*", 6), 0);
+	for (i = 0; i < 200; i++) {
+		CMD(pub.rc, &res, "PUBSUB", "NUMSUB", "room:*");
+		if (strcmp(res.elem[1], "0") == 0)
+			break;
+		test_conn_run_for(10);
+	}
+	ck_assert_int_lt(i, 200);
+	CMD(pub.rc, &res, "PUBSUB", "NUMPAT");
+	ck_assert_int_eq(res.integer, 1);
+	CMD(pub.rc, &res, "PUBLISH", "room:*", "p-only");
+	ck_assert_int_eq(res.integer, 1);
+	ck_assert(RUN_UNTIL(u.r.pmessages == 3, WAIT_MS));
+	ck_assert_str_eq(u.r.last_pmsg, "p-only");
+	/* Gone from the set already: unsubscribing it again changes nothing. */
+	ck_assert_int_eq(redis_conn_unsubscribe(u.r.rc, "room:*", 6), 0);
+
+	/* The pattern goes, the channel comes back. */
+	ck_assert_int_eq(redis_conn_punsubscribe(u.r.rc, "room:*", 6), 0);
+	ck_assert_int_eq(redis_conn_subscribe(u.r.rc, "room:*", 6), 0);
+	ck_assert(RUN_UNTIL(u.r.subscribed == 2, WAIT_MS));
+	ck_assert(wait_numpat(pub.rc, 0));
+	CMD(pub.rc, &res, "PUBLISH", "room:*", "c-only");
+	ck_assert_int_eq(res.integer, 1);
+	ck_assert(RUN_UNTIL(u.r.messages == 2, WAIT_MS));
+	ck_assert_str_eq(u.r.last_msg, "c-only");
+	/* A pattern's PUNSUBSCRIBE leaves the channel of its text alone. */
+	ck_assert_int_eq(redis_conn_punsubscribe(u.r.rc, "room:*", 6), 0);
+	CMD(pub.rc, &res, "PUBLISH", "room:*", "still");
+	ck_assert_int_eq(res.integer, 1);
+	ck_assert(RUN_UNTIL(u.r.messages == 3, WAIT_MS));
+	ck_assert_str_eq(u.r.last_msg, "still");
+	test_conn_run_for(100);
+	ck_assert_int_eq(u.r.messages, 3);
+	ck_assert_int_eq(u.r.pmessages, 3);
+	ck_assert_int_eq(u.nups, 1);
+
+	/* Both again, then a restart: both subscribed again before UP. */
+	ck_assert_int_eq(redis_conn_psubscribe(u.r.rc, "room:*", 6), 0);
+	ck_assert(wait_numpat(pub.rc, 1));
+	test_redis_kill(&s);
+	ck_assert(RUN_UNTIL(u.r.downs == 1 && pub.downs == 1, WAIT_MS));
+	test_redis_start(&s);
+	WAIT_UP(&u.r);
+	WAIT_UP(&pub);
+	ck_assert_int_eq(u.nups, 2);
+	ck_assert_int_eq(u.numpat_at_up[1], 1);
+	ck_assert_int_eq(u.r.subscribed_at_up, 3);
+	CMD(pub.rc, &res, "PUBSUB", "NUMSUB", "room:*");
+	ck_assert_str_eq(res.elem[1], "1");
+	CMD(pub.rc, &res, "PUBLISH", "room:*", "back");
+	ck_assert_int_eq(res.integer, 2);
+	ck_assert(RUN_UNTIL(u.r.messages == 4 && u.r.pmessages == 4, WAIT_MS));
+	ck_assert_str_eq(u.r.last_msg, "back");
+	ck_assert_str_eq(u.r.last_pmsg, "back");
+	test_conn_run_for(100);
+	ck_assert_int_eq(u.r.messages, 4);
+	ck_assert_int_eq(u.r.pmessages, 4);
+	redis_conn_free(u.r.rc);
+	redis_conn_free(pub.rc);
+}
+END_TEST
+
+/*
+ * More patterns than one PSUBSCRIBE carries (and no channel, whose
+ * confirmation would come after theirs): Redis has them all when UP is
+ * reported, the first time and after a restart, with what changed while it
+ * was down.
+ */
+START_TEST(test_psub_restart)
+{
+	struct test_redis	 s;
+	struct uprec		 u;
+	struct rec		 pub;
+	struct result		 res;
+	char			 url[128], pat[32];
+	int			 i;
+
+	test_redis_init(&s, NULL);
+	test_redis_start(&s);
+	open_numpat(&s, &u);
+	for (i = 0; i < 300; i++) {
+		snprintf(pat, sizeof pat, "p-%d.*", i);
+		ck_assert_int_eq(redis_conn_psubscribe(u.r.rc, pat,
+		    strlen(pat)), 0);
+	}
+	ck_assert_int_eq(redis_conn_psubscribe(u.r.rc, "gone.*", 6), 0);
+	WAIT_UP(&u.r);
+	ck_assert_int_eq(u.nups, 1);
+	ck_assert_int_eq(u.numpat_at_up[0], 301);
+	open_conn(test_conn_url(url, sizeof url, &s, NULL, 0), &pub);
+	WAIT_UP(&pub);
+	CMD(pub.rc, &res, "PUBLISH", "gone.x", "before");
+	ck_assert_int_eq(res.integer, 1);
+	ck_assert(RUN_UNTIL(u.r.pmessages == 1, WAIT_MS));
+	ck_assert_str_eq(u.r.last_pat, "gone.*");
+
+	test_redis_kill(&s);
+	ck_assert(RUN_UNTIL(u.r.downs == 1 && pub.downs == 1, WAIT_MS));
+	/* Changes to the set while down are remembered. */
+	ck_assert_int_eq(redis_conn_punsubscribe(u.r.rc, "gone.*", 6), 0);
+	ck_assert_int_eq(redis_conn_psubscribe(u.r.rc, "new.*", 5), 0);
+	ck_assert_int_eq(redis_conn_punsubscribe(u.r.rc, "p-0.*", 5), 0);
+	ck_assert_int_eq(redis_conn_psubscribe(u.r.rc, "p-0.*", 5), 0);
+	test_conn_run_for(300);
+	ck_assert_int_eq(u.nups, 1);
+
+	test_redis_start(&s);
+	WAIT_UP(&u.r);
+	WAIT_UP(&pub);
+	ck_assert_int_eq(u.nups, 2);
+	ck_assert_int_eq(u.numpat_at_up[1], 301);
+	CMD(pub.rc, &res, "PUBLISH", "p-299.x", "back");
+	ck_assert_int_eq(res.integer, 1);
+	ck_assert(RUN_UNTIL(u.r.pmessages == 2, WAIT_MS));
+	ck_assert_str_eq(u.r.last_pat, "p-299.*");
+	ck_assert_str_eq(u.r.last_pch, "p-299.x");
+	ck_assert_str_eq(u.r.last_pmsg, "back");
+	CMD(pub.rc, &res, "PUBLISH", "p-0.x", "zero");
+	ck_assert_int_eq(res.integer, 1);
+	ck_assert(RUN_UNTIL(u.r.pmessages == 3, WAIT_MS));
+	ck_assert_str_eq(u.r.last_pat, "p-0.*");
+	CMD(pub.rc, &res, "PUBLISH", "gone.x", "x");
+	ck_assert_int_eq(res.integer, 0);
+	CMD(pub.rc, &res, "PUBLISH", "new.x", "fresh");
+	ck_assert_int_eq(res.integer, 1);
+	ck_assert(RUN_UNTIL(u.r.pmessages == 4, WAIT_MS));
+	ck_assert_str_eq(u.r.last_pat, "new.*");
+	ck_assert_str_eq(u.r.last_pmsg, "fresh");
+	test_conn_run_for(100);
+	ck_assert_int_eq(u.r.pmessages, 4);
+	ck_assert_int_eq(u.r.messages, 0);
+	ck_assert_int_eq(u.r.subscribed, 0);
+	redis_conn_free(u.r.rc);
+	redis_conn_free(pub.rc);
+}
+END_TEST
+
+/* PSUBSCRIBE and PUNSUBSCRIBE in quick succession, some in flight, end as the last call says. */
+START_TEST(test_psub_churn)
+{
+	struct test_redis	 s;
+	struct rec		 sub, pub;
+	struct result		 res;
+	char			 url[128];
+	int			 i;
+
+	test_redis_init(&s, NULL);
+	test_redis_start(&s);
+	open_conn(test_conn_url(url, sizeof url, &s, NULL, 0), &sub);
+	open_conn(test_conn_url(url, sizeof url, &s, NULL, 0), &pub);
+	ck_assert_int_eq(redis_conn_psubscribe(sub.rc, "keep.*", 6), 0);
+	WAIT_UP(&sub);
+	WAIT_UP(&pub);
+	for (i = 0; i < 50; i++) {
+		ck_assert_int_eq(redis_conn_psubscribe(sub.rc, "flip.*", 6), 0);
+		ck_assert_int_eq(redis_conn_punsubscribe(sub.rc, "flip.*", 6),
+		    0);
+		ck_assert_int_eq(redis_conn_punsubscribe(sub.rc, "flop.*", 6),
+		    0);
+		ck_assert_int_eq(redis_conn_psubscribe(sub.rc, "flop.*", 6), 0);
+		/* The channel of flip's text, the other way round. */
+		ck_assert_int_eq(redis_conn_unsubscribe(sub.rc, "flip.*", 6),
+		    0);
+		ck_assert_int_eq(redis_conn_subscribe(sub.rc, "flip.*", 6), 0);
+		test_conn_run_for(i % 3);
+	}
+	/* Wait until Redis agrees: keep.* and flop.* patterns, the flip.* channel. */
+	for (i = 0; i < 200; i++) {
+		CMD(pub.rc, &res, "PUBSUB", "NUMPAT");
+		if (res.integer == 2) {
+			CMD(pub.rc, &res, "PUBSUB", "NUMSUB", "flip.*");
+			if (strcmp(res.elem[1], "1") == 0)
+				break;
+		}
+		test_conn_run_for(10);
+	}
+	ck_assert_int_lt(i, 200);
+	test_conn_run_for(50);
+	ck_assert_int_eq(sub.pmessages, 0);
+	ck_assert_int_eq(sub.messages, 0);
+	CMD(pub.rc, &res, "PUBLISH", "flip.x", "no");
+	ck_assert_int_eq(res.integer, 0);
+	CMD(pub.rc, &res, "PUBLISH", "flop.x", "yes");
+	ck_assert_int_eq(res.integer, 1);
+	CMD(pub.rc, &res, "PUBLISH", "keep.x", "kept");
+	ck_assert_int_eq(res.integer, 1);
+	CMD(pub.rc, &res, "PUBLISH", "flip.*", "chan");
+	ck_assert_int_eq(res.integer, 1);
+	ck_assert(RUN_UNTIL(sub.pmessages == 2 && sub.messages == 1, WAIT_MS));
+	ck_assert_str_eq(sub.last_pat, "keep.*");
+	ck_assert_str_eq(sub.last_pmsg, "kept");
+	ck_assert_str_eq(sub.last_ch, "flip.*");
+	ck_assert_str_eq(sub.last_msg, "chan");
+	test_conn_run_for(100);
+	ck_assert_int_eq(sub.pmessages, 2);
+	ck_assert_int_eq(sub.messages, 1);
+	redis_conn_free(sub.rc);
+	redis_conn_free(pub.rc);
+}
+END_TEST
+
+/* Freeing the connection from the pmessage callback: nothing more is called. */
+START_TEST(test_free_in_pmessage_cb)
+{
+	struct test_redis	 s;
+	struct rec		 sub, pub;
+	struct result		 res, res2;
+	char			 url[128];
+
+	test_redis_init(&s, NULL);
+	test_redis_start(&s);
+	open_conn(test_conn_url(url, sizeof url, &s, NULL, 0), &sub);
+	open_conn(test_conn_url(url, sizeof url, &s, NULL, 0), &pub);
+	ck_assert_int_eq(redis_conn_psubscribe(sub.rc, "c*", 2), 0);
+	ck_assert_int_eq(redis_conn_subscribe(sub.rc, "c1", 2), 0);
+	WAIT_UP(&sub);
+	WAIT_UP(&pub);
+	sub.free_on_message = true;
+	/* Two deliveries of one message, likely read in one go: the second is dropped. */
+	ck_assert_int_eq(test_conn_send(pub.rc, &res, "PUBLISH", "c1", "1",
+	    ARGS_END), 0);
+	CMD(pub.rc, &res2, "PUBLISH", "c2", "2");
+	ck_assert(RUN_UNTIL(sub.rc == NULL, WAIT_MS));
+	test_conn_run_for(100);
+	ck_assert_int_eq(sub.messages + sub.pmessages, 1);
 	redis_conn_free(pub.rc);
 }
 END_TEST
@@ -1039,6 +1569,16 @@ redis_suite(void)
 	tcase_add_test(tc, test_pubsub_churn);
 	tcase_add_test(tc, test_many_channels);
 	tcase_add_test(tc, test_kill_restart);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("psub");
+	tcase_add_checked_fixture(tc, test_conn_setup, teardown);
+	tcase_add_test(tc, test_psubscribe);
+	tcase_add_test(tc, test_pmessage_channel_bounds);
+	tcase_add_test(tc, test_pattern_and_channel);
+	tcase_add_test(tc, test_psub_restart);
+	tcase_add_test(tc, test_psub_churn);
+	tcase_add_test(tc, test_free_in_pmessage_cb);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("free");

@@ -147,6 +147,34 @@ test_conn_on_message(struct redis_conn *rc, const char *ch, size_t chlen,
 	}
 }
 
+/* Copies len bytes of s into buf (size bytes), cut to fit and NUL-terminated. */
+static void
+test_conn_keep(char *buf, size_t size, const char *s, size_t len)
+{
+	size_t	 n = len < size - 1 ? len : size - 1;
+
+	memcpy(buf, s, n);
+	buf[n] = '\0';
+}
+
+void
+test_conn_on_pmessage(struct redis_conn *rc, const char *pat, size_t plen,
+    const char *ch, size_t chlen, const char *msg, size_t msglen, void *arg)
+{
+	struct rec	*r = arg;
+
+	r->pmessages++;
+	test_conn_keep(r->last_pat, sizeof r->last_pat, pat, plen);
+	test_conn_keep(r->last_pch, sizeof r->last_pch, ch, chlen);
+	r->last_pchlen = chlen;
+	test_conn_keep(r->last_pmsg, sizeof r->last_pmsg, msg, msglen);
+	r->last_pmsglen = msglen;
+	if (r->free_on_message) {
+		redis_conn_free(rc);
+		r->rc = NULL;
+	}
+}
+
 struct redis_conn *
 test_conn_open(const struct redis_addr *addr, int timeout_ms, struct rec *r)
 {
@@ -157,6 +185,7 @@ test_conn_open(const struct redis_addr *addr, int timeout_ms, struct rec *r)
 	ck_assert_ptr_nonnull(r->rc);
 	redis_conn_set_subscribed_cb(r->rc, test_conn_on_subscribed, r);
 	redis_conn_set_message_cb(r->rc, test_conn_on_message, r);
+	redis_conn_set_pmessage_cb(r->rc, test_conn_on_pmessage, r);
 	return r->rc;
 }
 

@@ -71,7 +71,13 @@ struct rec {
 	char			 last_ch[64];
 	char			 last_msg[64];	/* cut to 63 bytes, then a NUL */
 	size_t			 last_msglen;
-	bool			 free_on_message;
+	bool			 free_on_message;	/* on a pmessage too */
+	int			 pmessages;	/* pmessage_cb calls */
+	char			 last_pat[64];
+	char			 last_pch[64];	/* cut like last_msg */
+	size_t			 last_pchlen;
+	char			 last_pmsg[64];	/* cut like last_msg */
+	size_t			 last_pmsglen;
 };
 
 /* The state callback recording into the struct rec arg (and freeing rc on its free_on state). */
@@ -84,6 +90,11 @@ void test_conn_on_subscribed(struct redis_conn *rc, const char *ch,
 /* The message callback recording into the struct rec arg (and freeing rc if free_on_message). */
 void test_conn_on_message(struct redis_conn *rc, const char *ch, size_t chlen,
     const char *msg, size_t msglen, void *arg);
+
+/* The pmessage callback recording into the struct rec arg (and freeing rc if free_on_message). */
+void test_conn_on_pmessage(struct redis_conn *rc, const char *pat,
+    size_t plen, const char *ch, size_t chlen, const char *msg,
+    size_t msglen, void *arg);
 
 /* Opens a connection to addr on the loop recording into r (backoff 50-400 ms); returns r->rc. */
 struct redis_conn *test_conn_open(const struct redis_addr *addr,
