@@ -20,10 +20,13 @@ packages=(
 	build-essential autoconf automake pkg-config
 	libwebsockets-dev libuv1-dev libhiredis-dev libcjson-dev libssl-dev check
 	redis-server redis-sentinel ca-certificates openssl
+	chromium
 )
 # redis-sentinel is for check_sentinel, which starts its own sentinels on
 # free loopback ports with their own files; the package's system service
-# (26379) is never used by the tests.
+# (26379) is never used by the tests.  chromium is for console.test.js, which
+# drives it with playwright-core (from tests/package-lock.json, not a browser
+# download) to test the moderators' console, web/admin.html.
 
 as_root() {
 	if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi

@@ -2,8 +2,10 @@
 # run.sh: the integration suite's entry point (what `make check` runs).
 #
 # Drives the real daemon ($CHATRELAY_BIN) with real WebSocket clients: node's
-# built-in test runner over tests/integration/*.test.js, with the `ws` package
-# installed from tests/package-lock.json.  Exits with node's status (77, the
+# built-in test runner over tests/integration/*.test.js, with the `ws` and
+# `playwright-core` packages installed from tests/package-lock.json (the
+# console's browser test drives Debian's chromium; CHATRELAY_NO_BROWSER=1
+# skips it).  Exits with node's status (77, the
 # automake "skipped" status, if node or npm is missing; 99 for a setup error).
 
 set -u
@@ -40,8 +42,8 @@ if [ ! -w "$testsdir" ]; then
 	cp -f "$testsdir/package.json" "$testsdir/package-lock.json" "$depdir/"
 fi
 stamp=$depdir/node_modules/.package-lock.json
-if [ ! -d "$depdir/node_modules/ws" ] || [ ! -f "$stamp" ] ||
-   [ "$testsdir/package-lock.json" -nt "$stamp" ]; then
+if [ ! -d "$depdir/node_modules/ws" ] || [ ! -d "$depdir/node_modules/playwright-core" ] ||
+   [ ! -f "$stamp" ] || [ "$testsdir/package-lock.json" -nt "$stamp" ]; then
 	echo "run.sh: installing test dependencies in $depdir (npm ci)"
 	if ! (cd "$depdir" && npm ci --no-audit --no-fund); then
 		if [ -d "$depdir/node_modules/ws" ]; then
@@ -53,6 +55,11 @@ if [ ! -d "$depdir/node_modules/ws" ] || [ ! -f "$stamp" ] ||
 	fi
 fi
 export NODE_PATH=$depdir/node_modules${NODE_PATH:+:$NODE_PATH}
+
+# What the tests leave to look at (console.test.js's screenshots): in the
+# directory run.sh was started from (the build directory, under make check),
+# since the tests run from the source directory.
+export CHATRELAY_ARTIFACTS=${CHATRELAY_ARTIFACTS:-$(pwd)/test-artifacts}
 
 cd "$srcdir" || exit 99
 shopt -s nullglob
