@@ -26,6 +26,7 @@
 #include "proto.h"
 #include "relay.h"
 #include "reply.h"
+#include "statefile.h"
 #include "strmap.h"
 #include "worker.h"
 
@@ -237,6 +238,7 @@ local_publish(struct worker *w, struct im_publish *m)
 	history_expire(&chn->hist, ts, w->cfg->history_ttl_ms);
 	history_push(&chn->hist, f);
 	deliver_channel_workers(w, chn->wcount, chn->name, f, NULL);
+	deliver_watch_workers(w, chn->name, f);
 	frame_unref(f);
 	deliver_reply(w, &m->from, ACT_NONE, NULL,
 	    reply_ok_seq(m->from.id, m->ch, chn->seq, ts, chn->epoch));
@@ -342,19 +344,116 @@ local_whisper(struct worker *w, struct im_whisper *m)
 
 /* ------------------------------------------------------------ control */
 
-/* Without Redis the cluster is this instance: every worker runs it now. */
+/*
+ * Without Redis the cluster is this instance: every worker runs it now, and
+ * worker 0 writes the state file once it has (local_state_save).
+ */
 static void
 local_control(struct worker *w, uint64_t client, const char *id,
-    const char *cmd, size_t len)
+    const char *cmd, size_t len, const struct store_change *chg,
+    bool answer)
 {
 	struct origin to;
 
+	(void)chg;
 	msg_origin(&to, (uint16_t)w->idx, client, id);
-	if (deliver_control_workers(w, cmd, len) != 0)
+	if (deliver_control_workers(w, -1, cmd, len, 0) != 0)
 		deliver_reply_err(w, &to, ACT_NONE, NULL, ERR_TOO_LONG,
 		    "the command is too long");
-	else
+	else if (answer)
 		deliver_reply(w, &to, ACT_NONE, NULL, reply_ok(id));
+}
+
+/* Writes the moderation state to the state_file, if one is configured. */
+static void
+local_state_save(struct worker *w, const char *const *cmds,
+    const size_t *lens, const struct store_change *chgs, size_t n,
+    bool restore)
+{
+	char err[256];
+
+	(void)chgs;
+	(void)restore;
+	if (w->cfg->state_file[0] == '\0')
+		return;
+	if (statefile_save(w->cfg->state_file, cmds, lens, n, err,
+	    sizeof err) != 0)
+		log_err("state_file %s not written (the moderation state is "
+		    "kept in memory only until it can be): %s",
+		    w->cfg->state_file, err);
+}
+
+/* Hands one line of the state file to this worker, to run (a statefile_load callback). */
+static int
+load_line(const char *line, size_t len, unsigned lineno, void *arg)
+{
+	struct worker *w = arg;
+
+	if (deliver_control_workers(w, w->idx, line, len, CONTROL_REPLAY) != 0)
+		log_warn("state_file %s, line %u: too long: ignored",
+		    w->cfg->state_file, lineno);
+	return 0;
+}
+
+/*
+ * Reads the state file into w's own inbox, so that its bans and mutes are
+ * in force before w's first connection.  Returns 0, or -1 if the file
+ * cannot be read (the relay must not start without its bans).
+ */
+static int
+load_state(struct worker *w)
+{
+	char err[256];
+
+	if (w->cfg->state_file[0] == '\0')
+		return 0;
+	if (statefile_load(w->cfg->state_file, load_line, w, err,
+	    sizeof err) != 0) {
+		log_err("state_file %s: %s", w->cfg->state_file, err);
+		return -1;
+	}
+	return 0;
+}
+
+/* This bus has no subscriptions: the sequencer hands watchers their copy. */
+static void
+local_watch(struct worker *w, const char *pattern, bool on)
+{
+	(void)w;
+	(void)pattern;
+	(void)on;
+}
+
+/* The cluster is this instance: the answer goes through the inbox. */
+static void
+local_answer(struct worker *w, const char *nk, int to, const char *text,
+    size_t len)
+{
+	if (strcmp(nk, w->relay->node_key) != 0) {
+		log_warn("an answer for instance %.80s, not this one: ignored",
+		    nk);
+		return;
+	}
+	deliver_answer_worker(w, to, text, len);
+}
+
+/* The only live instance is this one. */
+static void
+local_nodes(struct worker *w, bus_nodes_cb cb, void *arg)
+{
+	const char *self = w->relay->node_key;
+
+	cb(w, arg, &self, 1);
+}
+
+/* Drops a deleted message from the ring of the channel, if w owns it. */
+static void
+local_forget(struct worker *w, const char *ch, uint64_t seq)
+{
+	struct lchannel *chn = channel_get(w, ch, false);
+
+	if (chn != NULL)
+		(void)history_remove(&chn->hist, seq);
 }
 
 /* Nothing passes between the workers' sides of this bus but the requests. */
@@ -386,7 +485,7 @@ local_init(struct worker *w)
 	strmap_init(&b->users);
 	w->bus = b;
 	atomic_store(&w->bus_up, true);
-	return 0;
+	return load_state(w);
 }
 
 /* Nothing to close: this bus has no handles. */
@@ -490,5 +589,10 @@ const struct bus_ops bus_local_ops = {
 	.detach = local_detach,
 	.whisper = local_whisper,
 	.control = local_control,
+	.state_save = local_state_save,
+	.watch = local_watch,
+	.answer = local_answer,
+	.nodes = local_nodes,
+	.forget = local_forget,
 	.message = local_message,
 };

@@ -15,6 +15,7 @@
 
 #include <hiredis/hiredis.h>
 
+#include "bus.h"
 #include "chan.h"
 #include "proto.h"
 #include "history.h"
@@ -28,6 +29,7 @@ struct im_join;
 struct im_leave;
 struct im_query;
 struct im_whisper;
+struct store_change;
 
 #define KP "chatrelay:"
 
@@ -41,7 +43,7 @@ struct im_whisper;
 enum script_id {
 	S_PUBLISH, S_JOIN, S_LEAVE, S_HISTORY, S_WHO, S_ATTACH, S_DETACH,
 	S_WHISPER, S_HEARTBEAT, S_REAP, S_RESTORE, S_REMEMBER, S_REATTACH,
-	S_CONTROL,
+	S_CONTROL, S_MODLOAD, S_MODPUT, S_ANSWER,
 	S_COUNT
 };
 
@@ -181,7 +183,33 @@ void bus_redis_whisper(struct worker *w, struct im_whisper *m);
  * ok once it is stored, or unavailable.
  */
 void bus_redis_control(struct worker *w, uint64_t client, const char *id,
-    const char *cmd, size_t len);
+    const char *cmd, size_t len, const struct store_change *chg,
+    bool answer);
+
+/*
+ * bus-redis-stream.c: the answer op: a part for worker `to` of instance
+ * nk, through nk's whisper stream (here: the inbox).
+ */
+void bus_redis_answer(struct worker *w, const char *nk, int to,
+    const char *text, size_t len);
+
+/*
+ * bus-redis-mod.c: the moderation ops of the Redis bus: the state put back
+ * after Redis lost its data (state_save with restore; bus_redis_mod_restore
+ * asks worker 0's moderation layer for it), watches as pattern
+ * subscriptions (bus_redis_on_watched gets their messages), the live
+ * instances, and a deleted message dropped from a followed channel.
+ */
+void bus_redis_state_save(struct worker *w, const char *const *cmds,
+    const size_t *lens, const struct store_change *chgs, size_t n,
+    bool restore);
+void bus_redis_mod_restore(struct worker *w);
+void bus_redis_watch(struct worker *w, const char *pattern, bool on);
+void bus_redis_on_watched(struct redis_conn *rc, const char *pattern,
+    size_t plen, const char *channel, size_t chlen, const char *msg,
+    size_t msglen, void *arg);
+void bus_redis_nodes(struct worker *w, bus_nodes_cb cb, void *arg);
+void bus_redis_forget(struct worker *w, const char *ch, uint64_t seq);
 
 /*
  * bus-redis-stream.c: starts worker 0's reader of its whisper stream and

@@ -60,6 +60,7 @@ struct bus_stream {
 	bool up;			/* conn is up */
 	bool busy;			/* a TIME or an XREAD is in flight */
 	bool based;			/* cid holds where the control stream starts */
+	bool loaded;			/* the moderation state was read */
 	bool warned;			/* a refused read has been logged */
 	int64_t start_ms;		/* loop ms when the bus started */
 	int64_t retry_ms;		/* loop ms of the next attempt after a refusal, or 0 */
@@ -165,6 +166,7 @@ bus_redis_whisper(struct worker *w, struct im_whisper *m)
 struct ctl_ctx {
 	struct worker *w;
 	struct origin from;
+	bool answer;
 };
 
 /* The control script stored the command (its answer is the entry id), or not. */
@@ -173,7 +175,9 @@ on_control_stored(struct redis_conn *rc, redisReply *r, void *priv)
 {
 	struct ctl_ctx *x = priv;
 
-	if (r == NULL || r->type != REDIS_REPLY_STRING)
+	if (!x->answer)
+		;	/* the asker answers by itself */
+	else if (r == NULL || r->type != REDIS_REPLY_STRING)
 		deliver_reply_err(x->w, &x->from, ACT_NONE, NULL,
 		    ERR_UNAVAILABLE, "the cluster bus is down");
 	else
@@ -184,34 +188,75 @@ on_control_stored(struct redis_conn *rc, redisReply *r, void *priv)
 
 void
 bus_redis_control(struct worker *w, uint64_t client, const char *id,
-    const char *cmd, size_t len)
+    const char *cmd, size_t len, const struct store_change *chg,
+    bool answer)
 {
-	char maxlen[16], age[24];
-	const char *argv[4];
-	size_t lens[4];
+	static const char *const ops[] = {
+		[STORE_NONE] = "", [STORE_SET] = "set", [STORE_DEL] = "del",
+		[STORE_DEL_MUTES] = "mutes", [STORE_DEL_MSG] = "msg",
+	};
+	char maxlen[16], age[24], num[24];
+	const char *argv[8];
+	size_t lens[8];
 	struct ctl_ctx *x = malloc(sizeof *x);
 	struct origin from;
 	int i;
 
 	msg_origin(&from, (uint16_t)w->idx, client, id);
 	if (x == NULL) {
-		deliver_reply_err(w, &from, ACT_NONE, NULL, ERR_UNAVAILABLE,
-		    "the cluster bus is down");
+		if (answer)
+			deliver_reply_err(w, &from, ACT_NONE, NULL,
+			    ERR_UNAVAILABLE, "the cluster bus is down");
 		return;
 	}
 	x->w = w;
 	x->from = from;
+	x->answer = answer;
 	snprintf(maxlen, sizeof maxlen, "%d", STREAM_MAXLEN);
 	snprintf(age, sizeof age, "%lld", (long long)stream_age_ms(w->cfg));
+	snprintf(num, sizeof num, "%lld", (long long)(chg->op == STORE_DEL_MSG ?
+	    chg->seq : chg->until));
 	argv[0] = CTL_STREAM;
 	argv[1] = cmd;
 	argv[2] = maxlen;
 	argv[3] = age;
-	for (i = 0; i < 4; i++)
+	argv[4] = ops[chg->op];
+	argv[5] = KP;
+	argv[6] = chg->key;
+	argv[7] = num;
+	for (i = 0; i < 8; i++)
 		lens[i] = i == 1 ? len : strlen(argv[i]);
-	if (stream_eval(w, S_CONTROL, on_control_stored, x, 1, 4, argv,
+	if (stream_eval(w, S_CONTROL, on_control_stored, x, 1, 8, argv,
 	    lens) != 0)
 		on_control_stored(NULL, NULL, x);
+}
+
+void
+bus_redis_answer(struct worker *w, const char *nk, int to, const char *text,
+    size_t len)
+{
+	char k[128], maxlen[16], age[24], worker[16];
+	const char *argv[5];
+	size_t lens[5];
+	int i;
+
+	if (strcmp(nk, w->relay->node_key) == 0) {
+		deliver_answer_worker(w, to, text, len);
+		return;
+	}
+	snprintf(maxlen, sizeof maxlen, "%d", STREAM_MAXLEN);
+	snprintf(age, sizeof age, "%lld", (long long)stream_age_ms(w->cfg));
+	snprintf(worker, sizeof worker, "%d", to);
+	argv[0] = key(k, sizeof k, "wstream", nk);
+	argv[1] = maxlen;
+	argv[2] = age;
+	argv[3] = text;
+	argv[4] = worker;
+	for (i = 0; i < 5; i++)
+		lens[i] = i == 3 ? len : strlen(argv[i]);
+	/* Lost if Redis cannot take it: the asker waits a bounded time. */
+	(void)stream_eval(w, S_ANSWER, bus_redis_ignore, NULL, 1, 5, argv,
+	    lens);
 }
 
 /* ------------------------------------------------------------- reading */
@@ -260,6 +305,13 @@ stream_whisper(struct bus_stream *s, const redisReply *fields)
 	size_t ul, pl;
 	struct frame *f;
 
+	if ((p = entry_field(fields, "a", &pl)) != NULL) {
+		/* A part of an answer to a question of worker w. */
+		u = entry_field(fields, "w", &ul);
+		if (u != NULL && ul > 0 && ul < 6)
+			deliver_answer_worker(s->w, atoi(u), p, pl);
+		return;
+	}
 	u = entry_field(fields, "u", &ul);
 	p = entry_field(fields, "f", &pl);
 	if (u == NULL || p == NULL || ul == 0 || ul > USER_ID_MAX)
@@ -282,7 +334,7 @@ stream_command(struct bus_stream *s, const redisReply *fields)
 	size_t len;
 
 	if ((c = entry_field(fields, "c", &len)) != NULL)
-		(void)deliver_control_workers(s->w, c, len);
+		(void)deliver_control_workers(s->w, -1, c, len, 0);
 }
 
 /* One stream's part of an XREAD answer: [key, [[id, [field, value...]]...]]. */
@@ -367,6 +419,33 @@ on_time(struct redis_conn *rc, redisReply *r, void *priv)
 }
 
 /*
+ * The stored moderation state answered (once, before the control stream
+ * is read from this process's start on): every worker here runs it.
+ */
+static void
+on_modload(struct redis_conn *rc, redisReply *r, void *priv)
+{
+	struct bus_stream *s = priv;
+	size_t i, n = 0;
+
+	s->busy = false;
+	if (r == NULL)
+		return;
+	if (r->type != REDIS_REPLY_ARRAY) {
+		stream_refused(s, "the moderation state's load", r);
+		return;
+	}
+	for (i = 0; i < r->elements; i++)
+		if (r->element[i]->type == REDIS_REPLY_STRING &&
+		    deliver_control_workers(s->w, -1, r->element[i]->str,
+		    r->element[i]->len, CONTROL_REPLAY) == 0)
+			n++;
+	log_info("redis: %zu bans, mutes and slow modes loaded", n);
+	s->loaded = true;
+	stream_read(s);
+}
+
+/*
  * Sends the next request, if the connection is up and nothing is in
  * flight: TIME until the control stream's start is known, then XREAD.
  */
@@ -379,6 +458,18 @@ stream_read(struct bus_stream *s)
 
 	if (s->conn == NULL || !s->up || s->busy || s->retry_ms != 0)
 		return;
+	if (!s->loaded) {
+		/* The state first: the commands read after it come later. */
+		argv[0] = KP "modkeys";
+		lens[0] = strlen(argv[0]);
+		rc = redis_conn_eval(s->conn, &bus_redis_scripts[S_MODLOAD],
+		    on_modload, s, 1, 1, argv, lens);
+		if (rc == 0)
+			s->busy = true;
+		else
+			s->retry_ms = worker_now(s->w) + STREAM_RETRY_MS;
+		return;
+	}
 	if (!s->based) {
 		argv[argc++] = "TIME";
 	} else {

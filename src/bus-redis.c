@@ -54,6 +54,9 @@ rbus_global_init(struct relay *r)
 		[S_REMEMBER] = bus_script_remember,
 		[S_REATTACH] = bus_script_reattach,
 		[S_CONTROL] = bus_script_control,
+		[S_MODLOAD] = bus_script_modload,
+		[S_MODPUT] = bus_script_modput,
+		[S_ANSWER] = bus_script_answer,
 	};
 	int i;
 
@@ -453,6 +456,9 @@ on_info(struct redis_conn *rc, redisReply *r, void *priv)
 			    "channels to be restored", id, br->run_id);
 		br->fencing = true;
 		br->fence_until_ms = proto_now_ms() + RESTART_FENCE_MS;
+		/* Worker 0 puts back the moderation state it holds. */
+		if (w->idx == 0)
+			bus_redis_mod_restore(w);
 	}
 	snprintf(br->run_id, sizeof br->run_id, "%s", id);
 	if (!br->cmd_was_up) {
@@ -696,6 +702,7 @@ rbus_init(struct worker *w)
 	}
 	redis_conn_set_message_cb(br->sub, on_message, w);
 	redis_conn_set_subscribed_cb(br->sub, bus_redis_on_subscribed, w);
+	redis_conn_set_pmessage_cb(br->sub, bus_redis_on_watched, w);
 	/* Worker 0 reads this instance's whispers and the control commands. */
 	if (w->idx == 0 && bus_redis_stream_start(w, &addr) != 0) {
 		log_err("redis: cannot create connections");
@@ -782,5 +789,10 @@ const struct bus_ops bus_redis_ops = {
 	.detach = rbus_detach,
 	.whisper = bus_redis_whisper,
 	.control = bus_redis_control,
+	.state_save = bus_redis_state_save,
+	.watch = bus_redis_watch,
+	.answer = bus_redis_answer,
+	.nodes = bus_redis_nodes,
+	.forget = bus_redis_forget,
 	.message = rbus_message,
 };

@@ -17,6 +17,12 @@
  *                  id, f: the whisper frame); it expires by itself (a reap
  *                  leaves it, for a node that was only stalled)
  *   P ctlstream    stream of the control commands (field c, control.h)
+ *   P mod:KEY      a ban, mute or slow mode (KEY: "ban:UID",
+ *                  "mute:CH|UID" with CH "*" for everywhere, "slow:CH"):
+ *                  the control command that set it, expiring when it ends
+ *   P modkeys      set of the P mod: keys (what a new instance loads)
+ * The wstream also carries the parts of the answers to moderators'
+ * questions (fields a: the part, w: the asking worker).
  * Both streams keep about their last maxlen entries, none older than age
  * ms, and expire age ms after their last entry (bus-redis-stream.c).
  * Pub/sub channels: P ch:CH (messages and presence).
@@ -185,7 +191,61 @@ const char bus_script_reattach[] =
 
 const char bus_script_control[] =
     STREAM_ADD_FN
+    "local op, P, a, b = ARGV[4], ARGV[5], ARGV[6], ARGV[7]\n"
+    "local idx = P .. 'modkeys'\n"
+    "if op == 'set' then\n"
+    "  local k = P .. 'mod:' .. a\n"
+    "  if tonumber(b) > 0 then redis.call('SET', k, ARGV[1], 'PXAT', b)\n"
+    "  else redis.call('SET', k, ARGV[1]) end\n"
+    "  redis.call('SADD', idx, k)\n"
+    "elseif op == 'del' then\n"
+    "  local k = P .. 'mod:' .. a\n"
+    "  redis.call('DEL', k)\n"
+    "  redis.call('SREM', idx, k)\n"
+    "elseif op == 'mutes' then\n"
+    "  local pre = P .. 'mod:mute:'\n"
+    "  for _, k in ipairs(redis.call('SMEMBERS', idx)) do\n"
+    "    if string.sub(k, 1, #pre) == pre then\n"
+    "      local rest = string.sub(k, #pre + 1)\n"
+    "      local bar = string.find(rest, '|', 1, true)\n"
+    "      if bar and string.sub(rest, bar + 1) == a then\n"
+    "        redis.call('DEL', k)\n"
+    "        redis.call('SREM', idx, k)\n"
+    "      end\n"
+    "    end\n"
+    "  end\n"
+    "elseif op == 'msg' then\n"
+    "  local h = P .. 'hist:' .. a\n"
+    "  local head = '{\"op\":\"msg\",\"seq\":' .. b .. ','\n"
+    "  for _, m in ipairs(redis.call('LRANGE', h, 0, -1)) do\n"
+    "    if string.sub(m, 1, #head) == head then redis.call('LREM', h, 1, m) end\n"
+    "  end\n"
+    "end\n"
     "return stream_add(KEYS[1], ARGV[2], ARGV[3], 'c', ARGV[1])\n";
+
+const char bus_script_modload[] =
+    "local out = {}\n"
+    "for _, k in ipairs(redis.call('SMEMBERS', KEYS[1])) do\n"
+    "  local v = redis.call('GET', k)\n"
+    "  if v then out[#out + 1] = v else redis.call('SREM', KEYS[1], k) end\n"
+    "end\n"
+    "return out\n";
+
+const char bus_script_modput[] =
+    "local P, n = ARGV[1], 0\n"
+    "for i = 2, #ARGV - 2, 3 do\n"
+    "  local k, v, u = P .. 'mod:' .. ARGV[i], ARGV[i + 1], tonumber(ARGV[i + 2])\n"
+    "  local ok\n"
+    "  if u > 0 then ok = redis.call('SET', k, v, 'NX', 'PXAT', u)\n"
+    "  else ok = redis.call('SET', k, v, 'NX') end\n"
+    "  redis.call('SADD', P .. 'modkeys', k)\n"
+    "  if ok then n = n + 1 end\n"
+    "end\n"
+    "return n\n";
+
+const char bus_script_answer[] =
+    STREAM_ADD_FN
+    "return stream_add(KEYS[1], ARGV[1], ARGV[2], 'a', ARGV[3], 'w', ARGV[4])\n";
 
 const char bus_script_whisper[] =
     STREAM_ADD_FN

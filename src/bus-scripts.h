@@ -78,6 +78,22 @@ extern const char bus_script_whisper[];
 extern const char bus_script_control[];
 
 /*
+ * control also changes the stored moderation state: ARGV op ("" none,
+ * "set": key ARGV[6] := the command, expiring at ms ARGV[7] (0 never);
+ * "del": key ARGV[6] goes; "mutes": every mute of user ARGV[6] goes; "msg":
+ * message seq ARGV[7] leaves channel ARGV[6]'s history), prefix P.
+ *
+ * modload: KEYS modkeys.  Returns the commands of the stored state (and
+ * drops from the set the keys that expired).
+ * modput: ARGV P, then (key, command, until ms or 0) triples: sets each key
+ * that is missing (restoring after Redis lost its data).  Returns how many.
+ * answer: KEYS a node's wstream; ARGV maxlen, age, part, worker.
+ */
+extern const char bus_script_modload[];
+extern const char bus_script_modput[];
+extern const char bus_script_answer[];
+
+/*
  * heartbeat: KEYS nodes; ARGV node, now_ms.  Records that node is alive.
  */
 extern const char bus_script_heartbeat[];

@@ -89,9 +89,46 @@ bus_whisper(struct worker *w, struct im_whisper *m)
 
 void
 bus_control(struct worker *w, uint64_t client, const char *id,
-    const char *cmd, size_t len)
+    const char *cmd, size_t len, const struct store_change *chg,
+    bool answer)
 {
-	ops(w)->control(w, client, id, cmd, len);
+	static const struct store_change none = { STORE_NONE, "", 0, 0 };
+
+	ops(w)->control(w, client, id, cmd, len, chg != NULL ? chg : &none,
+	    answer);
+}
+
+void
+bus_state_save(struct worker *w, const char *const *cmds,
+    const size_t *lens, const struct store_change *chgs, size_t n,
+    bool restore)
+{
+	ops(w)->state_save(w, cmds, lens, chgs, n, restore);
+}
+
+void
+bus_watch(struct worker *w, const char *pattern, bool on)
+{
+	ops(w)->watch(w, pattern, on);
+}
+
+void
+bus_answer(struct worker *w, const char *nk, int to, const char *text,
+    size_t len)
+{
+	ops(w)->answer(w, nk, to, text, len);
+}
+
+void
+bus_nodes(struct worker *w, bus_nodes_cb cb, void *arg)
+{
+	ops(w)->nodes(w, cb, arg);
+}
+
+void
+bus_forget(struct worker *w, const char *ch, uint64_t seq)
+{
+	ops(w)->forget(w, ch, seq);
 }
 
 /* ---------------------------------------------- the dispatch table's entries */
@@ -315,9 +352,24 @@ bus_answer_history(struct worker *w, const struct im_query *m,
     struct history *h, uint64_t seq, const char *epoch)
 {
 	struct answer a = { w, &m->from, m->ch, ACT_NONE, 0 };
-	int first, n;
+	struct frame *f;
+	int first, n, i;
 
 	history_expire(h, proto_now_ms(), w->cfg->history_ttl_ms);
+	if (m->lookup) {
+		/* A report: the one message, or word that it is not kept. */
+		for (i = 0; i < h->count; i++)
+			if (history_at(h, i)->seq == (uint64_t)m->since)
+				break;
+		if (i < h->count)
+			f = frame_ref(history_at(h, i));
+		else if ((f = reply_err(m->from.id, ERR_BAD_FIELD,
+		    "seq: that message is no longer kept", -1, -1)) != NULL)
+			f->seq = (uint64_t)m->since;
+		deliver_reply(w, &m->from, i < h->count ? ACT_REPORT_FOUND :
+		    ACT_REPORT_GONE, m->ch, f);
+		return;
+	}
 	/* A since from another numbering: the last messages, as without since. */
 	n = history_select(h, other_epoch(m->epoch, epoch) ? -1 : m->since,
 	    m->limit, m->limit, seq, &first, NULL);

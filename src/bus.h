@@ -21,6 +21,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "chan.h"
+
 struct worker;
 struct relay;
 struct im_join;
@@ -32,6 +34,33 @@ struct im_detach;
 struct im_whisper;
 struct imsg;
 struct im_bus;
+
+/*
+ * What a control command changes in the stored moderation state (bans,
+ * mutes, slow modes, history), stored with the command where the bus has a
+ * store shared by the cluster (Redis).
+ */
+enum store_op {
+	STORE_NONE,
+	STORE_SET,		/* key := the command, expiring at until (0: never) */
+	STORE_DEL,		/* key goes */
+	STORE_DEL_MUTES,	/* every mute of user `key` goes */
+	STORE_DEL_MSG,		/* message seq of channel `key` leaves history */
+};
+
+/* State keys: "ban:UID", "mute:CH|UID" ("*" for everywhere), "slow:CH". */
+#define STORE_KEY_MAX (5 + CHAN_NAME_MAX + 1 + USER_ID_MAX)
+
+struct store_change {
+	enum store_op op;
+	char key[STORE_KEY_MAX + 1];
+	int64_t until;		/* STORE_SET */
+	int64_t seq;		/* STORE_DEL_MSG */
+};
+
+/* The live instances (node keys), as bus_ops.nodes finds them. */
+typedef void (*bus_nodes_cb)(struct worker *w, void *arg,
+    const char *const *nodes, size_t n);
 
 struct bus_ops {
 	const char *name;		/* "local" or "redis" */
@@ -69,7 +98,35 @@ struct bus_ops {
 	 * (then nobody runs it).
 	 */
 	void (*control)(struct worker *w, uint64_t client, const char *id,
-	    const char *cmd, size_t len);
+	    const char *cmd, size_t len, const struct store_change *chg,
+	    bool answer);
+	/*
+	 * On worker 0: the whole moderation state of the moment, as the
+	 * commands that set it (n of them, with their stored keys: chgs).
+	 * The in-process bus writes its state file; the Redis bus, which
+	 * stores each change with its command, writes them only to restore
+	 * (Redis lost its data), leaving any key that is there.
+	 */
+	void (*state_save)(struct worker *w, const char *const *cmds,
+	    const size_t *lens, const struct store_change *chgs, size_t n,
+	    bool restore);
+	/*
+	 * On any worker: from now on (on) or no longer, w wants every message
+	 * of the channels matching pattern, for its watching connections
+	 * (deliver_watchers).  Called once per distinct pattern of w.
+	 */
+	void (*watch)(struct worker *w, const char *pattern, bool on);
+	/*
+	 * Sends text (len bytes: a part of an answer to a cluster question)
+	 * to worker `to` of instance nk, where it arrives as IM_ANSWER.  Lost
+	 * quietly if it cannot be sent: the asker waits a bounded time.
+	 */
+	void (*answer)(struct worker *w, const char *nk, int to,
+	    const char *text, size_t len);
+	/* Finds the live instances; cb is called once (n 0: none known). */
+	void (*nodes)(struct worker *w, bus_nodes_cb cb, void *arg);
+	/* On every worker: message seq of ch was deleted: drop any copy kept. */
+	void (*forget)(struct worker *w, const char *ch, uint64_t seq);
 	/* IM_BUS: what another worker's side of this bus said (takes m). */
 	void (*message)(struct worker *w, struct im_bus *m);
 };
@@ -91,11 +148,23 @@ void bus_detach(struct worker *w, struct im_detach *m);
 void bus_whisper(struct worker *w, struct im_whisper *m);
 
 /*
- * Sends control command cmd (len bytes) to the whole cluster for client
- * `client` of w (id: its request's id), who is answered.
+ * Sends control command cmd (len bytes), with the change it makes to the
+ * stored state (chg; NULL: none), to the whole cluster for client `client`
+ * of w (id: its request's id), who is answered if `answer`.
  */
 void bus_control(struct worker *w, uint64_t client, const char *id,
-    const char *cmd, size_t len);
+    const char *cmd, size_t len, const struct store_change *chg,
+    bool answer);
+
+/* The other ops of the bus, from the layers above. */
+void bus_state_save(struct worker *w, const char *const *cmds,
+    const size_t *lens, const struct store_change *chgs, size_t n,
+    bool restore);
+void bus_watch(struct worker *w, const char *pattern, bool on);
+void bus_answer(struct worker *w, const char *nk, int to, const char *text,
+    size_t len);
+void bus_nodes(struct worker *w, bus_nodes_cb cb, void *arg);
+void bus_forget(struct worker *w, const char *ch, uint64_t seq);
 
 /* The dispatch table's entries: the message reached its worker. */
 void bus_on_join(struct worker *w, struct imsg *m);

@@ -17,6 +17,7 @@
 
 static int config_valid_node(const char *, char *, size_t);
 static int config_valid_master(const char *, char *, size_t);
+static int config_valid_policy(const char *, char *, size_t);
 
 const struct config_directive config_table[] = {
 	/* Network. */
@@ -196,6 +197,30 @@ const struct config_directive config_table[] = {
 	  .def = "100", .min = 0, .max = 1000000,
 	  .help = "Join and leave events are sent only in channels with at "
 	  "most this many members; 0 sends none." },
+
+	/* Moderation. */
+	{ .name = "state_file", .type = CONFIG_STRING,
+	  CONFIG_STRFIELD(state_file), .def = "", .min = 0,
+	  .max = CONFIG_STR_MAX - 1,
+	  .help = "Without Redis: the file that keeps bans, mutes and slow "
+	  "modes across restarts, rewritten atomically at each change. Empty "
+	  "keeps them in memory only. With Redis they live in Redis." },
+	{ .name = "audit_file", .type = CONFIG_STRING,
+	  CONFIG_STRFIELD(audit_file), .def = "", .min = 0,
+	  .max = CONFIG_STR_MAX - 1,
+	  .help = "File to which every moderation action is appended as one "
+	  "JSON object per line, reopened on SIGHUP (log rotation). Empty: "
+	  "the audit lines go to the log only." },
+	{ .name = "filter_file", .type = CONFIG_STRING,
+	  CONFIG_STRFIELD(filter_file), .def = "", .min = 0,
+	  .max = CONFIG_STR_MAX - 1,
+	  .help = "Word filter applied to send and whisper: one word or "
+	  "pattern per line, reloaded on SIGHUP. Empty filters nothing." },
+	{ .name = "filter_policy", .type = CONFIG_STRING,
+	  CONFIG_STRFIELD(filter_policy), .def = "refuse", .min = 1,
+	  .max = 15, .valid = config_valid_policy,
+	  .help = "What a filtered text gets: refuse (err filtered) or mask "
+	  "(its matched letters replaced by *)." },
 };
 
 const size_t config_ndirectives = sizeof config_table / sizeof config_table[0];
@@ -268,4 +293,14 @@ config_valid_master(const char *s, char *err, size_t errlen)
 		return -1;
 	}
 	return 0;
+}
+
+/* Accepts a filter policy: refuse or mask. */
+static int
+config_valid_policy(const char *s, char *err, size_t errlen)
+{
+	if (strcmp(s, "refuse") == 0 || strcmp(s, "mask") == 0)
+		return 0;
+	config_error(err, errlen, "must be refuse or mask");
+	return -1;
 }

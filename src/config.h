@@ -61,6 +61,12 @@ struct config {
 	int64_t history_ttl_ms;		/* 1 h */
 	int64_t channel_ttl_ms;		/* 24 h: how long an unused channel keeps its seq */
 	int presence_events_max;	/* presence events only up to this many members, 100 */
+
+	/* Moderation. */
+	char state_file[CONFIG_STR_MAX];	/* "" = in memory (without Redis) */
+	char audit_file[CONFIG_STR_MAX];	/* "" = the log only */
+	char filter_file[CONFIG_STR_MAX];	/* "" = no filter */
+	char filter_policy[16];		/* "refuse" or "mask" */
 };
 
 /* Fills cfg with every directive's default. */

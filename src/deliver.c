@@ -66,14 +66,48 @@ deliver_all(struct worker *w, struct frame *f)
 	}
 }
 
+/* What deliver_watchers hands each watcher. */
+struct watch_fan {
+	const char *ch;
+	struct frame *f;
+	uint32_t n;
+};
+
+/* Sends the frame to one watcher, unless it gets it as a member. */
+static void
+watch_send(void *owner, void *arg)
+{
+	struct watch_fan *wf = arg;
+	struct client *c = owner;
+
+	if (c->closing || (wf->ch != NULL &&
+	    room_set_find(&c->rooms, wf->ch) != NULL))
+		return;
+	client_send(c, wf->f);
+	wf->n++;
+}
+
+void
+deliver_watchers(struct worker *w, const char *ch, struct frame *f)
+{
+	struct watch_fan wf = { ch, f, 0 };
+
+	if (w->watches.n == 0)
+		return;
+	watch_each(&w->watches, ch, watch_send, &wf);
+	metrics_add(&w->stats.delivered, wf.n);
+}
+
 /* What goes to each worker: a frame for a channel or a user, or a command. */
 struct fan {
-	enum imsg_type type;	/* IM_DELIVER, IM_USER_DELIVER or IM_CONTROL */
+	enum imsg_type type;	/* IM_DELIVER, IM_USER_DELIVER, IM_WATCH,
+				   IM_CONTROL or IM_ANSWER */
 	const char *name;	/* the channel or the user */
 	const char *except;	/* IM_DELIVER: the user left out, or NULL */
 	struct frame *f;
-	const char *body;	/* IM_CONTROL */
+	const char *body;	/* IM_CONTROL, IM_ANSWER */
 	size_t len;
+	unsigned flags;		/* IM_CONTROL */
 };
 
 /* Runs what fan carries on this worker. */
@@ -82,6 +116,8 @@ fan_here(struct worker *w, const struct fan *fn)
 {
 	if (fn->type == IM_DELIVER)
 		deliver_channel(w, fn->name, fn->f, fn->except);
+	else if (fn->type == IM_WATCH)
+		deliver_watchers(w, fn->name, fn->f);
 	else
 		deliver_user(w, fn->name, fn->f);
 }
@@ -96,7 +132,8 @@ fan_msg(const struct fan *fn)
 
 	switch (fn->type) {
 	case IM_DELIVER:
-		if ((d = msg_new(IM_DELIVER)) == NULL)
+	case IM_WATCH:
+		if ((d = msg_new(fn->type)) == NULL)
 			return NULL;
 		msg_copy(d->ch, sizeof d->ch, fn->name);
 		if (fn->except != NULL)
@@ -110,8 +147,9 @@ fan_msg(const struct fan *fn)
 		u->frame = frame_ref(fn->f);
 		return &u->hdr;
 	default:
-		if ((c = msg_new(IM_CONTROL)) == NULL)
+		if ((c = msg_new(fn->type)) == NULL)
 			return NULL;
+		c->flags = fn->flags;
 		if ((c->body = malloc(fn->len + 1)) == NULL) {
 			msg_free(&c->hdr);
 			return NULL;
@@ -124,20 +162,28 @@ fan_msg(const struct fan *fn)
 }
 
 /*
- * Sends fan to every worker i with counts[i] > 0 (counts NULL: all).
- * Frames are run at once on this worker; a control command goes through
- * the dispatch table everywhere, this worker included.
+ * Sends fan to every worker i with counts[i] > 0 (counts NULL: all; only:
+ * that one worker, -1 for any).  Frames are run at once on this worker; a
+ * command or an answer goes through the dispatch table everywhere, this
+ * worker included.
  */
 static void
-fan_out(struct worker *w, const uint32_t *counts, const struct fan *fn)
+fan_out(struct worker *w, const uint32_t *counts, int only,
+    const struct fan *fn)
 {
 	struct imsg *m;
 	int i;
 
 	for (i = 0; i < w->relay->nworkers; i++) {
-		if (counts != NULL && counts[i] == 0)
+		if ((counts != NULL && counts[i] == 0) ||
+		    (only >= 0 && i != only))
 			continue;
-		if (i == w->idx && fn->type != IM_CONTROL) {
+		if (fn->type == IM_WATCH && i != w->idx &&
+		    atomic_load_explicit(&w->relay->workers[i].nwatch,
+		    memory_order_relaxed) == 0)
+			continue;
+		if (i == w->idx && fn->type != IM_CONTROL &&
+		    fn->type != IM_ANSWER) {
 			fan_here(w, fn);
 			continue;
 		}
@@ -153,32 +199,55 @@ void
 deliver_channel_workers(struct worker *w, const uint32_t *counts,
     const char *ch, struct frame *f, const char *except)
 {
-	struct fan fn = { IM_DELIVER, ch, except, f, NULL, 0 };
+	struct fan fn = { IM_DELIVER, ch, except, f, NULL, 0, 0 };
 
-	fan_out(w, counts, &fn);
+	fan_out(w, counts, -1, &fn);
 }
 
 void
 deliver_user_workers(struct worker *w, const uint32_t *counts,
     const char *uid, struct frame *f)
 {
-	struct fan fn = { IM_USER_DELIVER, uid, NULL, f, NULL, 0 };
+	struct fan fn = { IM_USER_DELIVER, uid, NULL, f, NULL, 0, 0 };
 
-	fan_out(w, counts, &fn);
+	fan_out(w, counts, -1, &fn);
+}
+
+void
+deliver_watch_workers(struct worker *w, const char *ch, struct frame *f)
+{
+	struct fan fn = { IM_WATCH, ch, NULL, f, NULL, 0, 0 };
+
+	fan_out(w, NULL, -1, &fn);
 }
 
 int
-deliver_control_workers(struct worker *w, const char *cmd, size_t len)
+deliver_control_workers(struct worker *w, int to, const char *cmd,
+    size_t len, unsigned flags)
 {
-	struct fan fn = { IM_CONTROL, NULL, NULL, NULL, cmd, len };
+	struct fan fn = { IM_CONTROL, NULL, NULL, NULL, cmd, len, flags };
 
 	if (len > CONTROL_MAX) {
 		log_warn("control: a command of %zu bytes (more than %d): "
 		    "ignored", len, CONTROL_MAX);
 		return -1;
 	}
-	fan_out(w, NULL, &fn);
+	fan_out(w, NULL, to, &fn);
 	return 0;
+}
+
+void
+deliver_answer_worker(struct worker *w, int to, const char *text,
+    size_t len)
+{
+	struct fan fn = { IM_ANSWER, NULL, NULL, NULL, text, len, 0 };
+
+	if (to < 0 || to >= w->relay->nworkers) {
+		log_warn("an answer for worker %d, which does not exist: "
+		    "ignored", to);
+		return;
+	}
+	fan_out(w, NULL, to, &fn);
 }
 
 void

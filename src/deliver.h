@@ -45,11 +45,30 @@ void deliver_user_workers(struct worker *w, const uint32_t *counts,
     const char *uid, struct frame *f);
 
 /*
- * Hands control command cmd (len bytes) to every worker of this instance,
- * to run there (control.h).  Returns 0, or -1 if it is longer than
- * CONTROL_MAX (logged, handed to nobody).
+ * Delivers f (a message of channel ch) to the local connections that watch
+ * ch without being members, or (ch NULL: a moderation event) to every
+ * local watching connection.  The caller keeps f.
  */
-int deliver_control_workers(struct worker *w, const char *cmd, size_t len);
+void deliver_watchers(struct worker *w, const char *ch, struct frame *f);
+
+/*
+ * deliver_watchers(ch, f) on every worker of this instance that has
+ * watchers (the in-process bus: the sequencer calls it).  The caller keeps f.
+ */
+void deliver_watch_workers(struct worker *w, const char *ch, struct frame *f);
+
+/*
+ * Hands control command cmd (len bytes) to every worker of this instance
+ * (to -1) or to worker `to`, to run there (control.h) with flags
+ * CONTROL_*.  Returns 0, or -1 if it is longer than CONTROL_MAX (logged,
+ * handed to nobody).
+ */
+int deliver_control_workers(struct worker *w, int to, const char *cmd,
+    size_t len, unsigned flags);
+
+/* Hands a part of a cluster answer (len bytes) to worker `to` here (IM_ANSWER). */
+void deliver_answer_worker(struct worker *w, int to, const char *text,
+    size_t len);
 
 /*
  * Posts an im_bus of the bus's own kind, with text (cut to fit), to worker

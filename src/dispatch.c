@@ -4,12 +4,16 @@
  * message it is given: it frees it, or keeps it for a later answer.
  */
 #include <stddef.h>
+#include <string.h>
 
 #include "bus.h"
 #include "control.h"
+#include "filter.h"
+#include "gather.h"
 #include "deliver.h"
 #include "dispatch.h"
 #include "log.h"
+#include "modstate.h"
 #include "msg.h"
 #include "proto.h"
 #include "relay.h"
@@ -42,13 +46,33 @@ on_to_client(struct worker *w, struct imsg *m)
 	msg_free(m);
 }
 
+/* IM_WATCH: a channel's message for this worker's watchers. */
+static void
+on_watch(struct worker *w, struct imsg *m)
+{
+	struct im_deliver *d = (struct im_deliver *)m;
+
+	deliver_watchers(w, d->ch, d->frame);
+	msg_free(m);
+}
+
 /* IM_CONTROL: a control command to run on this worker. */
 static void
 on_control(struct worker *w, struct imsg *m)
 {
 	struct im_control *c = (struct im_control *)m;
 
-	control_run(w, c->body, c->len);
+	control_run(w, c->body, c->len, c->flags);
+	msg_free(m);
+}
+
+/* IM_ANSWER: a part of the answer to one of this worker's questions. */
+static void
+on_answer(struct worker *w, struct imsg *m)
+{
+	struct im_control *c = (struct im_control *)m;
+
+	gather_on_answer(w, c->body, c->len);
 	msg_free(m);
 }
 
@@ -90,7 +114,9 @@ static const handler table[IM_TYPES] = {
 	[IM_DELIVER] = on_deliver,
 	[IM_USER_DELIVER] = on_user_deliver,
 	[IM_TO_CLIENT] = on_to_client,
+	[IM_WATCH] = on_watch,
 	[IM_CONTROL] = on_control,
+	[IM_ANSWER] = on_answer,
 	[IM_BUS] = bus_on_message,
 	[IM_DRAIN] = on_drain,
 	[IM_QUIESCE] = on_quiesce,
@@ -109,10 +135,31 @@ dispatch_message(struct worker *w, struct imsg *m)
 	table[m->type](w, m);
 }
 
-/* Sets up the bus's side of w. */
+#define EXPIRE_MS 10000		/* how often ended bans and mutes are dropped */
+
+/* Takes a reference of the relay's word filter if it changed (SIGHUP). */
+static void
+sync_filter(struct worker *w)
+{
+	struct relay *r = w->relay;
+	unsigned gen = atomic_load(&r->filter_gen);
+	struct filter *old = w->filter;
+
+	if (gen == w->filter_gen)
+		return;
+	pthread_mutex_lock(&r->filter_lock);
+	w->filter = r->filter != NULL ? filter_ref(r->filter) : NULL;
+	w->filter_gen = atomic_load(&r->filter_gen);
+	pthread_mutex_unlock(&r->filter_lock);
+	filter_unref(old);
+}
+
+/* Sets up the bus's side of w and its word filter. */
 static int
 hook_start(struct worker *w)
 {
+	w->filter_mask = strcmp(w->cfg->filter_policy, "mask") == 0;
+	sync_filter(w);
 	return w->relay->bus->init(w);
 }
 
@@ -122,14 +169,23 @@ hook_tick(struct worker *w, int64_t now)
 {
 	(void)msg_reserve_fill();	/* what a shortage of memory took */
 	session_sweep(w, now);
+	gather_tick(w, now);
+	sync_filter(w);
+	if (now >= w->next_expire_ms) {
+		modstate_expire(&w->mod, proto_now_ms());
+		w->next_expire_ms = now + EXPIRE_MS;
+	}
 	w->relay->bus->tick(w, now, proto_now_ms());
 }
 
-/* Frees the bus's side of w once its loop has ended. */
+/* Frees the bus's side of w and the rest, once its loop has ended. */
 static void
 hook_free(struct worker *w)
 {
 	w->relay->bus->free(w);
+	gather_free(w);
+	filter_unref(w->filter);
+	w->filter = NULL;
 }
 
 /* What the bus says of its health, for /healthz. */

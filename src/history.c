@@ -55,6 +55,26 @@ history_push(struct history *h, struct frame *f)
 	return 0;
 }
 
+int
+history_remove(struct history *h, uint64_t seq)
+{
+	int i, j;
+
+	for (i = 0; i < h->count; i++)
+		if (history_at(h, i)->seq == seq)
+			break;
+	if (i == h->count)
+		return -1;
+	frame_unref(history_at(h, i));
+	/* The later entries move back one place, keeping their order. */
+	for (j = i; j + 1 < h->count; j++)
+		h->ring[(h->head + j) % h->cap] =
+		    h->ring[(h->head + j + 1) % h->cap];
+	h->ring[(h->head + h->count - 1) % h->cap] = NULL;
+	h->count--;
+	return 0;
+}
+
 void
 history_expire(struct history *h, int64_t now_ms, int64_t ttl_ms)
 {

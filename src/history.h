@@ -31,6 +31,12 @@ void history_free(struct history *h);
  */
 int history_push(struct history *h, struct frame *f);
 
+/*
+ * Drops the entry with seq (a moderator deleted it).  Returns 0, or -1 if
+ * it is not kept.
+ */
+int history_remove(struct history *h, uint64_t seq);
+
 /* Drops entries whose ts is at or before now_ms - ttl_ms. */
 void history_expire(struct history *h, int64_t now_ms, int64_t ttl_ms);
 

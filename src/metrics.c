@@ -19,6 +19,7 @@ static const char *const close_names[CLOSE_REASONS] = {
 	[CLOSE_RATE] = "rate_abuse", [CLOSE_AUTH] = "auth",
 	[CLOSE_IDLE] = "idle", [CLOSE_PROTOCOL] = "protocol",
 	[CLOSE_SHUTDOWN] = "shutdown", [CLOSE_KICKED] = "kicked",
+	[CLOSE_BANNED] = "banned",
 	[CLOSE_OTHER] = "other",
 };
 
@@ -50,6 +51,8 @@ metrics_close_reason(int code, int slow)
 		return CLOSE_SHUTDOWN;
 	case 4008:
 		return CLOSE_KICKED;
+	case 4003:
+		return CLOSE_BANNED;
 	case 1003:
 	case 1007:
 	case 1009:

@@ -26,6 +26,7 @@ enum close_reason {
 	CLOSE_PROTOCOL,		/* binary, invalid UTF-8, too big (1003/1007/1009) */
 	CLOSE_SHUTDOWN,		/* the relay is stopping (1001) */
 	CLOSE_KICKED,		/* kicked by a moderator (4008) */
+	CLOSE_BANNED,		/* banned (4003) */
 	CLOSE_OTHER,
 	CLOSE_REASONS
 };
@@ -38,6 +39,7 @@ struct stats {
 	counter_t frames_in, bytes_in;
 	counter_t frames_out, bytes_out;
 	counter_t published, delivered, whispers;
+	counter_t filtered;		/* texts the word filter caught */
 	counter_t closes[CLOSE_REASONS];
 	counter_t errors[ERR_COUNT];
 	counter_t lat_bucket[METRICS_LAT_BUCKETS];

@@ -21,7 +21,9 @@ static const size_t msg_size[IM_TYPES] = {
 	[IM_DELIVER] = sizeof(struct im_deliver),
 	[IM_USER_DELIVER] = sizeof(struct im_user_deliver),
 	[IM_TO_CLIENT] = sizeof(struct im_to_client),
+	[IM_WATCH] = sizeof(struct im_deliver),
 	[IM_CONTROL] = sizeof(struct im_control),
+	[IM_ANSWER] = sizeof(struct im_control),
 	[IM_BUS] = sizeof(struct im_bus),
 	[IM_DRAIN] = sizeof(struct imsg),
 	[IM_QUIESCE] = sizeof(struct imsg),
@@ -111,6 +113,7 @@ msg_free(struct imsg *m)
 		frame_unref(((struct im_whisper *)m)->frame);
 		break;
 	case IM_DELIVER:
+	case IM_WATCH:
 		frame_unref(((struct im_deliver *)m)->frame);
 		break;
 	case IM_USER_DELIVER:
@@ -120,6 +123,7 @@ msg_free(struct imsg *m)
 		frame_unref(((struct im_to_client *)m)->frame);
 		break;
 	case IM_CONTROL:
+	case IM_ANSWER:
 		free(((struct im_control *)m)->body);
 		break;
 	default:

@@ -19,6 +19,8 @@
 struct frame;
 
 #define CONTROL_MAX 4096	/* bytes of one control command */
+/* A control command's flag: put back from the store, so the state only, without events, notices or audit. */
+#define CONTROL_REPLAY 1u
 
 enum imsg_type {
 	/* To a channel's owner. */
@@ -35,7 +37,9 @@ enum imsg_type {
 	IM_DELIVER,		/* struct im_deliver: to every active member of ch */
 	IM_USER_DELIVER,	/* struct im_user_deliver: to every connection of user */
 	IM_TO_CLIENT,		/* struct im_to_client: to one client */
+	IM_WATCH,		/* struct im_deliver: to the watchers of ch */
 	IM_CONTROL,		/* struct im_control: a control command */
+	IM_ANSWER,		/* struct im_control: a part of a cluster answer */
 	IM_BUS,			/* struct im_bus: between the workers' sides of the bus */
 	/* Lifecycle, from the main thread (struct imsg). */
 	IM_DRAIN, IM_QUIESCE, IM_DESTROY,
@@ -49,6 +53,8 @@ enum im_action {
 	ACT_AUTH_OK,		/* the user's owner admitted the connection */
 	ACT_AUTH_REFUSE,	/* too many connections for the user */
 	ACT_JOIN_FAIL,		/* drop the pending membership of ch, then deliver */
+	ACT_REPORT_FOUND,	/* the reported message (the frame): report it */
+	ACT_REPORT_GONE,	/* the reported message is not kept (frame->seq) */
 };
 
 /* Who asked, so the answer finds its way back. */
@@ -93,6 +99,7 @@ struct im_publish {
 struct im_query {
 	struct imsg hdr;
 	struct origin from;
+	bool lookup;			/* history: only message since, for a report */
 	int32_t limit;			/* history: messages wanted */
 	int64_t since;			/* history: -1 = none */
 	char epoch[PROTO_EPOCH_MAX + 1];	/* the numbering since is from, "" = any */
@@ -152,6 +159,7 @@ struct im_bus {
 
 struct im_control {
 	struct imsg hdr;
+	unsigned flags;			/* IM_CONTROL: control_run's */
 	size_t len;
 	char *body;			/* NUL-terminated, malloc'd, owned */
 };

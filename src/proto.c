@@ -20,6 +20,7 @@ static const char *const op_names[OP_COUNT] = {
 	[OP_AUTH] = "auth", [OP_JOIN] = "join", [OP_LEAVE] = "leave",
 	[OP_SEND] = "send", [OP_WHISPER] = "whisper",
 	[OP_HISTORY] = "history", [OP_WHO] = "who", [OP_PING] = "ping",
+	[OP_REPORT] = "report",
 	[OP_STATS] = "stats", [OP_CHANNELS] = "channels", [OP_USER] = "user",
 	[OP_KICK] = "kick", [OP_MUTE] = "mute", [OP_UNMUTE] = "unmute",
 	[OP_BAN] = "ban", [OP_UNBAN] = "unban", [OP_ANNOUNCE] = "announce",
@@ -37,7 +38,7 @@ static const char *const err_names[ERR_COUNT] = {
 	[ERR_TOO_LONG] = "too_long", [ERR_RATE_LIMITED] = "rate_limited",
 	[ERR_MUTED] = "muted", [ERR_SLOW_MODE] = "slow_mode",
 	[ERR_BANNED] = "banned", [ERR_UNAVAILABLE] = "unavailable",
-	[ERR_INTERNAL] = "internal",
+	[ERR_INTERNAL] = "internal", [ERR_FILTERED] = "filtered",
 };
 
 const char *
@@ -279,6 +280,59 @@ get_epoch(const cJSON *root, struct request *req, struct proto_error *err)
 }
 
 bool
+proto_pattern_valid(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n > 0 && s[n - 1] == '*')
+		return n == 1 || chan_name_valid(s, n - 1);
+	return chan_name_valid(s, n);
+}
+
+bool
+proto_pattern_match(const char *pat, const char *ch)
+{
+	size_t n = strlen(pat);
+
+	if (n > 0 && pat[n - 1] == '*')
+		return strncmp(pat, ch, n - 1) == 0;
+	return strcmp(pat, ch) == 0;
+}
+
+/* Reads the required or optional ("ch" absent: NULL) watch pattern field `name`. */
+static int
+get_pattern(const cJSON *root, const char *name, bool required,
+    struct request *req, struct proto_error *err)
+{
+	const cJSON *it = cJSON_GetObjectItemCaseSensitive(root, name);
+
+	if (!required && (it == NULL || cJSON_IsNull(it)))
+		return 0;
+	if (!cJSON_IsString(it))
+		return fail(err, ERR_BAD_FIELD, "%s: missing or not a string",
+		    name);
+	if (required ? !proto_pattern_valid(it->valuestring) :
+	    (it->valuestring[0] != '\0' &&
+	    !chan_name_valid(it->valuestring, strlen(it->valuestring))))
+		return fail(err, ERR_BAD_FIELD, required ?
+		    "%s: a channel name, or a prefix of one followed by *" :
+		    "%s: must be the start of a channel name", name);
+	req->pattern = it->valuestring;
+	return 0;
+}
+
+/* Reads the optional channel name ch (absent or null: NULL). */
+static int
+get_ch_opt(const cJSON *root, struct request *req, struct proto_error *err)
+{
+	const cJSON *it = cJSON_GetObjectItemCaseSensitive(root, "ch");
+
+	if (it == NULL || cJSON_IsNull(it))
+		return 0;
+	return get_ch(root, req, err);
+}
+
+bool
 proto_epoch_valid(const char *s)
 {
 	size_t i, n = strlen(s);
@@ -367,13 +421,64 @@ parse_fields(const cJSON *root, const struct config *cfg,
 		if (get_user_id(root, "to", &req->to, err) != 0)
 			return -1;
 		return get_text(root, cfg, req, err);
+	case OP_REPORT:
+		if (get_user_id(root, "user", &req->user, err) != 0 ||
+		    get_ch(root, req, err) != 0)
+			return -1;
+		req->seq = -1;
+		if (get_int(root, "seq", 1, INT64_C(1) << 53, &req->seq, err))
+			return -1;
+		if (req->seq < 0)
+			return fail(err, ERR_BAD_FIELD, "seq: missing");
+		return get_reason(root, req, err);
+	case OP_CHANNELS:
+		req->pattern = "";
+		if (get_pattern(root, "prefix", false, req, err) != 0)
+			return -1;
+		v = 20;
+		if (get_int(root, "limit", 1, PROTO_CHANNELS_MAX, &v, err))
+			return -1;
+		req->limit = (int)v;
+		return 0;
+	case OP_USER:
+	case OP_UNBAN:
+		return get_user_id(root, "user", &req->user, err);
 	case OP_KICK:
 		if (get_user_id(root, "user", &req->user, err) != 0)
 			return -1;
 		return get_reason(root, req, err);
+	case OP_MUTE:
+	case OP_BAN:
+		if (get_user_id(root, "user", &req->user, err) != 0 ||
+		    (req->op == OP_MUTE && get_ch_opt(root, req, err) != 0) ||
+		    get_int(root, "secs", 0, PROTO_SECS_MAX, &req->secs, err))
+			return -1;
+		return get_reason(root, req, err);
+	case OP_UNMUTE:
+		if (get_user_id(root, "user", &req->user, err) != 0)
+			return -1;
+		return get_ch_opt(root, req, err);
+	case OP_SLOWMODE:
+		req->secs = -1;
+		if (get_ch(root, req, err) != 0 ||
+		    get_int(root, "secs", 0, PROTO_SLOW_MAX, &req->secs, err))
+			return -1;
+		if (req->secs < 0)
+			return fail(err, ERR_BAD_FIELD, "secs: missing");
+		return 0;
+	case OP_DELETE:
+		req->seq = -1;
+		if (get_ch(root, req, err) != 0 ||
+		    get_int(root, "seq", 1, INT64_C(1) << 53, &req->seq, err))
+			return -1;
+		if (req->seq < 0)
+			return fail(err, ERR_BAD_FIELD, "seq: missing");
+		return 0;
+	case OP_WATCH:
+	case OP_UNWATCH:
+		return get_pattern(root, "ch", true, req, err);
 	case OP_ANNOUNCE:
-		if (cJSON_GetObjectItemCaseSensitive(root, "ch") != NULL &&
-		    get_ch(root, req, err) != 0)
+		if (get_ch_opt(root, req, err) != 0)
 			return -1;
 		return get_text(root, cfg, req, err);
 	default:

@@ -8,6 +8,7 @@
 #ifndef CHATRELAY_RELAY_H
 #define CHATRELAY_RELAY_H
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 
@@ -16,6 +17,7 @@
 struct worker;
 struct worker_hooks;
 struct bus_ops;
+struct filter;
 
 struct relay {
 	struct config cfg;		/* read-only once workers run */
@@ -34,6 +36,19 @@ struct relay {
 	atomic_int nconns;		/* WebSocket connections, all workers */
 	atomic_int quiesced;		/* workers that have seen no_post */
 	void *tls_client_ctx;		/* SSL_CTX given to lws (see server.c) */
+	/*
+	 * Open mode: the secret of /admin tokens, made at start (the
+	 * players stay guests).  "" with a secret configured.
+	 */
+	char admin_secret[65];
+	/*
+	 * The word filter: the main thread replaces it (SIGHUP) under
+	 * filter_lock and bumps filter_gen; each worker then takes a
+	 * reference of the new one at its next tick (dispatch.c).
+	 */
+	pthread_mutex_t filter_lock;
+	struct filter *filter;		/* NULL: no filter */
+	atomic_uint filter_gen;
 };
 
 #endif

@@ -251,6 +251,12 @@ reply_whisper(const char *uid, const char *name, const char *to,
 struct frame *
 reply_notice(const char *text, const char *ch)
 {
+	return reply_notice_level(text, ch, "info");
+}
+
+struct frame *
+reply_notice_level(const char *text, const char *ch, const char *level)
+{
 	struct jsonw w;
 
 	jsonw_init(&w);
@@ -260,7 +266,89 @@ reply_notice(const char *text, const char *ch)
 		jsonw_lit(&w, ",\"ch\":");
 		jsonw_cstr(&w, ch);
 	}
-	jsonw_lit(&w, ",\"level\":\"info\"}");
+	jsonw_lit(&w, ",\"level\":\"");
+	jsonw_lit(&w, level);
+	jsonw_lit(&w, "\"}");
+	return finish(&w);
+}
+
+/* Adds ,"name":s (null when s is NULL). */
+static void
+put_str_or_null(struct jsonw *w, const char *name, const char *s,
+    size_t len)
+{
+	jsonw_lit(w, ",\"");
+	jsonw_lit(w, name);
+	jsonw_lit(w, "\":");
+	if (s == NULL)
+		jsonw_lit(w, "null");
+	else
+		jsonw_str(w, s, len);
+}
+
+void
+reply_mod_json(struct jsonw *w, const struct mod_event *e)
+{
+	jsonw_lit(w, "{\"op\":\"");
+	jsonw_lit(w, e->op);
+	jsonw_lit(w, "\"");
+	if (e->action != NULL) {
+		jsonw_lit(w, ",\"action\":\"");
+		jsonw_lit(w, e->action);
+		jsonw_lit(w, "\"");
+	}
+	jsonw_lit(w, ",\"by\":{\"id\":");
+	jsonw_cstr(w, e->by != NULL ? e->by : "");
+	jsonw_lit(w, ",\"name\":");
+	jsonw_cstr(w, e->byname != NULL ? e->byname :
+	    e->by != NULL ? e->by : "");
+	jsonw_lit(w, "}");
+	put_str_or_null(w, "user", e->user, e->user ? strlen(e->user) : 0);
+	put_str_or_null(w, "ch", e->ch, e->ch ? strlen(e->ch) : 0);
+	put_str_or_null(w, "reason", e->reason != NULL && e->reason[0] != '\0' ?
+	    e->reason : NULL, e->reason ? strlen(e->reason) : 0);
+	jsonw_lit(w, ",\"until\":");
+	if (e->until < 0)
+		jsonw_lit(w, "null");
+	else
+		jsonw_int(w, e->until);
+	if (e->secs >= 0) {
+		jsonw_lit(w, ",\"secs\":");
+		jsonw_int(w, e->secs);
+	}
+	if (e->seq >= 0) {
+		jsonw_lit(w, ",\"seq\":");
+		jsonw_int(w, e->seq);
+	}
+	if (e->with_text)
+		put_str_or_null(w, "text", e->text, e->text_len);
+	jsonw_lit(w, ",\"ts\":");
+	jsonw_int(w, e->ts);
+	put_str_or_null(w, "node", e->node, e->node ? strlen(e->node) : 0);
+	jsonw_lit(w, "}");
+}
+
+struct frame *
+reply_mod(const struct mod_event *e)
+{
+	struct jsonw w;
+
+	jsonw_init(&w);
+	reply_mod_json(&w, e);
+	return finish(&w);
+}
+
+struct frame *
+reply_delete(const char *ch, uint64_t seq)
+{
+	struct jsonw w;
+
+	jsonw_init(&w);
+	jsonw_lit(&w, "{\"op\":\"delete\",\"ch\":");
+	jsonw_cstr(&w, ch);
+	jsonw_lit(&w, ",\"seq\":");
+	jsonw_uint(&w, seq);
+	jsonw_lit(&w, "}");
 	return finish(&w);
 }
 

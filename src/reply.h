@@ -20,6 +20,7 @@
 
 struct frame;
 struct history;
+struct jsonw;
 
 /* {"op":"err","id":ID,"code":CODE,"msg":MSG[,"retry_ms":R][,"until":U]}: R, U only when >= 0. */
 struct frame *reply_err(const char *id, enum errcode code, const char *msg,
@@ -69,6 +70,35 @@ struct frame *reply_whisper(const char *uid, const char *name, const char *to,
 
 /* {"op":"notice","text":TEXT[,"ch":CH],"level":"info"}: ch may be NULL. */
 struct frame *reply_notice(const char *text, const char *ch);
+/* The same with level "info" or "warn". */
+struct frame *reply_notice_level(const char *text, const char *ch,
+    const char *level);
+
+/*
+ * A moderation event ("mod": a moderator's action) or a player's report
+ * ("report"), as watching moderators and the audit file get it.  NULL
+ * strings are written as null; until < 0 as null; secs and seq < 0 and
+ * text without with_text are left out.
+ */
+struct mod_event {
+	const char *op;			/* "mod" or "report" */
+	const char *action;		/* mod: "kick", "mute", ...; report: NULL */
+	const char *by, *byname;
+	const char *user, *ch, *reason;
+	int64_t until, secs, seq, ts;
+	bool with_text;
+	const char *text;		/* may be NULL (null) */
+	size_t text_len;
+	const char *node;
+};
+
+/* Writes the event's JSON object into w (which the caller started). */
+void reply_mod_json(struct jsonw *w, const struct mod_event *e);
+/* The event as a frame. */
+struct frame *reply_mod(const struct mod_event *e);
+
+/* {"op":"delete","ch":CH,"seq":S} */
+struct frame *reply_delete(const char *ch, uint64_t seq);
 
 /*
  * The body of a channel message, what follows its head

@@ -8,6 +8,8 @@
  * workers stops (every worker acknowledges it has seen that), and only then
  * is each worker, one at a time, told to destroy its lws context and end
  * its loop.
+ * SIGHUP reloads the word filter (a file that does not load keeps the old
+ * one) and reopens the audit file.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -16,11 +18,15 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/rand.h>
 #include <openssl/ssl.h>
 #include <uv.h>
 
+#include "audit.h"
+#include "auth.h"
 #include "bus.h"
 #include "dispatch.h"
+#include "filter.h"
 #include "log.h"
 #include "msg.h"
 #include "relay.h"
@@ -35,7 +41,7 @@
 struct stopper {
 	struct relay *srv;
 	uv_loop_t loop;
-	uv_signal_t sigint, sigterm;
+	uv_signal_t sigint, sigterm, sighup;
 	uv_timer_t timer;
 	int phase;		/* 0 running, 1 draining, 2 quiescing, 3 done */
 	uint64_t started;
@@ -89,6 +95,7 @@ on_stop_timer(uv_timer_t *t)
 		uv_close((uv_handle_t *)&st->timer, NULL);
 		uv_close((uv_handle_t *)&st->sigint, NULL);
 		uv_close((uv_handle_t *)&st->sigterm, NULL);
+		uv_close((uv_handle_t *)&st->sighup, NULL);
 	}
 }
 
@@ -104,6 +111,84 @@ on_signal(uv_signal_t *s, int signum)
 	st->started = uv_now(&st->loop);
 	post_all(st->srv, IM_DRAIN);
 	uv_timer_start(&st->timer, on_stop_timer, STOP_POLL_MS, STOP_POLL_MS);
+}
+
+/*
+ * Loads the filter_file and makes it the relay's filter (the workers take
+ * it at their next tick).  Returns 0, or -1 (logged) leaving the old one.
+ */
+static int
+filter_reload(struct relay *srv)
+{
+	struct filter *f = NULL, *old;
+	char err[256];
+
+	if (srv->cfg.filter_file[0] != '\0') {
+		f = filter_load(srv->cfg.filter_file, err, sizeof err);
+		if (f == NULL) {
+			log_err("filter_file %s: %s", srv->cfg.filter_file, err);
+			return -1;
+		}
+		log_notice("word filter: %zu entries from %s (%s)",
+		    filter_count(f), srv->cfg.filter_file,
+		    srv->cfg.filter_policy);
+	}
+	pthread_mutex_lock(&srv->filter_lock);
+	old = srv->filter;
+	srv->filter = f;
+	atomic_fetch_add(&srv->filter_gen, 1);
+	pthread_mutex_unlock(&srv->filter_lock);
+	filter_unref(old);
+	return 0;
+}
+
+/* SIGHUP: the word filter is read again and the audit file reopened. */
+static void
+on_hup(uv_signal_t *s, int signum)
+{
+	struct stopper *st = s->data;
+
+	(void)signum;
+	log_notice("received SIGHUP: reloading the word filter, reopening "
+	    "the audit file");
+	(void)filter_reload(st->srv);
+	(void)audit_reopen();
+}
+
+/*
+ * Open mode: makes the secret of /admin tokens (before the workers start,
+ * which read it), and the moderators' console URL, with a moderator token
+ * valid for 24 h, into url (len bytes), logged once the relay listens.
+ */
+static void
+open_console(struct relay *srv, char *url, size_t len)
+{
+	static const char hex[] = "0123456789abcdef";
+	struct auth_claims cl = { "console", "Console", ROLE_MODERATOR, 0,
+	    NULL, 0 };
+	unsigned char raw[32];
+	char token[AUTH_TOKEN_MAX + 1];
+	const char *why = NULL, *host = srv->cfg.bind;
+	size_t i;
+
+	if (RAND_bytes(raw, sizeof raw) != 1)
+		fatal("no random bytes for the moderators' secret");
+	for (i = 0; i < sizeof raw; i++) {
+		srv->admin_secret[2 * i] = hex[raw[i] >> 4];
+		srv->admin_secret[2 * i + 1] = hex[raw[i] & 15];
+	}
+	srv->admin_secret[2 * sizeof raw] = '\0';
+	cl.exp = time(NULL) + 24 * 3600;
+	if (auth_sign_jwt(&cl, srv->admin_secret, token, sizeof token,
+	    &why) != 0)
+		fatal("cannot sign the console's token: %s", why);
+	if (strcmp(host, "0.0.0.0") == 0 || strcmp(host, "::") == 0 ||
+	    host[0] == '\0')
+		host = "127.0.0.1";
+	snprintf(url, len, "%s://%s%s%s:%d/admin.html#token=%s",
+	    srv->cfg.tls_cert[0] != '\0' ? "https" : "http",
+	    strchr(host, ':') != NULL ? "[" : "", host,
+	    strchr(host, ':') != NULL ? "]" : "", srv->cfg.port, token);
 }
 
 /* Fills r with random bits from /dev/urandom, or from the clock and pid. */
@@ -139,6 +224,7 @@ server_node_id(struct relay *srv)
 int
 server_run(struct relay *srv)
 {
+	char url[AUTH_TOKEN_MAX + 600] = "";
 	struct stopper st;
 	long ncpu;
 	int i, started = 0, rc = 0;
@@ -156,6 +242,12 @@ server_run(struct relay *srv)
 	atomic_init(&srv->no_post, false);
 	atomic_init(&srv->nconns, 0);
 	atomic_init(&srv->quiesced, 0);
+	pthread_mutex_init(&srv->filter_lock, NULL);
+	atomic_init(&srv->filter_gen, 0);
+	if (filter_reload(srv) != 0)
+		fatal("the word filter could not be loaded");
+	if (audit_open(srv->cfg.audit_file) != 0)
+		fatal("the audit file could not be opened");
 	/*
 	 * With TLS, lws would make every vhost a client SSL_CTX (loading the
 	 * system's CA store, ~700 KB), and with several contexts it frees only
@@ -168,6 +260,8 @@ server_run(struct relay *srv)
 		if (srv->tls_client_ctx == NULL)
 			fatal("cannot create an SSL_CTX");
 	}
+	if (srv->cfg.secret[0] == '\0')
+		open_console(srv, url, sizeof url);
 	srv->hooks = &dispatch_hooks;
 	srv->bus = bus_choose(srv);
 	if (srv->bus->global_init(srv) != 0)
@@ -185,10 +279,12 @@ server_run(struct relay *srv)
 		fatal("main loop");
 	uv_signal_init(&st.loop, &st.sigint);
 	uv_signal_init(&st.loop, &st.sigterm);
+	uv_signal_init(&st.loop, &st.sighup);
 	uv_timer_init(&st.loop, &st.timer);
-	st.sigint.data = st.sigterm.data = st.timer.data = &st;
+	st.sigint.data = st.sigterm.data = st.sighup.data = st.timer.data = &st;
 	uv_signal_start(&st.sigint, on_signal, SIGINT);
 	uv_signal_start(&st.sigterm, on_signal, SIGTERM);
+	uv_signal_start(&st.sighup, on_hup, SIGHUP);
 
 	for (i = 0; i < srv->nworkers; i++) {
 		if (worker_start(&srv->workers[i]) != 0) {
@@ -202,6 +298,9 @@ server_run(struct relay *srv)
 		    "mode, node %s", CHATRELAY_VERSION, srv->cfg.bind,
 		    srv->cfg.port, srv->nworkers, srv->nworkers == 1 ? "" : "s",
 		    srv->cfg.secret[0] != '\0' ? "token" : "open", srv->node);
+	if (rc == 0 && url[0] != '\0')
+		log_notice("moderators' console (open mode; its token is valid "
+		    "for 24 h and for this run only): %s", url);
 	else
 		on_signal(&st.sigterm, SIGTERM);
 
@@ -222,6 +321,9 @@ server_run(struct relay *srv)
 	}
 	free(srv->workers);
 	SSL_CTX_free(srv->tls_client_ctx);
+	filter_unref(srv->filter);
+	srv->filter = NULL;
+	audit_close();
 	log_notice("stopped");
 	return rc;
 }

@@ -16,9 +16,11 @@
 #include "client.h"
 #include "config.h"
 #include "deliver.h"
+#include "filter.h"
 #include "frame.h"
 #include "log.h"
 #include "moderation.h"
+#include "modstate.h"
 #include "msg.h"
 #include "proto.h"
 #include "relay.h"
@@ -93,9 +95,20 @@ session_auth(struct client *c, const char *token, size_t token_len,
 	const struct config *cfg = w->cfg;
 	struct identity ident;
 	const char *why = NULL;
+	const struct mod_entry *ban;
 	struct im_attach *m;
 
-	if (cfg->secret[0] != '\0') {
+	if (cfg->secret[0] == '\0' && c->admin_path && token != NULL) {
+		/* Open mode: /admin takes tokens of the secret made at start. */
+		if (w->relay->admin_secret[0] == '\0' ||
+		    auth_verify_jwt(token, token_len, w->relay->admin_secret,
+		    proto_now_ms() / 1000, &ident, &why) != 0) {
+			if (why == NULL)
+				why = "no moderators' secret";
+			refuse_auth(c, id, ERR_AUTH_FAILED, why);
+			return;
+		}
+	} else if (cfg->secret[0] != '\0') {
 		if (token == NULL) {
 			refuse_auth(c, id, ERR_AUTH_FAILED,
 			    "a token is required");
@@ -123,6 +136,12 @@ session_auth(struct client *c, const char *token, size_t token_len,
 	if (c->admin_path && ident.role < ROLE_MODERATOR) {
 		refuse_auth(c, id, ERR_FORBIDDEN,
 		    "/admin needs a moderator or admin token");
+		return;
+	}
+	if ((ban = modstate_banned(&w->mod, ident.id, proto_now_ms())) != NULL) {
+		client_send_new(c, reply_err(id, ERR_BANNED, ban->reason[0] ?
+		    ban->reason : "you are banned", -1, ban->until));
+		client_close(c, 4003, "banned", false, -1);
 		return;
 	}
 	if (session_set_names(c, ident.id, ident.name) != 0) {
@@ -188,6 +207,75 @@ static bool
 may_join(const struct client *c, const char *ch)
 {
 	return c->chs == NULL || auth_may_join(c->chs, ch);
+}
+
+/*
+ * Returns true if c may send to ch (NULL: a whisper) now: not muted, and
+ * not before its turn in slow mode (moderators have no turn).  Otherwise
+ * answers muted or slow_mode.
+ */
+static bool
+may_speak(struct client *c, const struct request *req, const char *ch)
+{
+	struct worker *w = c->w;
+	const struct mod_entry *e;
+	int64_t now = proto_now_ms(), retry;
+	char msg[PROTO_REASON_MAX * 4 + 64];
+
+	if ((e = modstate_muted(&w->mod, c->uid, ch, now)) != NULL) {
+		snprintf(msg, sizeof msg, "you are muted%s%s", e->reason[0] ?
+		    ": " : "", e->reason);
+		worker_count_err(w, ERR_MUTED);
+		client_send_new(c, reply_err(req->id, ERR_MUTED, msg, -1,
+		    e->until));
+		return false;
+	}
+	if (ch == NULL || c->role >= ROLE_MODERATOR)
+		return true;
+	if ((retry = modstate_slow_take(&w->mod, c->uid, ch, now)) > 0) {
+		snprintf(msg, sizeof msg, "slow mode: one message every %d "
+		    "seconds in this channel", modstate_slow_secs(&w->mod, ch));
+		worker_count_err(w, ERR_SLOW_MODE);
+		client_send_new(c, reply_err(req->id, ERR_SLOW_MODE, msg, retry,
+		    -1));
+		return false;
+	}
+	return true;
+}
+
+/*
+ * Applies the word filter to req's text, once for every recipient.
+ * Returns 0 with *text and *len what to send (with the mask policy, a
+ * masked copy that *masked holds for the caller to free), or -1 once c has
+ * been answered (filtered, internal).
+ */
+static int
+filter_text(struct client *c, const struct request *req, const char **text,
+    size_t *len, char **masked)
+{
+	struct worker *w = c->w;
+	bool mask = w->filter_mask;
+	int rc;
+
+	*masked = NULL;
+	if (w->filter == NULL)
+		return 0;
+	rc = filter_match(w->filter, *text, *len, mask ? masked : NULL,
+	    mask ? len : NULL);
+	if (rc == 0)
+		return 0;
+	if (rc < 0) {
+		client_send_err(c, req->id, ERR_INTERNAL, "out of memory");
+		return -1;
+	}
+	metrics_add(&w->stats.filtered, 1);
+	if (!mask) {
+		client_send_err(c, req->id, ERR_FILTERED,
+		    "the text contains a filtered word");
+		return -1;
+	}
+	*text = *masked;
+	return 0;
 }
 
 /*
@@ -281,18 +369,24 @@ op_leave(struct client *c, const struct request *req)
 static void
 op_send(struct client *c, const struct request *req)
 {
+	const char *text = req->text;
+	size_t len, text_len = req->text_len;
+	char *body, *masked = NULL;
 	struct im_publish *m;
-	size_t len;
-	char *body;
 
 	if (room_set_find(&c->rooms, req->ch) == NULL) {
 		client_send_err(c, req->id, ERR_NOT_MEMBER,
 		    "join the channel before sending to it");
 		return;
 	}
+	if (!may_speak(c, req, req->ch))
+		return;
+	if (filter_text(c, req, &text, &text_len, &masked) != 0)
+		return;
 	/* The msg object minus its head, which the sequencer adds. */
-	body = reply_msg_body(req->ch, c->uid, client_name(c), req->text,
-	    req->text_len, req->meta, req->meta_len, &len);
+	body = reply_msg_body(req->ch, c->uid, client_name(c), text,
+	    text_len, req->meta, req->meta_len, &len);
+	free(masked);
 	if (body == NULL) {
 		client_send_err(c, req->id, ERR_INTERNAL, "out of memory");
 		return;
@@ -321,11 +415,19 @@ op_send(struct client *c, const struct request *req)
 static void
 op_whisper(struct client *c, const struct request *req)
 {
+	const char *text = req->text;
+	size_t text_len = req->text_len;
 	struct im_whisper *m;
+	char *masked = NULL;
 	struct frame *f;
 
-	f = reply_whisper(c->uid, client_name(c), req->to, req->text,
-	    req->text_len, proto_now_ms());
+	if (!may_speak(c, req, NULL))
+		return;
+	if (filter_text(c, req, &text, &text_len, &masked) != 0)
+		return;
+	f = reply_whisper(c->uid, client_name(c), req->to, text, text_len,
+	    proto_now_ms());
+	free(masked);
 	if (f == NULL || frame_payload_len(f) > (size_t)c->w->cfg->frame_max) {
 		client_send_err(c, req->id, f == NULL ? ERR_INTERNAL :
 		    ERR_TOO_LONG, f == NULL ? "out of memory" :
@@ -463,6 +565,9 @@ session_message(struct client *c, const char *buf, size_t len)
 	case OP_PING:
 		client_send_new(c, reply_pong(req.id));
 		break;
+	case OP_REPORT:
+		moderation_report(c, &req);
+		break;
 	default:
 		break;
 	}
@@ -525,6 +630,10 @@ session_reply(struct worker *w, struct im_to_client *m)
 		room_leave(&w->rooms, &c->rooms, m->ch);
 		client_send(c, m->frame);
 		break;
+	case ACT_REPORT_FOUND:
+	case ACT_REPORT_GONE:
+		moderation_report_answer(c, m);
+		break;
 	default:
 		client_send(c, m->frame);
 		break;
@@ -544,6 +653,7 @@ session_detach(struct client *c)
 	struct worker *w = c->w;
 
 	room_leave_all(&w->rooms, &c->rooms, detach_channel, c);
+	moderation_detach(c);
 	if (c->attached) {
 		user_index_remove(&w->users, c->uid, c);
 		post_detach(w, c->uid);

@@ -308,6 +308,8 @@ worker_init(struct worker *w, struct relay *r, int idx)
 	client_table_init(&w->clients, (uint16_t)idx);
 	room_table_init(&w->rooms);
 	user_index_init(&w->users);
+	modstate_init(&w->mod);
+	watch_table_init(&w->watches);
 	atomic_init(&w->drained, false);
 	atomic_init(&w->bus_up, false);
 
@@ -414,6 +416,8 @@ worker_join(struct worker *w)
 	w->hooks->free(w);
 	user_index_free(&w->users);
 	room_table_free(&w->rooms);
+	modstate_free(&w->mod);
+	watch_table_free(&w->watches);
 	client_table_free(&w->clients);
 	free(w->flush);
 	free(w->protocols);

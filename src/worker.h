@@ -22,8 +22,10 @@
 #include "client-table.h"
 #include "inbox.h"
 #include "metrics.h"
+#include "modstate.h"
 #include "room.h"
 #include "user-index.h"
+#include "watch.h"
 
 struct lws;
 struct lws_context;
@@ -32,6 +34,8 @@ struct lws_vhost;
 struct config;
 struct relay;
 struct client;
+struct gathers;
+struct filter;
 
 #define WORKER_SCRATCH 4096	/* bytes coalesced into one write */
 #define WORKER_TICK_MS 200	/* the period of the tick hook */
@@ -91,6 +95,13 @@ struct worker {
 	struct client_table clients;
 	struct room_table rooms;	/* channel -> local members */
 	struct user_index users;	/* user id -> its clients here */
+	struct modstate mod;		/* bans, mutes, slow modes (as every worker) */
+	struct watch_table watches;	/* moderators' watches of channels */
+	struct gathers *gathers;	/* cluster questions awaiting answers */
+	struct filter *filter;		/* the word filter (a reference), or NULL */
+	uint32_t filter_gen;		/* the relay's filter_gen it is from */
+	bool filter_mask;		/* filter_policy mask (else refuse) */
+	int64_t next_expire_ms;		/* loop ms of the next modstate_expire */
 	void *bus;			/* the bus's own state, opaque here */
 
 	struct qnode *qfree;		/* spare queue links, reused before malloc */
@@ -110,6 +121,8 @@ struct worker {
 	 * safe while the workers are torn down one by one.
 	 */
 	atomic_bool bus_up;
+	/* How many connections watch channels here; read by the in-process bus. */
+	atomic_uint nwatch;
 };
 
 /*
