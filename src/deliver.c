@@ -303,7 +303,10 @@ deliver_reply(struct worker *w, const struct origin *to, int action,
 {
 	if (f == NULL)
 		return;
-	(void)to_client(w, to->worker, to->client, action, ch, NULL, NULL, f);
+	/* A report's answer carries the request's id on (the ok comes later). */
+	(void)to_client(w, to->worker, to->client, action, ch, NULL,
+	    action == ACT_REPORT_FOUND || action == ACT_REPORT_GONE ? to->id :
+	    NULL, f);
 }
 
 void

@@ -293,16 +293,17 @@ server_run(struct relay *srv)
 		}
 		started++;
 	}
-	if (rc == 0)
+	if (rc != 0)
+		on_signal(&st.sigterm, SIGTERM);
+	else {
 		log_notice("chatrelay %s listening on %s:%d, %d worker%s, %s "
 		    "mode, node %s", CHATRELAY_VERSION, srv->cfg.bind,
 		    srv->cfg.port, srv->nworkers, srv->nworkers == 1 ? "" : "s",
 		    srv->cfg.secret[0] != '\0' ? "token" : "open", srv->node);
-	if (rc == 0 && url[0] != '\0')
-		log_notice("moderators' console (open mode; its token is valid "
-		    "for 24 h and for this run only): %s", url);
-	else
-		on_signal(&st.sigterm, SIGTERM);
+		if (url[0] != '\0')
+			log_notice("moderators' console (open mode; its token "
+			    "is valid for 24 h and for this run only): %s", url);
+	}
 
 	uv_run(&st.loop, UV_RUN_DEFAULT);
 	uv_loop_close(&st.loop);

@@ -15,6 +15,15 @@ const os = require('node:os');
 const path = require('node:path');
 const { startRelay, mintToken, uniq, sleep, waitFor } = require('./lib');
 
+/* Polls pred until it holds (waitFor with a plain predicate). */
+function until(what, pred, timeoutMs = 10000) {
+	return waitFor(what, () => {
+		let done = false;
+		try { done = !!pred(); } catch { done = false; }
+		return { done, seen: done };
+	}, timeoutMs);
+}
+
 const T = { timeout: 30000 };
 const SECRET = 'moderation-ops-secret';
 
@@ -222,7 +231,7 @@ describe('moderators\' ops, one relay', () => {
 		await ok(mod, { op: 'kick', user: bob });
 		assert.equal((await w1.next('mod')).action, 'kick');
 		await quiet.expectNone('mod', 200);
-		await waitFor('the audit lines', () => {
+		await until('the audit lines', () => {
 			const lines = fs.readFileSync(path.join(dir, 'audit.log'), 'utf8').trim().split('\n');
 			return lines.some((l) => JSON.parse(l).action === 'kick' && JSON.parse(l).user === bob);
 		});
@@ -240,11 +249,11 @@ describe('moderators\' ops, one relay', () => {
 		const p = await player(relay, uniq('stays'));
 		fs.renameSync(file, file + '.1');
 		process.kill(relay.pid, 'SIGHUP');
-		await waitFor('the reopen', () => /reopening the audit file/.test(relay.stderr()));
+		await until('the reopen', () => /reopening the audit file/.test(relay.stderr()));
 		await sleep(100);
 		const bob = uniq('rot');
 		await ok(mod, { op: 'kick', user: bob });
-		await waitFor('a line in the new file', () => fs.existsSync(file) &&
+		await until('a line in the new file', () => fs.existsSync(file) &&
 		    fs.readFileSync(file, 'utf8').includes(bob));
 		assert.ok(!fs.readFileSync(file + '.1', 'utf8').includes(bob));
 		await p.ping();
@@ -273,10 +282,16 @@ describe('moderators\' ops, one relay', () => {
 		assert.ok(s.nodes[0].connections >= 4, JSON.stringify(s));
 		assert.equal(s.total.connections, s.nodes[0].connections);
 		assert.deepEqual(s.missing, []);
-		const c = await mod.call({ op: 'channels', prefix: ch.slice(0, 4), limit: 100 });
+		const c = await mod.call({ op: 'channels', limit: 100 });
 		assert.equal(c.op, 'channels', JSON.stringify(c));
 		const mineC = c.channels.filter((x) => x.ch === ch || x.ch === quiet);
 		assert.deepEqual(mineC, [{ ch, members: 3, seq: 1 }, { ch: quiet, members: 1, seq: 0 }]);
+		const members = c.channels.map((x) => x.members);
+		assert.deepEqual(members, [...members].sort((a, b) => b - a), 'busiest first');
+		const only = await mod.call({ op: 'channels', prefix: quiet, limit: 5 });
+		assert.deepEqual(only.channels, [{ ch: quiet, members: 1, seq: 0 }]);
+		const one = await mod.call({ op: 'channels', limit: 1 });
+		assert.equal(one.channels.length, 1);
 		await ok(mod, { op: 'mute', user: bob, secs: 60, reason: 'r' });
 		const u = await mod.call({ op: 'user', user: bob });
 		assert.equal(u.op, 'user', JSON.stringify(u));
@@ -376,7 +391,7 @@ describe('state_file: bans, mutes and slow modes survive a restart without Redis
 			await ok(mod, { op: 'mute', user: muted, secs: 600 });
 			await ok(mod, { op: 'mute', user: short, secs: 1 });
 			await ok(mod, { op: 'slowmode', ch, secs: 60 });
-			await waitFor('the state file', () => fs.existsSync(state) &&
+			await until('the state file', () => fs.existsSync(state) &&
 			    fs.readFileSync(state, 'utf8').split('\n').filter(Boolean).length === 4);
 			await mod.close();
 			await relay.stop();
@@ -402,7 +417,7 @@ describe('state_file: bans, mutes and slow modes survive a restart without Redis
 describe('open mode: the console URL', () => {
 	test('the relay logs a console URL whose token works on /admin; a guest still gets forbidden; with a secret nothing is logged', T, async () => {
 		const relay = await startRelay({ workers: 1 });
-		await waitFor('the console URL', () => /admin\.html#token=/.test(relay.stderr()));
+		await until('the console URL', () => /admin\.html#token=/.test(relay.stderr()));
 		const m = /(http:\/\/127\.0\.0\.1:\d+)\/admin\.html#token=([A-Za-z0-9_.-]+)/.exec(relay.stderr());
 		assert.ok(m, relay.stderr());
 		assert.equal(m[1], `http://127.0.0.1:${relay.port}`);
