@@ -145,6 +145,8 @@ metrics_render(const struct metrics_source *srv, struct jsonw *w)
 	    "Channel messages queued to members.", SUM(delivered));
 	metric(w, "chatrelay_whispers_total", "counter",
 	    "Whispers routed.", SUM(whispers));
+	metric(w, "chatrelay_filtered_total", "counter",
+	    "Texts the word filter caught (refused or masked).", SUM(filtered));
 
 	jsonw_lit(w, "# HELP chatrelay_disconnections_total Connections closed, "
 	    "by reason.\n# TYPE chatrelay_disconnections_total counter\n");

@@ -566,7 +566,11 @@ session_message(struct client *c, const char *buf, size_t len)
 		client_send_new(c, reply_pong(req.id));
 		break;
 	case OP_REPORT:
-		moderation_report(c, &req);
+		if (!may_join(c, req.ch))
+			client_send_err(c, req.id, ERR_FORBIDDEN,
+			    "your token does not allow this channel");
+		else
+			moderation_report(c, &req);
 		break;
 	default:
 		break;
