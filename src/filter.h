@@ -6,9 +6,10 @@
  * reference-counted so that a reload can put a new filter in place while
  * workers still finish a message with the old one.
  *
- * The list is UTF-8 text, one entry a line; blank lines and lines starting
- * with '#' are ignored, spaces and tabs around an entry are trimmed, and
- * CRLF line endings and a leading byte order mark are accepted.  An entry is
+ * The list is UTF-8 text, one entry a line; blank lines and lines whose
+ * first non-blank is '#' are ignored, spaces and tabs around an entry are
+ * trimmed, and CRLF line endings and a leading byte order mark are
+ * accepted.  An entry is
  *
  *	word	a whole word: the characters on both sides of the match are
  *		not word characters (or are the start or end of the text)
@@ -31,7 +32,7 @@
  * included), a list at most FILTER_ENTRIES_MAX entries, a file at most
  * FILTER_FILE_MAX bytes.  A line that is not valid UTF-8, holds a control
  * character or is too long fails the whole load, with its line number:
- * nothing is half-built.
+ * nothing is half-built.  An entry listed twice counts twice.
  */
 #ifndef CHATRELAY_FILTER_H
 #define CHATRELAY_FILTER_H
@@ -62,7 +63,7 @@ struct filter *filter_parse(const char *buf, size_t len, char *err,
 /* Returns the number of entries (lines that were neither blank nor comments). */
 size_t filter_count(const struct filter *f);
 
-/* Adds a reference and returns f. */
+/* Adds a reference to f (not NULL) and returns f. */
 struct filter *filter_ref(struct filter *f);
 
 /* Drops a reference; the last one frees the filter.  NULL is ignored. */
