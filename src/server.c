@@ -126,7 +126,8 @@ filter_reload(struct relay *srv)
 	if (srv->cfg.filter_file[0] != '\0') {
 		f = filter_load(srv->cfg.filter_file, err, sizeof err);
 		if (f == NULL) {
-			log_err("filter_file %s: %s", srv->cfg.filter_file, err);
+			log_err("filter_file: %s%s", err, srv->filter != NULL ?
+			    " (the list loaded before stays in force)" : "");
 			return -1;
 		}
 		log_notice("word filter: %zu entries from %s (%s)",

@@ -255,13 +255,14 @@ filter_text(struct client *c, const struct request *req, const char **text,
 {
 	struct worker *w = c->w;
 	bool mask = w->filter_mask;
+	size_t mlen = 0;
 	int rc;
 
 	*masked = NULL;
 	if (w->filter == NULL)
 		return 0;
 	rc = filter_match(w->filter, *text, *len, mask ? masked : NULL,
-	    mask ? len : NULL);
+	    mask ? &mlen : NULL);
 	if (rc == 0)
 		return 0;
 	if (rc < 0) {
@@ -275,6 +276,7 @@ filter_text(struct client *c, const struct request *req, const char **text,
 		return -1;
 	}
 	*text = *masked;
+	*len = mlen;
 	return 0;
 }
 

@@ -440,3 +440,76 @@ describe('open mode: the console URL', () => {
 		await withSecret.stop();
 	});
 });
+
+describe('the word filter', () => {
+	test('refuse: send and whisper with a filtered word get err filtered and go nowhere; clean texts pass', T, async () => {
+		const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'chatrelay-filter-'));
+		const file = path.join(dir, 'words');
+		fs.writeFileSync(file, '# test list\nbadword\n*darn*\nheck*\n');
+		try {
+			const relay = await startRelay({ workers: 2, secret: SECRET, filter_file: file });
+			const ch = uniq('f');
+			const a = await player(relay, uniq('a'));
+			const b = await player(relay, uniq('b'));
+			await a.join(ch);
+			await b.join(ch);
+			for (const text of ['a BadWord here', 'xxdarnxx', 'heckling']) {
+				const r = await a.call({ op: 'send', ch, text });
+				assert.equal(r.code, 'filtered', `${text}: ${JSON.stringify(r)}`);
+			}
+			const w = await a.call({ op: 'whisper', to: b.welcome.user.id, text: 'badword' });
+			assert.equal(w.code, 'filtered');
+			await a.say(ch, 'badwords are fine as a longer word, and so is check');
+			const m = await b.next('msg');
+			assert.equal(m.text, 'badwords are fine as a longer word, and so is check');
+			await b.expectNone('msg', 200);
+			await b.expectNone('whisper', 1);
+			await relay.stop();
+		} finally {
+			fs.rmSync(dir, { recursive: true, force: true });
+		}
+	});
+
+	test('mask: matched characters become *, counted in characters; SIGHUP reloads the list without dropping a connection', T, async () => {
+		const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'chatrelay-filter-'));
+		const file = path.join(dir, 'words');
+		fs.writeFileSync(file, 'darn\n');
+		try {
+			const relay = await startRelay({ workers: 2, secret: SECRET, filter_file: file, filter_policy: 'mask' });
+			const ch = uniq('f');
+			const a = await player(relay, uniq('a'));
+			const b = await player(relay, uniq('b'));
+			await a.join(ch);
+			await b.join(ch);
+			await a.say(ch, 'oh darn it, café');
+			assert.equal((await b.next('msg')).text, 'oh **** it, café');
+			assert.equal((await a.next('msg')).text, 'oh **** it, café');
+			await a.say(ch, 'oh heck');
+			assert.equal((await b.next('msg')).text, 'oh heck');
+			fs.writeFileSync(file, 'darn\nheck\n');
+			process.kill(relay.pid, 'SIGHUP');
+			await until('the reload', () => /word filter: 2 entries/.test(relay.stderr()));
+			await sleep(400);	/* the workers take it at their next tick */
+			await a.say(ch, 'oh heck');
+			assert.equal((await b.next((f) => f.op === 'msg' && f.text !== 'oh heck')).text, 'oh ****');
+			// A list that does not load keeps the old one.
+			fs.writeFileSync(file, 'x'.repeat(200) + '\n');
+			process.kill(relay.pid, 'SIGHUP');
+			await until('the refusal', () => /filter_file: .*:1: .*stays in force/.test(relay.stderr()));
+			await sleep(400);
+			await a.say(ch, 'heck again');
+			assert.equal((await b.next((f) => f.op === 'msg' && f.text.endsWith('again'))).text, '**** again');
+			await a.ping();
+			await b.ping();
+			assert.ok(relay.alive);
+			await relay.stop();
+		} finally {
+			fs.rmSync(dir, { recursive: true, force: true });
+		}
+	});
+
+	test('a filter_file that does not load stops the relay at start', T, async () => {
+		await assert.rejects(startRelay({ workers: 1, filter_file: '/nonexistent/words' }),
+		    /word filter could not be loaded|filter_file/);
+	});
+});
