@@ -209,7 +209,8 @@ part_channels(struct worker *w, struct jsonw *jw, const struct command *cmd)
 
 	l.plen = strlen(l.prefix);
 	strmap_each(&w->rooms.rooms, collect_room, &l);
-	qsort(l.v, l.n, sizeof *l.v, by_members);
+	if (l.n > 1)
+		qsort(l.v, l.n, sizeof *l.v, by_members);
 	jsonw_lit(jw, ",\"chs\":[");
 	for (i = 0; i < l.n && i < (size_t)cmd->limit; i++) {
 		jsonw_lit(jw, i ? ",[" : "[");
@@ -706,21 +707,22 @@ gather_start(struct worker *w, uint64_t client, const char *id,
     enum query_kind q, const char *user, const char *prefix, int limit)
 {
 	struct gathers *gs = state(w);
+	struct gather *g = NULL;
 	struct command cmd;
 	struct origin from;
-	struct gather *g;
 	struct jsonw jw;
 
 	msg_origin(&from, (uint16_t)w->idx, client, id);
-	if (gs == NULL || gs->n >= GATHER_MAX ||
-	    (g = calloc(1, sizeof *g)) == NULL ||
-	    (g->parts = cJSON_CreateArray()) == NULL) {
-		if (gs != NULL && gs->n < GATHER_MAX)
-			free(g);
-		deliver_reply_err(w, &from, ACT_NONE, NULL, gs == NULL ||
-		    gs->n < GATHER_MAX ? ERR_INTERNAL : ERR_UNAVAILABLE,
-		    gs == NULL || gs->n < GATHER_MAX ? "out of memory" :
+	if (gs != NULL && gs->n >= GATHER_MAX) {
+		deliver_reply_err(w, &from, ACT_NONE, NULL, ERR_UNAVAILABLE,
 		    "too many questions in flight: try again");
+		return;
+	}
+	if (gs == NULL || (g = calloc(1, sizeof *g)) == NULL ||
+	    (g->parts = cJSON_CreateArray()) == NULL) {
+		free(g);
+		deliver_reply_err(w, &from, ACT_NONE, NULL, ERR_INTERNAL,
+		    "out of memory");
 		return;
 	}
 	g->qid = ++gs->next_qid;
