@@ -263,8 +263,16 @@ config_parse_command(struct config *cfg, const char *prog, int argc,
 	int			bad;
 
 	config_defaults(cfg);
-	for (i = 0; i < nopts; i++)
+	for (i = 0; i < nopts; i++) {
 		opts[i].value = NULL;
+		/* An option must not hide a directive of the same name. */
+		if (config_directive_match(opts[i].name,
+		    strlen(opts[i].name)) != NULL) {
+			config_report(errf, "%s: option --%s is also a "
+			    "directive", prog, opts[i].name);
+			return CONFIG_EXIT_ERR;
+		}
+	}
 	if ((cl.ov = calloc(argc > 0 ? (size_t)argc : 1, sizeof *cl.ov)) ==
 	    NULL) {
 		config_report(errf, "%s: out of memory", prog);

@@ -1075,6 +1075,19 @@ START_TEST(test_command_args)
 	    CONFIG_EXIT_ERR);
 	capture_free(&err);
 
+	/* An option may not hide a directive. */
+	{
+		struct config_option	clash[] = { { .name = "sub" },
+		    { .name = "port" } };
+
+		capture_open(&err);
+		ck_assert_int_eq(parse_command(&cfg, &err, clash, 2, none),
+		    CONFIG_EXIT_ERR);
+		ck_assert_str_eq(capture_text(&err), "chatrelay token: option "
+		    "--port is also a directive\n");
+		capture_free(&err);
+	}
+
 	/* A bad file stops it as it stops the daemon. */
 	write_temp(path, sizeof path, bad, sizeof bad - 1);
 	capture_open(&err);
