@@ -5,16 +5,19 @@
 # from a clean start): one worker pinned to core 0 with taskset, the bench
 # on core 1, 64-byte texts, the relay's per-connection rate limit raised out
 # of the way.  The workers-scale pair runs unpinned with 1 and 2 workers.
-# Results: one JSON file per scenario in $OUT (default bench-results/) and a
-# Markdown summary table on stdout (also saved as $OUT/summary.md).
+# The word filter is measured in-process by bench-filter (no relay), on
+# core 1.  Results: one JSON file per scenario in $OUT (default
+# bench-results/) and a Markdown summary on stdout (also saved as
+# $OUT/summary.md).
 #
-#   contrib/bench.sh [RELAY_BIN [BENCH_BIN]]
+#   contrib/bench.sh [RELAY_BIN [BENCH_BIN [BENCH_FILTER_BIN]]]
 #   DURATION=10 OUT=bench-results contrib/bench.sh
 set -euo pipefail
 
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 relay=${1:-${CHATRELAY_BIN:-$top/src/chatrelay}}
 bench=${2:-${CHATRELAY_BENCH:-$top/bench/chatrelay-bench}}
+bench_filter=${3:-${CHATRELAY_BENCH_FILTER:-$(dirname "$bench")/bench-filter}}
 out=${OUT:-bench-results}
 duration=${DURATION:-10}
 mkdir -p "$out"
@@ -109,6 +112,17 @@ cluster cluster-10k --publishers 10 --connections 100 --channels 10 \
 cluster cluster-max --publishers 10 --connections 10 --channels 10 \
     --duration "$duration"
 
+# The word filter's cost per message: filters of 0, 10,000 and 100,000
+# entries, texts of 64 B, 500 characters and 2,000 B.
+filter_bench() {
+	[ -x "$bench_filter" ] || { echo "bench.sh: no $bench_filter: filter skipped" >&2; return; }
+	echo "bench.sh: filter" >&2
+	"${pin_bench[@]}" "$bench_filter" --json >"$out/filter.json" ||
+	    echo "bench.sh: filter failed" >&2
+}
+
+filter_bench
+
 python3 - "$out" <<'PY' | tee "$out/summary.md"
 import json, os, sys
 out = sys.argv[1]
@@ -145,4 +159,20 @@ s1, s2 = load("scale-1w"), load("scale-2w")
 if s1 and s2 and s1.get("deliveries_per_sec"):
     print("\nworkers scale: 2 workers deliver %.2fx the deliveries/s of 1 worker" %
           (s2["deliveries_per_sec"] / s1["deliveries_per_sec"]))
+flt = load("filter")
+def ns(v):
+    return "-" if v is None else ("%.0f ns" % v if v < 10000 else "%.1f us" % (v / 1000))
+print("\n| filter entries | text | bytes | no match | match, refuse | match + mask |")
+print("| --- | --- | --- | --- | --- | --- |")
+if flt is None:
+    print("| filter | failed | | | | |")
+else:
+    for fl in flt.get("filters", []):
+        for t in fl.get("texts", []):
+            print("| %d | %s | %d | %s | %s | %s |" % (
+                fl["entries"], t["text"], t["bytes"], ns(t.get("nomatch_ns")),
+                ns(t.get("refuse_ns")), ns(t.get("mask_ns"))))
+    print("\nfilter build: " + ", ".join("%d entries %.1f ms %.0f KiB" % (
+        fl["entries"], fl["build_ms"], fl["memory_bytes"] / 1024.0)
+        for fl in flt.get("filters", [])))
 PY

@@ -14,11 +14,11 @@
  * no child for a byte falls back along its failure links, which always end
  * in a dense state (a failure link leads to a shallower state, and the
  * dense ones are the shallowest).  10,000 entries of 6 to 10 letters take
- * about 1.1 MB so (58,000 states); a dense row for every state would take
- * 6 MB, and was slower, its rows no longer fitting in the caches
- * (bench/bench-filter measured 256 KiB of rows as the fastest, against
- * 64 KiB and 1 MiB).  The matching loop carries a state as its code (see
- * filter_code), so a step through a dense row is one load.
+ * about 1.1 MB so; a dense row for every state took 7 MB and half as long
+ * again per byte, its rows no longer fitting in the caches (BENCHMARKS.md
+ * has what bench/bench-filter measured, and for other budgets).  The
+ * matching loop carries a state as its code (see filter_code), so a step
+ * through a dense row is one load.
  *
  * Where an entry ends the next state carries FILTER_HIT; the entries ending
  * there are found through out[] (the first state on the failure chain that
