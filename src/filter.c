@@ -673,20 +673,26 @@ filter_accept(const struct filter *f, uint32_t u, const uint8_t *t,
 /*
  * Turns the marked copy of t (len bytes) into the mask in place: each
  * marked character becomes one '*' (a match starts and ends on character
- * boundaries, so its continuation bytes are simply dropped).  Returns the
- * mask's length.
+ * boundaries, so its continuation bytes are simply dropped).  Unmarked
+ * stretches move with memmove.  Returns the mask's length.
  */
 static size_t
 filter_squeeze(uint8_t *m, const uint8_t *t, size_t len)
 {
-	size_t	r, w = 0;
+	uint8_t	*p;
+	size_t	 r = 0, w = 0, n;
 
-	for (r = 0; r < len; r++) {
-		if (m[r] != FILTER_MARK)
-			m[w++] = m[r];
-		else if ((t[r] & 0xc0) != 0x80)
-			m[w++] = '*';
+	while ((p = memchr(m + r, FILTER_MARK, len - r)) != NULL) {
+		n = (size_t)(p - (m + r));
+		memmove(m + w, m + r, n);
+		w += n;
+		for (r += n; r < len && m[r] == FILTER_MARK; r++) {
+			if ((t[r] & 0xc0) != 0x80)
+				m[w++] = '*';
+		}
 	}
+	memmove(m + w, m + r, len - r);
+	w += len - r;
 	m[w] = '\0';
 	return w;
 }
