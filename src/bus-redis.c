@@ -125,7 +125,15 @@ publish_ok(struct pub_ctx *p)
 {
 	struct worker *w = p->w;
 	struct im_publish *m = p->m;
+	struct room *r = room_find(&w->rooms, m->ch);
 
+	/*
+	 * Kept for the next publish from here: if Redis dies before its
+	 * PUBLISH of this one reaches anybody, no instance's restore knows
+	 * the seq, and the script must not give it again.
+	 */
+	if (r != NULL && p->seq > r->given)
+		r->given = p->seq;
 	metrics_add(&w->stats.published, 1);
 	if (m->t0 != 0)
 		metrics_latency(&w->stats, uv_hrtime() - m->t0);
@@ -227,8 +235,9 @@ static void
 rbus_publish(struct worker *w, struct im_publish *m)
 {
 	char kseq[128], khist[128], kep[128], kch[128], ts[24], size[16],
-	    ttl[24], cttl[24], known[24], epoch[PROTO_EPOCH_MAX + 1];
-	const char *argv[11];
+	    ttl[24], cttl[24], known[24], given[24],
+	    epoch[PROTO_EPOCH_MAX + 1];
+	const char *argv[12];
 	struct pub_ctx *p;
 	struct room *r;
 	char *b;
@@ -256,6 +265,8 @@ rbus_publish(struct worker *w, struct im_publish *m)
 	r = room_find(&w->rooms, m->ch);
 	snprintf(known, sizeof known, "%llu",
 	    (unsigned long long)(r != NULL ? r->last_seq : 0));
+	snprintf(given, sizeof given, "%llu",
+	    (unsigned long long)(r != NULL ? r->given : 0));
 	bus_new_epoch(w, epoch);	/* used only if a numbering starts */
 	argv[0] = key(kseq, sizeof kseq, "seq", m->ch);
 	argv[1] = key(khist, sizeof khist, "hist", m->ch);
@@ -268,7 +279,8 @@ rbus_publish(struct worker *w, struct im_publish *m)
 	argv[8] = cttl;
 	argv[9] = known;
 	argv[10] = epoch;
-	if (bus_redis_run(w, S_PUBLISH, on_published, p, 3, 11, argv) == 0) {
+	argv[11] = given;
+	if (bus_redis_run(w, S_PUBLISH, on_published, p, 3, 12, argv) == 0) {
 		free(b);
 		return;
 	}
@@ -509,8 +521,8 @@ rbus_message(struct worker *w, struct im_bus *m)
 
 	if (br != NULL && m->kind == RBUS_RESTORED &&
 	    m->worker < w->relay->nworkers)
-		snprintf(br->restored[m->worker], sizeof br->restored[0], "%s",
-		    m->text);
+		snprintf(br->restored[m->worker], sizeof br->restored[0],
+		    "%.47s", m->text);	/* a run id: 40 hex digits */
 	else if (br != NULL && m->kind == RBUS_REPAIR)
 		rbus_repair(w);
 	else if (m->kind == RBUS_RENUMBERED)

@@ -33,14 +33,19 @@
 /*
  * publish: KEYS seq, hist, epoch; ARGV ts, body, history size, history
  * ttl, pub/sub channel, channel ttl, the highest seq the caller has seen,
- * an epoch for a new numbering.  Refuses ({-1, ""}) when Redis is behind
- * what the caller has seen (it lost its data and nobody has put the seq
- * back yet): a number given now could be one given before.  A numbering
- * that starts (seq 1) gets the new epoch and an empty history.
+ * an epoch for a new numbering, the highest seq the caller was given.
+ * Refuses ({-1, ""}) when Redis is behind what the caller has seen (it
+ * lost its data and nobody has put the seq back yet): a number given now
+ * could be one given before.  Redis behind only what the caller was given
+ * (its publish reached nobody before Redis lost it, so no restore knows
+ * it) numbers on from there.  A numbering that starts (seq 1) gets the new
+ * epoch and an empty history.
  */
 const char bus_script_publish[] =
     "local cur = tonumber(redis.call('GET', KEYS[1]) or '0')\n"
     "if tonumber(ARGV[7]) > cur then return {-1, ''} end\n"
+    "local given = tonumber(ARGV[9] or '0')\n"
+    "if given > cur then redis.call('SET', KEYS[1], given) end\n"
     "local seq = redis.call('INCR', KEYS[1])\n"
     "redis.call('PEXPIRE', KEYS[1], ARGV[6])\n"
     "local e = redis.call('GET', KEYS[3])\n"

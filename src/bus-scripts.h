@@ -7,10 +7,13 @@
 #define CHATRELAY_BUS_SCRIPTS_H
 
 /*
- * publish: KEYS seq, hist; ARGV ts, body (the msg object after its seq and
- * ts), history_size, history_ttl_ms, pub/sub channel, channel_ttl_ms.
- * Gives the message the next seq, keeps it in the capped history, publishes
- * it; returns the seq.
+ * publish: KEYS seq, hist, epoch; ARGV ts, body (the msg object after its
+ * seq and ts), history_size, history_ttl_ms, pub/sub channel,
+ * channel_ttl_ms, the highest seq delivered to the caller, an epoch for a
+ * new numbering, the highest seq given to the caller.  Gives the message
+ * the next seq (above both), keeps it in the capped history, publishes it;
+ * returns {seq, epoch}, or {-1, ""} if Redis is behind what the caller saw
+ * delivered.
  */
 extern const char bus_script_publish[];
 

@@ -154,7 +154,7 @@ struct im_bus {
 	struct imsg hdr;
 	uint16_t worker;		/* the sender */
 	uint8_t kind;			/* the bus's own */
-	char text[48];			/* NUL-terminated */
+	char text[CHAN_NAME_MAX + 1];	/* NUL-terminated: a channel, a run id */
 };
 
 struct im_control {

@@ -236,5 +236,5 @@ room_renumbered(struct room_table *t, const char *ch)
 	struct room *r = room_find(t, ch);
 
 	if (r != NULL)
-		r->last_seq = 0;
+		r->last_seq = r->given = 0;
 }

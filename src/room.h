@@ -29,6 +29,7 @@ struct room {
 	uint32_t n, cap;
 	uint32_t links;		/* active + pending memberships */
 	uint64_t last_seq;	/* the highest seq delivered here (see room_seen) */
+	uint64_t given;		/* the highest seq given to a send from here */
 };
 
 struct room_link {

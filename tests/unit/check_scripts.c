@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <hiredis/hiredis.h>
@@ -74,17 +75,17 @@ cmd(const char *a0, const char *a1, const char *a2)
 #define G_KEYS "chatrelay:seq:g", "chatrelay:hist:g", "chatrelay:epoch:g"
 
 /*
- * Publishes body to channel g as a caller that has seen seq known, with
- * candidate epoch cand; returns the seq (-1: refused), and the epoch in
- * epoch (if not NULL).
+ * Publishes body to channel g as a caller that has seen seq known and been
+ * given seq given, with candidate epoch cand; returns the seq (-1:
+ * refused), and the epoch in epoch (if not NULL).
  */
 static long long
-publish_as(const char *ts, const char *body, const char *size,
-    const char *known, const char *cand, char *epoch)
+publish_given(const char *ts, const char *body, const char *size,
+    const char *known, const char *cand, const char *given, char *epoch)
 {
 	const char *keys[] = { G_KEYS, NULL };
 	const char *args[] = { ts, body, size, "3600000", "chatrelay:ch:g",
-	    "86400000", known, cand, NULL };
+	    "86400000", known, cand, given, NULL };
 	redisReply *r = eval(bus_script_publish, keys, args);
 	long long seq;
 
@@ -97,6 +98,14 @@ publish_as(const char *ts, const char *body, const char *size,
 		snprintf(epoch, 17, "%s", r->element[1]->str);
 	freeReplyObject(r);
 	return seq;
+}
+
+/* publish_given for a caller that was given nothing. */
+static long long
+publish_as(const char *ts, const char *body, const char *size,
+    const char *known, const char *cand, char *epoch)
+{
+	return publish_given(ts, body, size, known, cand, "0", epoch);
 }
 
 /* Publishes body to channel g (a caller that has seen nothing); returns the seq. */
@@ -396,12 +405,16 @@ whisper(const char *uid, const char *frame, const char *maxlen,
 	return v;
 }
 
-/* Runs the control script for cmd with maxlen and age; returns the entry id (malloc'd). */
+/*
+ * Runs the control script for cmd with maxlen and age, and the state
+ * change op (key a, number b); returns the entry id (malloc'd).
+ */
 static char *
-control(const char *cmd, const char *maxlen, const char *age)
+control_op(const char *cmd, const char *maxlen, const char *age,
+    const char *op, const char *a, const char *b)
 {
 	const char *keys[] = { "chatrelay:ctlstream", NULL };
-	const char *args[] = { cmd, maxlen, age, NULL };
+	const char *args[] = { cmd, maxlen, age, op, "chatrelay:", a, b, NULL };
 	redisReply *r = eval(bus_script_control, keys, args);
 	char *id;
 
@@ -410,6 +423,13 @@ control(const char *cmd, const char *maxlen, const char *age)
 	id = strdup(r->str);
 	freeReplyObject(r);
 	return id;
+}
+
+/* control_op without a state change. */
+static char *
+control(const char *cmd, const char *maxlen, const char *age)
+{
+	return control_op(cmd, maxlen, age, "", "", "0");
 }
 
 /* Returns a stream's length (XLEN key). */
@@ -506,6 +526,107 @@ START_TEST(test_control_appends_to_the_stream)
 	freeReplyObject(r);
 	free(a);
 	free(b);
+}
+END_TEST
+
+/* The integer answer of a command (-2 for anything else). */
+static long long
+cmd_int(const char *a, const char *b, const char *c)
+{
+	redisReply *r = cmd(a, b, c);
+	long long v = r->type == REDIS_REPLY_INTEGER ? r->integer : -2;
+
+	freeReplyObject(r);
+	return v;
+}
+
+/*
+ * The control script stores what a command changes: a ban with its expiry,
+ * a mute without one, the deletion of one user's mutes (not another's whose
+ * id ends the same), a message out of history; modload answers what is
+ * stored and forgets expired keys; modput puts back only missing keys.
+ */
+START_TEST(test_control_changes_the_state)
+{
+	const char *hkeys[] = { "chatrelay:seq:g", "chatrelay:hist:g",
+	    "chatrelay:epoch:g", NULL };
+	const char *mkeys[] = { "chatrelay:modkeys", NULL };
+	char until[32];
+	redisReply *r;
+	int i;
+
+	snprintf(until, sizeof until, "%lld",
+	    (long long)(time(NULL) + 3600) * 1000);
+	free(control_op("{\"cmd\":\"ban\",\"user\":\"bob\"}", "100", "60000",
+	    "set", "ban:bob", until));
+	ck_assert(cmd_int("PTTL", "chatrelay:mod:ban:bob", NULL) > 3590000);
+	free(control_op("{\"cmd\":\"mute\",\"user\":\"b\"}", "100", "60000",
+	    "set", "mute:*|b", "0"));
+	free(control_op("{\"cmd\":\"mute\",\"user\":\"a|b\"}", "100", "60000",
+	    "set", "mute:lobby|a|b", "0"));
+	ck_assert_int_eq(cmd_int("PTTL", "chatrelay:mod:mute:*|b", NULL), -1);
+	ck_assert_int_eq(cmd_int("SCARD", "chatrelay:modkeys", NULL), 3);
+	free(control_op("{\"cmd\":\"unmute\",\"user\":\"b\"}", "100",
+	    "60000", "mutes", "b", "0"));
+	ck_assert_int_eq(cmd_int("EXISTS", "chatrelay:mod:mute:*|b", NULL), 0);
+	ck_assert_int_eq(cmd_int("EXISTS", "chatrelay:mod:mute:lobby|a|b",
+	    NULL), 1);
+	free(control_op("{\"cmd\":\"unban\",\"user\":\"bob\"}", "100",
+	    "60000", "del", "ban:bob", "0"));
+	ck_assert_int_eq(cmd_int("SCARD", "chatrelay:modkeys", NULL), 1);
+
+	/* A key that expired is dropped from the set by modload. */
+	free(control_op("{\"cmd\":\"ban\",\"user\":\"x\"}", "100", "60000",
+	    "set", "ban:x", "1"));
+	r = eval(bus_script_modload, mkeys, (const char *[]){ NULL });
+	ck_assert_int_eq((int)r->elements, 1);
+	ck_assert_str_eq(r->element[0]->str, "{\"cmd\":\"mute\",\"user\":\"a|b\"}");
+	freeReplyObject(r);
+	ck_assert_int_eq(cmd_int("SCARD", "chatrelay:modkeys", NULL), 1);
+
+	/* modput: the missing key is put back, the present one kept as it is. */
+	r = eval(bus_script_modput, (const char *[]){ NULL },
+	    (const char *[]){ "chatrelay:", "mute:lobby|a|b", "old", "0",
+	    "ban:z", "{\"cmd\":\"ban\",\"user\":\"z\"}", until, NULL });
+	ck_assert_int_eq(r->integer, 1);
+	freeReplyObject(r);
+	r = cmd("GET", "chatrelay:mod:mute:lobby|a|b", NULL);
+	ck_assert_str_eq(r->str, "{\"cmd\":\"mute\",\"user\":\"a|b\"}");
+	freeReplyObject(r);
+	ck_assert(cmd_int("PTTL", "chatrelay:mod:ban:z", NULL) > 3590000);
+	ck_assert_int_eq(cmd_int("SCARD", "chatrelay:modkeys", NULL), 2);
+
+	/* msg: one message leaves the history, the others stay in order. */
+	for (i = 0; i < 3; i++)
+		(void)publish("1", "\"ch\":\"g\",\"text\":\"t\"}", "10");
+	free(control_op("{\"cmd\":\"delete\"}", "100", "60000", "msg", "g",
+	    "2"));
+	r = eval(bus_script_history, hkeys, (const char *[]){ NULL });
+	ck_assert_int_eq((int)r->element[1]->elements, 2);
+	ck_assert(strncmp(r->element[1]->element[0]->str,
+	    "{\"op\":\"msg\",\"seq\":1,", 20) == 0);
+	ck_assert(strncmp(r->element[1]->element[1]->str,
+	    "{\"op\":\"msg\",\"seq\":3,", 20) == 0);
+	freeReplyObject(r);
+}
+END_TEST
+
+/* answer: a part lands in the asker's stream with the worker it is for. */
+START_TEST(test_answer_goes_to_the_asker_s_stream)
+{
+	const char *keys[] = { "chatrelay:wstream:n1/ab", NULL };
+	const char *args[] = { "100", "60000", "{\"qid\":1}", "3", NULL };
+	redisReply *r = eval(bus_script_answer, keys, args);
+
+	ck_assert_int_eq(r->type, REDIS_REPLY_STRING);
+	freeReplyObject(r);
+	r = redisCommand(rc, "XRANGE chatrelay:wstream:n1/ab - +");
+	ck_assert_int_eq((int)r->elements, 1);
+	ck_assert_str_eq(r->element[0]->element[1]->element[0]->str, "a");
+	ck_assert_str_eq(r->element[0]->element[1]->element[1]->str,
+	    "{\"qid\":1}");
+	ck_assert_str_eq(r->element[0]->element[1]->element[3]->str, "3");
+	freeReplyObject(r);
 }
 END_TEST
 
@@ -674,6 +795,29 @@ START_TEST(test_publish_refuses_behind)
 END_TEST
 
 /*
+ * Regression: Redis died after answering a publish (seq 921 given) but
+ * before its PUBLISH reached any instance, so no restore knew 921 and the
+ * next publish was given 921 again.  The caller says what it was given;
+ * the script numbers above it.
+ */
+START_TEST(test_publish_numbers_above_given)
+{
+	const char *keys[] = { G_KEYS, NULL };
+	const char *restore[] = { "920", "86400000", "3600000", "100", "ep",
+	    NULL };
+	redisReply *r = eval(bus_script_restore, keys, restore);
+
+	freeReplyObject(r);
+	/* Seen delivered: 920 (restored); given: 921. */
+	ck_assert_int_eq(publish_given("1", "\"ch\":\"g\"}", "5", "920", "new",
+	    "921", NULL), 922);
+	/* Given less than Redis has: the usual next seq. */
+	ck_assert_int_eq(publish_given("1", "\"ch\":\"g\"}", "5", "0", "new",
+	    "5", NULL), 923);
+}
+END_TEST
+
+/*
  * A numbering that starts gets the caller's epoch and forgets the history
  * of an older one; a restore from another epoch leaves the new numbering
  * alone and says which epoch is Redis's.
@@ -724,11 +868,14 @@ scripts_suite(void)
 	tcase_add_test(tc, test_whisper_reaches_the_user_s_nodes);
 	tcase_add_test(tc, test_control_appends_to_the_stream);
 	tcase_add_test(tc, test_control_stream_is_trimmed);
+	tcase_add_test(tc, test_control_changes_the_state);
+	tcase_add_test(tc, test_answer_goes_to_the_asker_s_stream);
 	tcase_add_test(tc, test_whisper_stream_is_trimmed);
 	tcase_add_test(tc, test_reattach_is_idempotent);
 	tcase_add_test(tc, test_reap_removes_a_node);
 	tcase_add_test(tc, test_restore_only_raises);
 	tcase_add_test(tc, test_publish_refuses_behind);
+	tcase_add_test(tc, test_publish_numbers_above_given);
 	tcase_add_test(tc, test_epochs);
 	suite_add_tcase(s, tc);
 	return s;
