@@ -14,6 +14,7 @@
 
 #include "config.h"
 #include "config-int.h"
+#include "log.h"
 
 /* Longest line of a configuration file, without its line ending. */
 #define CONFIG_LINE_MAX 4096
@@ -105,7 +106,7 @@ config_split_line(char *line, char **name, char **value, char *err,
 				p++;
 		}
 		if (*p != '\0' && *p != '#') {
-			config_error(err, errlen, "%s: unexpected text after "
+			errbuf(err, errlen, "%s: unexpected text after "
 			    "the value (quote a value that holds spaces)",
 			    *name);
 			return -1;
@@ -118,7 +119,7 @@ config_split_line(char *line, char **name, char **value, char *err,
 	*value = out = ++p;
 	for (;;) {
 		if (*p == '\0') {
-			config_error(err, errlen, "%s: missing closing quote",
+			errbuf(err, errlen, "%s: missing closing quote",
 			    *name);
 			return -1;
 		}
@@ -126,7 +127,7 @@ config_split_line(char *line, char **name, char **value, char *err,
 			break;
 		if (*p == '\\') {
 			if (p[1] != '"' && p[1] != '\\') {
-				config_error(err, errlen, "%s: unknown escape "
+				errbuf(err, errlen, "%s: unknown escape "
 				    "in quoted value (only \\\" and \\\\ are "
 				    "allowed)", *name);
 				return -1;
@@ -140,7 +141,7 @@ config_split_line(char *line, char **name, char **value, char *err,
 	while (config_is_blank(*p))
 		p++;
 	if (*p != '\0' && *p != '#') {
-		config_error(err, errlen, "%s: unexpected text after the "
+		errbuf(err, errlen, "%s: unexpected text after the "
 		    "closing quote", *name);
 		return -1;
 	}

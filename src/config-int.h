@@ -62,9 +62,6 @@ extern const size_t config_ndirectives;
 const struct config_directive *config_directive_find(const char *name,
     size_t len);
 
-/* Writes a formatted reason into err, if the caller gave room for one. */
-void config_error(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
 
 /* Prints a formatted line to f, unless f is NULL. */
 void config_report(FILE *f, const char *fmt, ...)

@@ -272,7 +272,7 @@ config_valid_node(const char *s, char *err, size_t errlen)
 		    (*p >= '0' && *p <= '9') || *p == '_' || *p == '.' ||
 		    *p == '-')
 			continue;
-		config_error(err, errlen, "may contain only A-Z, a-z, 0-9, "
+		errbuf(err, errlen, "may contain only A-Z, a-z, 0-9, "
 		    "'_', '.' and '-'");
 		return -1;
 	}
@@ -288,7 +288,7 @@ config_valid_master(const char *s, char *err, size_t errlen)
 	for (p = s; *p != '\0'; p++) {
 		if ((unsigned char)*p > ' ' && (unsigned char)*p != 0x7f)
 			continue;
-		config_error(err, errlen, "may not contain spaces or control "
+		errbuf(err, errlen, "may not contain spaces or control "
 		    "characters");
 		return -1;
 	}
@@ -301,6 +301,6 @@ config_valid_policy(const char *s, char *err, size_t errlen)
 {
 	if (strcmp(s, "refuse") == 0 || strcmp(s, "mask") == 0)
 		return 0;
-	config_error(err, errlen, "must be refuse or mask");
+	errbuf(err, errlen, "must be refuse or mask");
 	return -1;
 }

@@ -22,19 +22,6 @@
 #include "log.h"
 
 
-/* Writes a formatted reason into err, if the caller gave room for one. */
-void
-config_error(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list	ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 /* Prints a formatted line to f, unless f is NULL. */
 void
 config_report(FILE *f, const char *fmt, ...)
@@ -235,7 +222,7 @@ config_check_range(const struct config_directive *d, int64_t v,
 		return 0;
 	config_format_bound(d, d->min, lo, sizeof lo);
 	config_format_bound(d, d->max, hi, sizeof hi);
-	config_error(err, errlen, "%s: %.40s is out of range (%s..%s)",
+	errbuf(err, errlen, "%s: %.40s is out of range (%s..%s)",
 	    d->name, text, lo, hi);
 	return -1;
 }
@@ -251,17 +238,17 @@ config_set_string(struct config *cfg, const struct config_directive *d,
 
 	/* The value itself is never quoted: it may be the secret. */
 	if (len > (size_t)d->max || len >= d->size) {
-		config_error(err, errlen, "%s: value is too long (%zu bytes, "
+		errbuf(err, errlen, "%s: value is too long (%zu bytes, "
 		    "at most %" PRId64 ")", d->name, len, d->max);
 		return -1;
 	}
 	if (len < (size_t)d->min) {
-		config_error(err, errlen, "%s: value must not be empty",
+		errbuf(err, errlen, "%s: value must not be empty",
 		    d->name);
 		return -1;
 	}
 	if (d->valid != NULL && d->valid(value, why, sizeof why) != 0) {
-		config_error(err, errlen, "%s: %s", d->name, why);
+		errbuf(err, errlen, "%s: %s", d->name, why);
 		return -1;
 	}
 	memset(field, 0, d->size);
@@ -296,7 +283,7 @@ config_set_number(const struct config_directive *d, const char *value,
 		break;
 	}
 	if (r == -1) {
-		config_error(err, errlen, "%s: \"%.40s\" is not %s", d->name,
+		errbuf(err, errlen, "%s: \"%.40s\" is not %s", d->name,
 		    value, what);
 		return -1;
 	}
@@ -315,12 +302,12 @@ config_set(struct config *cfg, const char *name, const char *value,
 	int				 r;
 
 	if (name == NULL || (d = config_directive_find(name, strlen(name))) == NULL) {
-		config_error(err, errlen, "unknown directive \"%.64s\"",
+		errbuf(err, errlen, "unknown directive \"%.64s\"",
 		    name != NULL ? name : "");
 		return -1;
 	}
 	if (value == NULL) {
-		config_error(err, errlen, "%s: missing value", d->name);
+		errbuf(err, errlen, "%s: missing value", d->name);
 		return -1;
 	}
 	field = (char *)cfg + d->offset;
@@ -340,7 +327,7 @@ config_set(struct config *cfg, const char *name, const char *value,
 		return 0;
 	case CONFIG_BOOL:
 		if ((r = config_parse_bool(value)) < 0) {
-			config_error(err, errlen, "%s: \"%.40s\" is not yes or "
+			errbuf(err, errlen, "%s: \"%.40s\" is not yes or "
 			    "no (use yes, no, on, off, true, false, 1 or 0)",
 			    d->name, value);
 			return -1;
@@ -351,7 +338,7 @@ config_set(struct config *cfg, const char *name, const char *value,
 		return config_set_string(cfg, d, value, err, errlen);
 	case CONFIG_LOGLEVEL:
 		if ((r = log_level_parse(value)) < 0) {
-			config_error(err, errlen, "%s: \"%.40s\" is not a log "
+			errbuf(err, errlen, "%s: \"%.40s\" is not a log "
 			    "level (use err, warn, notice, info or debug)",
 			    d->name, value);
 			return -1;
@@ -359,7 +346,7 @@ config_set(struct config *cfg, const char *name, const char *value,
 		*(int *)field = r;
 		return 0;
 	}
-	config_error(err, errlen, "%s: directive has no type", d->name);
+	errbuf(err, errlen, "%s: directive has no type", d->name);
 	return -1;
 }
 
@@ -430,24 +417,24 @@ int
 config_check(const struct config *cfg, char *err, size_t errlen)
 {
 	if (cfg->message_max < cfg->frame_max) {
-		config_error(err, errlen, "message_max (%d) must be at least "
+		errbuf(err, errlen, "message_max (%d) must be at least "
 		    "frame_max (%d)", cfg->message_max, cfg->frame_max);
 		return -1;
 	}
 	if ((cfg->tls_cert[0] == '\0') != (cfg->tls_key[0] == '\0')) {
-		config_error(err, errlen, "tls_cert and tls_key must be set "
+		errbuf(err, errlen, "tls_cert and tls_key must be set "
 		    "together");
 		return -1;
 	}
 	if (cfg->redis[0] != '\0' && cfg->redis_sentinel[0] != '\0') {
-		config_error(err, errlen, "redis and redis_sentinel are "
+		errbuf(err, errlen, "redis and redis_sentinel are "
 		    "mutually exclusive: set redis for one Redis, or "
 		    "redis_sentinel (and redis_master) to find the master "
 		    "through Sentinel");
 		return -1;
 	}
 	if (cfg->redis_auth[0] != '\0' && cfg->redis_sentinel[0] == '\0') {
-		config_error(err, errlen, "redis_auth applies only with "
+		errbuf(err, errlen, "redis_auth applies only with "
 		    "redis_sentinel (with redis, put the password and database "
 		    "in its URL)");
 		return -1;

@@ -38,6 +38,7 @@
 #include <unistd.h>
 
 #include "filter.h"
+#include "log.h"
 #include "utf8.h"
 
 /* The kinds of entries, as bits: several entries can end in one state. */
@@ -88,28 +89,15 @@ struct filter_list {
 	size_t			 nent;
 };
 
-/* Writes a formatted message into err (errlen bytes; err may be NULL). */
-static void __attribute__((format(printf, 3, 4)))
-filter_error(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list	ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 /* Writes "NAME:LINE: why" (or "line LINE: why" without a name) into err. */
 static void
 filter_line_error(char *err, size_t errlen, const char *name,
     unsigned long lineno, const char *why)
 {
 	if (name != NULL)
-		filter_error(err, errlen, "%s:%lu: %s", name, lineno, why);
+		errbuf(err, errlen, "%s:%lu: %s", name, lineno, why);
 	else
-		filter_error(err, errlen, "line %lu: %s", lineno, why);
+		errbuf(err, errlen, "line %lu: %s", lineno, why);
 }
 
 static int
@@ -168,23 +156,23 @@ filter_parse_line(struct filter_list *l, const uint8_t *p, size_t n,
 		return 0;
 
 	if (n > FILTER_ENTRY_MAX) {
-		filter_error(why, whylen, "entry is longer than %d bytes",
+		errbuf(why, whylen, "entry is longer than %d bytes",
 		    FILTER_ENTRY_MAX);
 		return -1;
 	}
 	if (!utf8_valid((const char *)p, n)) {
-		filter_error(why, whylen, "entry is not valid UTF-8");
+		errbuf(why, whylen, "entry is not valid UTF-8");
 		return -1;
 	}
 	for (i = 0; i < n; i++) {
 		if ((p[i] < 0x20 && p[i] != '\t') || p[i] == 0x7f) {
-			filter_error(why, whylen, "entry holds a control "
+			errbuf(why, whylen, "entry holds a control "
 			    "character");
 			return -1;
 		}
 	}
 	if (l->nent == FILTER_ENTRIES_MAX) {
-		filter_error(why, whylen, "more than %d entries",
+		errbuf(why, whylen, "more than %d entries",
 		    FILTER_ENTRIES_MAX);
 		return -1;
 	}
@@ -194,11 +182,11 @@ filter_parse_line(struct filter_list *l, const uint8_t *p, size_t n,
 	p += lead;
 	n -= lead + trail;
 	if (n == 0) {
-		filter_error(why, whylen, "entry has nothing but '*'");
+		errbuf(why, whylen, "entry has nothing but '*'");
 		return -1;
 	}
 	if (filter_is_blank(p[0]) || filter_is_blank(p[n - 1])) {
-		filter_error(why, whylen, "space next to '*'");
+		errbuf(why, whylen, "space next to '*'");
 		return -1;
 	}
 
@@ -510,10 +498,10 @@ filter_parse_named(const char *buf, size_t len, const char *name, char *err,
 
 	if (len > FILTER_FILE_MAX) {
 		if (name != NULL)
-			filter_error(err, errlen, "%s: larger than %d bytes",
+			errbuf(err, errlen, "%s: larger than %d bytes",
 			    name, FILTER_FILE_MAX);
 		else
-			filter_error(err, errlen, "larger than %d bytes",
+			errbuf(err, errlen, "larger than %d bytes",
 			    FILTER_FILE_MAX);
 		return NULL;
 	}
@@ -537,9 +525,9 @@ filter_parse_named(const char *buf, size_t len, const char *name, char *err,
 
 oom:
 	if (name != NULL)
-		filter_error(err, errlen, "%s: out of memory", name);
+		errbuf(err, errlen, "%s: out of memory", name);
 	else
-		filter_error(err, errlen, "out of memory");
+		errbuf(err, errlen, "out of memory");
 out:
 	free(l.ent);
 	free(l.pat);
@@ -563,16 +551,16 @@ filter_load(const char *path, char *err, size_t errlen)
 	int		 fd;
 
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
-		filter_error(err, errlen, "%s: cannot open: %s", path,
+		errbuf(err, errlen, "%s: cannot open: %s", path,
 		    strerror(errno));
 		return NULL;
 	}
 	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
-		filter_error(err, errlen, "%s: not a regular file", path);
+		errbuf(err, errlen, "%s: not a regular file", path);
 		goto out;
 	}
 	if (st.st_size > FILTER_FILE_MAX) {
-		filter_error(err, errlen, "%s: larger than %d bytes", path,
+		errbuf(err, errlen, "%s: larger than %d bytes", path,
 		    FILTER_FILE_MAX);
 		goto out;
 	}
@@ -588,7 +576,7 @@ filter_load(const char *path, char *err, size_t errlen)
 				size = size > FILTER_FILE_MAX / 2 ?
 				    FILTER_FILE_MAX + 1 : size * 2;
 			if ((nb = realloc(buf, size)) == NULL) {
-				filter_error(err, errlen, "%s: out of memory",
+				errbuf(err, errlen, "%s: out of memory",
 				    path);
 				goto out;
 			}
@@ -598,7 +586,7 @@ filter_load(const char *path, char *err, size_t errlen)
 		if (r == -1 && errno == EINTR)
 			continue;
 		if (r == -1) {
-			filter_error(err, errlen, "%s: cannot read: %s", path,
+			errbuf(err, errlen, "%s: cannot read: %s", path,
 			    strerror(errno));
 			goto out;
 		}
@@ -606,7 +594,7 @@ filter_load(const char *path, char *err, size_t errlen)
 			break;
 		len += (size_t)r;
 		if (len > FILTER_FILE_MAX) {
-			filter_error(err, errlen, "%s: larger than %d bytes",
+			errbuf(err, errlen, "%s: larger than %d bytes",
 			    path, FILTER_FILE_MAX);
 			goto out;
 		}

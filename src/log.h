@@ -8,6 +8,8 @@
 #ifndef CHATRELAY_LOG_H
 #define CHATRELAY_LOG_H
 
+#include <stddef.h>
+
 enum log_level { LOG_ERR = 0, LOG_WARN, LOG_NOTICE, LOG_INFO, LOG_DEBUG };
 
 /* Sets the most verbose level that is printed. */
@@ -35,5 +37,12 @@ void fatal(const char *fmt, ...)
 #define log_info(...) log_msg(LOG_INFO, __VA_ARGS__)
 #define log_debug(...) \
 	do { if (log_get_level() >= LOG_DEBUG) log_msg(LOG_DEBUG, __VA_ARGS__); } while (0)
+
+/*
+ * Writes a formatted reason into err (errlen bytes), for the functions
+ * that fail with "-1 and err filled"; err may be NULL or errlen 0.
+ */
+void errbuf(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 #endif

@@ -26,23 +26,9 @@
 #include <unistd.h>
 
 #include "statefile.h"
+#include "log.h"
 
 #define STATEFILE_CHUNK (64 * 1024)	/* bytes per write or read */
-
-/* Writes a formatted reason into err, if the caller gave room for one. */
-static void statefile_error(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void
-statefile_error(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list	ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 /*
  * Writes len bytes of buf to fd, going on after short writes and EINTR.
@@ -92,35 +78,35 @@ statefile_check_lines(const char *const *lines, const size_t *lens,
 	size_t	i, len, total = 0;
 
 	if (n > 0 && lines == NULL) {
-		statefile_error(err, errlen, "no lines given");
+		errbuf(err, errlen, "no lines given");
 		return -1;
 	}
 	for (i = 0; i < n; i++) {
 		if (lines[i] == NULL) {
-			statefile_error(err, errlen, "line %zu is missing",
+			errbuf(err, errlen, "line %zu is missing",
 			    i + 1);
 			return -1;
 		}
 		len = lens != NULL ? lens[i] :
 		    strnlen(lines[i], STATEFILE_LINE_MAX + 1);
 		if (len == 0) {
-			statefile_error(err, errlen, "line %zu is empty", i + 1);
+			errbuf(err, errlen, "line %zu is empty", i + 1);
 			return -1;
 		}
 		if (len > STATEFILE_LINE_MAX) {
-			statefile_error(err, errlen, "line %zu is longer than "
+			errbuf(err, errlen, "line %zu is longer than "
 			    "%d bytes", i + 1, STATEFILE_LINE_MAX);
 			return -1;
 		}
 		if (memchr(lines[i], '\n', len) != NULL ||
 		    memchr(lines[i], '\0', len) != NULL) {
-			statefile_error(err, errlen, "line %zu holds a newline "
+			errbuf(err, errlen, "line %zu holds a newline "
 			    "or a NUL byte", i + 1);
 			return -1;
 		}
 		total += len + 1;
 		if (total > STATEFILE_SIZE_MAX) {
-			statefile_error(err, errlen, "more than %d bytes of "
+			errbuf(err, errlen, "more than %d bytes of "
 			    "lines", STATEFILE_SIZE_MAX);
 			return -1;
 		}
@@ -214,7 +200,7 @@ statefile_save(const char *path, const char *const *lines,
 	int		 fd, saved, len;
 
 	if (path == NULL || *path == '\0') {
-		statefile_error(err, errlen, "no state file named");
+		errbuf(err, errlen, "no state file named");
 		return -1;
 	}
 	if (statefile_check_lines(lines, lens, n, err, errlen) != 0)
@@ -222,13 +208,13 @@ statefile_save(const char *path, const char *const *lines,
 	len = snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
 	if (len < 0 || (size_t)len >= sizeof tmp ||
 	    statefile_dirname(path, dir, sizeof dir) != 0) {
-		statefile_error(err, errlen, "%.200s...: path too long", path);
+		errbuf(err, errlen, "%.200s...: path too long", path);
 		return -1;
 	}
 
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0) {
-		statefile_error(err, errlen, "%s: not saved (creating %s: %s); "
+		errbuf(err, errlen, "%s: not saved (creating %s: %s); "
 		    "the old state is kept", path, tmp, strerror(errno));
 		return -1;
 	}
@@ -249,7 +235,7 @@ statefile_save(const char *path, const char *const *lines,
 		goto fail;
 
 	if (statefile_sync_dir(dir) != 0) {
-		statefile_error(err, errlen, "%s: saved, but its directory %s "
+		errbuf(err, errlen, "%s: saved, but its directory %s "
 		    "could not be synced (a crash may undo the save): %s",
 		    path, dir, strerror(errno));
 		return -1;
@@ -261,7 +247,7 @@ fail:
 	if (fd >= 0)
 		close(fd);
 	unlink(tmp);
-	statefile_error(err, errlen, "%s: not saved (%s %s: %s); the old state "
+	errbuf(err, errlen, "%s: not saved (%s %s: %s); the old state "
 	    "is kept", path, step, tmp, strerror(saved));
 	return -1;
 }
@@ -287,13 +273,13 @@ statefile_emit(struct statefile_reader *r)
 {
 	if (r->len > 0) {
 		if (memchr(r->line, '\0', r->len) != NULL) {
-			statefile_error(r->err, r->errlen, "%s:%u: a NUL byte "
+			errbuf(r->err, r->errlen, "%s:%u: a NUL byte "
 			    "in the line", r->path, r->lineno);
 			return -1;
 		}
 		r->line[r->len] = '\0';
 		if (r->cb(r->line, r->len, r->lineno, r->arg) != 0) {
-			statefile_error(r->err, r->errlen, "%s:%u: line not "
+			errbuf(r->err, r->errlen, "%s:%u: line not "
 			    "accepted", r->path, r->lineno);
 			return -1;
 		}
@@ -317,7 +303,7 @@ statefile_feed(struct statefile_reader *r, const char *p, size_t n)
 		nl = memchr(p, '\n', (size_t)(end - p));
 		seg = (size_t)((nl != NULL ? nl : end) - p);
 		if (seg > STATEFILE_LINE_MAX - r->len) {
-			statefile_error(r->err, r->errlen, "%s:%u: line longer "
+			errbuf(r->err, r->errlen, "%s:%u: line longer "
 			    "than %d bytes", r->path, r->lineno,
 			    STATEFILE_LINE_MAX);
 			return -1;
@@ -346,22 +332,22 @@ statefile_load(const char *path, statefile_line_fn cb, void *arg,
 	int			 fd, rc = -1;
 
 	if (path == NULL || *path == '\0' || cb == NULL) {
-		statefile_error(err, errlen, "no state file named");
+		errbuf(err, errlen, "no state file named");
 		return -1;
 	}
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
 		if (errno == ENOENT)
 			return 0;	/* never saved: the empty state */
-		statefile_error(err, errlen, "%s: cannot open: %s", path,
+		errbuf(err, errlen, "%s: cannot open: %s", path,
 		    strerror(errno));
 		return -1;
 	}
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		statefile_error(err, errlen, "%s: not a regular file", path);
+		errbuf(err, errlen, "%s: not a regular file", path);
 		goto out;
 	}
 	if (st.st_size > STATEFILE_SIZE_MAX) {
-		statefile_error(err, errlen, "%s: %lld bytes, more than the %d "
+		errbuf(err, errlen, "%s: %lld bytes, more than the %d "
 		    "a state file may hold", path, (long long)st.st_size,
 		    STATEFILE_SIZE_MAX);
 		goto out;
@@ -369,7 +355,7 @@ statefile_load(const char *path, statefile_line_fn cb, void *arg,
 	buf = malloc(STATEFILE_CHUNK);
 	r.line = malloc(STATEFILE_LINE_MAX + 1);
 	if (buf == NULL || r.line == NULL) {
-		statefile_error(err, errlen, "%s: out of memory", path);
+		errbuf(err, errlen, "%s: out of memory", path);
 		goto out;
 	}
 	for (;;) {
@@ -377,7 +363,7 @@ statefile_load(const char *path, statefile_line_fn cb, void *arg,
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
-			statefile_error(err, errlen, "%s: cannot read: %s",
+			errbuf(err, errlen, "%s: cannot read: %s",
 			    path, strerror(errno));
 			goto out;
 		}
@@ -386,7 +372,7 @@ statefile_load(const char *path, statefile_line_fn cb, void *arg,
 		/* The file may have grown since fstat. */
 		total += (size_t)n;
 		if (total > STATEFILE_SIZE_MAX) {
-			statefile_error(err, errlen, "%s: more than the %d "
+			errbuf(err, errlen, "%s: more than the %d "
 			    "bytes a state file may hold", path,
 			    STATEFILE_SIZE_MAX);
 			goto out;

@@ -29,7 +29,8 @@ static const char *const directive_names[] = {
 	"text_max", "json_depth_max", "rate", "burst", "rate_strikes_max",
 	"channels_max", "user_connections_max", "auth_timeout",
 	"idle_timeout", "client_queue_max", "connections_max", "history_size",
-	"history_ttl", "channel_ttl", "presence_events_max"
+	"history_ttl", "channel_ttl", "presence_events_max", "state_file",
+	"audit_file", "filter_file", "filter_policy"
 };
 
 enum kind { K_INT, K_STR, K_SIZE, K_I64 };
@@ -87,6 +88,11 @@ static const struct setting {
 	{ "channel_ttl", "3h", K_I64,
 	    offsetof(struct config, channel_ttl_ms), 3 * 3600000LL, NULL },
 	S_INT(presence_events_max, "7", 7),
+	S_STR(state_file, "/var/lib/chatrelay/state", "/var/lib/chatrelay/state"),
+	S_STR(audit_file, "/var/log/chatrelay/audit.log",
+	    "/var/log/chatrelay/audit.log"),
+	S_STR(filter_file, "/etc/chatrelay/words", "/etc/chatrelay/words"),
+	S_STR(filter_policy, "mask", "mask"),
 #undef S_INT
 #undef S_STR
 };

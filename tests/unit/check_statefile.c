@@ -633,7 +633,7 @@ END_TEST
 
 START_TEST(test_load_too_big)
 {
-	char	want[PATH_MAX + 64];
+	char	want[PATH_MAX + 128];
 	int	fd;
 
 	/* One byte over the bound: refused before a line is read. */
