@@ -152,6 +152,19 @@ get_str(const cJSON *o, const char *name)
 	return cJSON_IsString(it) ? it->valuestring : NULL;
 }
 
+/*
+ * Returns true if member name of o is there but neither a string nor null:
+ * an optional string of the wrong type is refused, not taken for absent
+ * (a mute with "ch":5 must not become a mute everywhere).
+ */
+static bool
+not_str(const cJSON *o, const char *name)
+{
+	const cJSON *it = cJSON_GetObjectItemCaseSensitive(o, name);
+
+	return it != NULL && !cJSON_IsString(it) && !cJSON_IsNull(it);
+}
+
 /* Reads whole number member name of o into *v; false if absent or not one in [lo, hi]. */
 static bool
 get_num(const cJSON *o, const char *name, int64_t lo, int64_t hi,
@@ -189,13 +202,14 @@ parse_common(const cJSON *o, struct command *cmd, unsigned f)
 	if ((f & F_BY) &&
 	    (cmd->by == NULL || !user_id_valid(cmd->by, strlen(cmd->by))))
 		return "by";
-	if (cmd->byname != NULL && !text_ok(cmd->byname, USER_NAME_MAX))
+	if (not_str(o, "byname") ||
+	    (cmd->byname != NULL && !text_ok(cmd->byname, USER_NAME_MAX)))
 		return "byname";
-	if ((s = cmd->node = get_str(o, "node")) != NULL &&
-	    (strlen(s) > 64 || !text_ok(s, 64)))
+	if (not_str(o, "node") || ((s = cmd->node = get_str(o, "node")) !=
+	    NULL && (strlen(s) > 64 || !text_ok(s, 64))))
 		return "node";
-	if ((s = cmd->nk = get_str(o, "nk")) != NULL &&
-	    (strlen(s) > 79 || !text_ok(s, 79)))
+	if (not_str(o, "nk") || ((s = cmd->nk = get_str(o, "nk")) != NULL &&
+	    (strlen(s) > 79 || !text_ok(s, 79))))
 		return "nk";
 	if (!get_num(o, "ts", 0, INT64_C(1) << 53, &cmd->ts))
 		cmd->ts = 0;
@@ -215,17 +229,18 @@ parse_fields(const cJSON *o, struct command *cmd, unsigned f)
 		return "user";
 	if (f & (F_CH | F_CH_OPT)) {
 		s = cmd->ch = get_str(o, "ch");
-		if (s == NULL ? (f & F_CH) != 0 :
+		if (s == NULL ? (f & F_CH) != 0 || not_str(o, "ch") :
 		    !chan_name_valid(s, strlen(s)))
 			return "ch";
 	}
-	if ((f & F_REASON) && (s = cmd->reason = get_str(o, "reason")) != NULL &&
-	    !text_ok(s, PROTO_REASON_MAX))
+	if ((f & F_REASON) && (not_str(o, "reason") ||
+	    ((s = cmd->reason = get_str(o, "reason")) != NULL &&
+	    !text_ok(s, PROTO_REASON_MAX))))
 		return "reason";
 	if (f & (F_TEXT | F_TEXT_OPT)) {
 		s = cmd->text = get_str(o, "text");
-		if (s == NULL ? (f & F_TEXT) != 0 : (s[0] == '\0' ||
-		    !utf8_valid(s, strlen(s))))
+		if (s == NULL ? (f & F_TEXT) != 0 || not_str(o, "text") :
+		    (s[0] == '\0' || !utf8_valid(s, strlen(s))))
 			return "text";
 		cmd->text_len = s != NULL ? strlen(s) : 0;
 	}
@@ -257,8 +272,8 @@ parse_fields(const cJSON *o, struct command *cmd, unsigned f)
 	if (cmd->q == Q_USER && ((s = cmd->user = get_str(o, "user")) == NULL ||
 	    !user_id_valid(s, strlen(s))))
 		return "user";
-	if ((s = cmd->prefix = get_str(o, "prefix")) != NULL && s[0] != '\0' &&
-	    !chan_name_valid(s, strlen(s)))
+	if (not_str(o, "prefix") || ((s = cmd->prefix = get_str(o, "prefix")) !=
+	    NULL && s[0] != '\0' && !chan_name_valid(s, strlen(s))))
 		return "prefix";
 	v = 20;
 	if (cJSON_GetObjectItemCaseSensitive(o, "limit") != NULL &&
