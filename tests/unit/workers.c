@@ -10,7 +10,10 @@
 #include "bus.h"
 #include "config.h"
 #include "dispatch.h"
+#include "gather.h"
+#include "modstate.h"
 #include "msg.h"
+#include "watch.h"
 #include "workers.h"
 
 /* The inboxes' wake-ups: nothing runs the loop, the test pumps instead. */
@@ -46,6 +49,8 @@ test_workers_init(struct test_workers *t,
 		client_table_init(&w->clients, (uint16_t)i);
 		room_table_init(&w->rooms);
 		user_index_init(&w->users);
+		modstate_init(&w->mod);
+		watch_table_init(&w->watches);
 		ck_assert_int_eq(inbox_init(&w->inbox, &t->loop, on_async, w),
 		    0);
 		ck_assert_int_eq(t->relay.bus->init(w), 0);
@@ -77,6 +82,9 @@ test_workers_free(struct test_workers *t)
 		inbox_discard(&t->w[i].inbox, msg_free);
 		uv_close((uv_handle_t *)&t->w[i].inbox.async, NULL);
 		t->relay.bus->free(&t->w[i]);
+		gather_free(&t->w[i]);
+		modstate_free(&t->w[i].mod);
+		watch_table_free(&t->w[i].watches);
 		user_index_free(&t->w[i].users);
 		room_table_free(&t->w[i].rooms);
 		client_table_free(&t->w[i].clients);

@@ -1,8 +1,9 @@
 /*
  * workers.h: for the unit tests, two workers of one relay that have their
- * inboxes, client and room tables and the in-process bus, but no thread,
- * no running loop and no lws: what is posted between them waits in their
- * inboxes until test_workers_pump hands it to the test's dispatch hook.
+ * inboxes, client and room tables, moderation state and watches, and the
+ * in-process bus, but no thread, no running loop and no lws: what is
+ * posted between them waits in their inboxes until test_workers_pump
+ * hands it to the test's dispatch hook.
  */
 #ifndef CHATRELAY_TEST_WORKERS_H
 #define CHATRELAY_TEST_WORKERS_H
