@@ -1,6 +1,7 @@
 /*
  * check_proto.c: unit tests for proto.c, the parsing and validation of client
- * frames and the small server frames (err, ok, pong, bye).
+ * frames (the players' ops and the moderators'), the error codes' and ops'
+ * names, and an id echoed in an err frame.
  */
 #include <math.h>
 #include <stdio.h>
@@ -1119,16 +1120,6 @@ jstr(const cJSON *j, const char *name)
 	return it->valuestring;
 }
 
-/* Returns the number member name of j, failing if it is not a number. */
-static double
-jnum(const cJSON *j, const char *name)
-{
-	const cJSON	*it = cJSON_GetObjectItemCaseSensitive(j, name);
-
-	ck_assert_msg(cJSON_IsNumber(it), "%s is not a number", name);
-	return it->valuedouble;
-}
-
 #define HAS(j, name) (cJSON_GetObjectItemCaseSensitive((j), (name)) != NULL)
 
 /* An id taken from a client frame comes back as the client wrote it. */
@@ -1176,11 +1167,13 @@ START_TEST(test_names)
 		[ERR_RATE_LIMITED] = "rate_limited", [ERR_MUTED] = "muted",
 		[ERR_SLOW_MODE] = "slow_mode", [ERR_BANNED] = "banned",
 		[ERR_UNAVAILABLE] = "unavailable", [ERR_INTERNAL] = "internal",
+		[ERR_FILTERED] = "filtered",
 	};
-	static const char *const ops[OP_PING + 1] = {
+	static const char *const ops[OP_REPORT + 1] = {
 		[OP_AUTH] = "auth", [OP_JOIN] = "join", [OP_LEAVE] = "leave",
 		[OP_SEND] = "send", [OP_WHISPER] = "whisper",
 		[OP_HISTORY] = "history", [OP_WHO] = "who", [OP_PING] = "ping",
+		[OP_REPORT] = "report",
 	};
 	/* The admin channel's ops, as PROTOCOL.md lists them. */
 	static const char *const admin_ops[] = {
@@ -1189,8 +1182,10 @@ START_TEST(test_names)
 	};
 	int	i, j;
 
-	/* The protocol lists sixteen codes. */
-	ck_assert_int_eq(ERR_COUNT, 16);
+	/* The protocol lists seventeen codes, the word filter's last. */
+	ck_assert_int_eq(ERR_COUNT, 17);
+	ck_assert_int_eq(ERR_FILTERED, 16);
+	ck_assert_str_eq(proto_errcode_name(ERR_FILTERED), "filtered");
 	for (i = 0; i < ERR_COUNT; i++) {
 		ck_assert_ptr_nonnull(errs[i]);
 		ck_assert_ptr_nonnull(proto_errcode_name(i));
@@ -1199,22 +1194,24 @@ START_TEST(test_names)
 	ck_assert_str_eq(proto_errcode_name(ERR_COUNT), "internal");
 	ck_assert_str_eq(proto_errcode_name((enum errcode)1000), "internal");
 
-	/* The player ops come first, in this order. */
-	ck_assert_int_ge(OP_COUNT, OP_PING + 1);
-	for (i = 0; i <= OP_PING; i++) {
+	/* The player ops come first, in this order, then the moderators'. */
+	ck_assert_int_eq(OP_ADMIN_FIRST, OP_REPORT + 1);
+	ck_assert_int_ge(OP_COUNT, OP_REPORT + 1);
+	for (i = 0; i <= OP_REPORT; i++) {
 		char		 buf[128];
 		struct request	 req;
 
 		ck_assert_str_eq(proto_op_name(i), ops[i]);
 		/* Each name parses to its op (fields aside). */
 		snprintf(buf, sizeof buf, "{\"op\":\"%s\",\"ch\":\"g\",\"text\":"
-		    "\"t\",\"to\":\"u\",\"name\":\"n\"}", ops[i]);
+		    "\"t\",\"to\":\"u\",\"name\":\"n\",\"user\":\"u\","
+		    "\"seq\":1}", ops[i]);
 		ACCEPT(buf, &req);
 		ck_assert_int_eq(req.op, i);
 		proto_request_free(&req);
 	}
 	/* Any other op is one of the admin channel's, each named once. */
-	for (i = OP_PING + 1; i < OP_COUNT; i++) {
+	for (i = OP_ADMIN_FIRST; i < OP_COUNT; i++) {
 		const char	*name = proto_op_name(i);
 
 		ck_assert_ptr_nonnull(name);
@@ -1270,8 +1267,12 @@ START_TEST(test_announce_fields)
 	REFUSE("{\"op\":\"announce\",\"text\":\"\"}", ERR_BAD_FIELD, "text");
 	REFUSE("{\"op\":\"announce\",\"text\":\"t\",\"ch\":\"a b\"}",
 	    ERR_BAD_FIELD, "ch");
-	REFUSE("{\"op\":\"announce\",\"text\":\"t\",\"ch\":null}",
+	REFUSE("{\"op\":\"announce\",\"text\":\"t\",\"ch\":5}",
 	    ERR_BAD_FIELD, "ch");
+	/* null is absent: to everyone (as for mute and unmute). */
+	ACCEPT("{\"op\":\"announce\",\"text\":\"t\",\"ch\":null}", &req);
+	ck_assert_ptr_null(req.ch);
+	proto_request_free(&req);
 	ACCEPT("{\"op\":\"announce\",\"text\":\"hello all\"}", &req);
 	ck_assert_int_eq(req.op, OP_ANNOUNCE);
 	ck_assert_ptr_null(req.ch);
@@ -1281,6 +1282,362 @@ START_TEST(test_announce_fields)
 	    &req);
 	ck_assert_str_eq(req.ch, "guild:4");
 	proto_request_free(&req);
+}
+END_TEST
+
+/* A reason as kick, mute, ban and report take it: optional, at most PROTO_REASON_MAX characters. */
+static void
+check_reason(const char *pre, int line)
+{
+	struct request	 req;
+	char		 buf[256], *s;
+
+	snprintf(buf, sizeof buf, "%s,\"reason\":1}", pre);
+	refuse_len(buf, strlen(buf), ERR_BAD_FIELD, "reason", &req, line);
+	snprintf(buf, sizeof buf, "%s,\"reason\":[]}", pre);
+	refuse_len(buf, strlen(buf), ERR_BAD_FIELD, "reason", &req, line);
+	snprintf(buf, sizeof buf, "%s,\"reason\":\"", pre);
+	s = build(buf, "r", PROTO_REASON_MAX + 1, "\"}");
+	refuse_len(s, strlen(s), ERR_TOO_LONG, "reason", &req, line);
+	free(s);
+	s = build(buf, "\xe6\xbc\xa2", PROTO_REASON_MAX, "\"}");
+	accept_len(s, strlen(s), &req, line);
+	ck_assert_uint_eq(strlen(req.reason), 3 * PROTO_REASON_MAX);
+	proto_request_free(&req);
+	free(s);
+	snprintf(buf, sizeof buf, "%s,\"reason\":\"a \\\"b\\\"\"}", pre);
+	accept_len(buf, strlen(buf), &req, line);
+	ck_assert_str_eq(req.reason, "a \"b\"");
+	proto_request_free(&req);
+	snprintf(buf, sizeof buf, "%s,\"reason\":null}", pre);
+	accept_len(buf, strlen(buf), &req, line);
+	ck_assert_str_eq(req.reason, "");
+	proto_request_free(&req);
+	snprintf(buf, sizeof buf, "%s}", pre);
+	accept_len(buf, strlen(buf), &req, line);
+	ck_assert_str_eq(req.reason, "");
+	proto_request_free(&req);
+}
+
+/* A required user id field (user) after pre ("{"op":..." and its other fields). */
+static void
+check_user(const char *pre, const char *post, int line)
+{
+	static const char *const bad[] = {
+		"", ",\"user\":null", ",\"user\":7", ",\"user\":\"\"",
+		",\"user\":\"a b\"", ",\"user\":\"caf\xc3\xa9\"",
+		",\"user\":[\"u\"]", ",\"USER\":\"u\"",
+	};
+	struct request	 req;
+	char		 buf[512], *s;
+	size_t		 i;
+
+	for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		snprintf(buf, sizeof buf, "%s%s%s}", pre, bad[i], post);
+		refuse_len(buf, strlen(buf), ERR_BAD_FIELD, "user", &req,
+		    line);
+	}
+	s = build("", "u", USER_ID_MAX + 1, "");
+	snprintf(buf, sizeof buf, "%s,\"user\":\"%s\"%s}", pre, s, post);
+	refuse_len(buf, strlen(buf), ERR_BAD_FIELD, "user", &req, line);
+	s[USER_ID_MAX] = '\0';
+	snprintf(buf, sizeof buf, "%s,\"user\":\"%s\"%s}", pre, s, post);
+	accept_len(buf, strlen(buf), &req, line);
+	ck_assert_str_eq(req.user, s);
+	proto_request_free(&req);
+	free(s);
+	snprintf(buf, sizeof buf, "%s,\"user\":\"guest:a|\\\"b\\\\\"%s}", pre,
+	    post);
+	accept_len(buf, strlen(buf), &req, line);
+	ck_assert_str_eq(req.user, "guest:a|\"b\\");
+	proto_request_free(&req);
+}
+
+START_TEST(test_report_fields)
+{
+	struct request	req;
+
+	check_user("{\"op\":\"report\"", ",\"ch\":\"g\",\"seq\":3", __LINE__);
+	REFUSE("{\"op\":\"report\",\"user\":\"u\",\"seq\":3}", ERR_BAD_FIELD,
+	    "ch");
+	REFUSE("{\"op\":\"report\",\"user\":\"u\",\"ch\":\"bad name\","
+	    "\"seq\":3}", ERR_BAD_FIELD, "ch");
+	REFUSE("{\"op\":\"report\",\"user\":\"u\",\"ch\":\"g\"}", ERR_BAD_FIELD,
+	    "seq");
+	REFUSE("{\"op\":\"report\",\"user\":\"u\",\"ch\":\"g\",\"seq\":0}",
+	    ERR_BAD_FIELD, "seq");
+	REFUSE("{\"op\":\"report\",\"user\":\"u\",\"ch\":\"g\",\"seq\":-1}",
+	    ERR_BAD_FIELD, "seq");
+	REFUSE("{\"op\":\"report\",\"user\":\"u\",\"ch\":\"g\",\"seq\":1.5}",
+	    ERR_BAD_FIELD, "seq");
+	REFUSE("{\"op\":\"report\",\"user\":\"u\",\"ch\":\"g\",\"seq\":\"1\"}",
+	    ERR_BAD_FIELD, "seq");
+	REFUSE("{\"op\":\"report\",\"user\":\"u\",\"ch\":\"g\","
+	    "\"seq\":9007199254740994}", ERR_BAD_FIELD, "seq");
+	check_reason("{\"op\":\"report\",\"user\":\"u\",\"ch\":\"g\",\"seq\":3",
+	    __LINE__);
+	ACCEPT("{\"op\":\"report\",\"user\":\"bob\",\"ch\":\"guild:1\","
+	    "\"seq\":9007199254740992,\"reason\":\"spam\"}", &req);
+	ck_assert_int_eq(req.op, OP_REPORT);
+	ck_assert_str_eq(req.user, "bob");
+	ck_assert_str_eq(req.ch, "guild:1");
+	ck_assert_int_eq(req.seq, INT64_C(9007199254740992));
+	ck_assert_str_eq(req.reason, "spam");
+	proto_request_free(&req);
+}
+END_TEST
+
+START_TEST(test_channels_fields)
+{
+	struct request	 req;
+	char		 buf[128], *s;
+
+	ACCEPT("{\"op\":\"channels\"}", &req);
+	ck_assert_int_eq(req.op, OP_CHANNELS);
+	ck_assert_str_eq(req.pattern, "");
+	ck_assert_int_eq(req.limit, 20);
+	proto_request_free(&req);
+	ACCEPT("{\"op\":\"channels\",\"prefix\":null}", &req);
+	ck_assert_str_eq(req.pattern, "");
+	proto_request_free(&req);
+	ACCEPT("{\"op\":\"channels\",\"prefix\":\"\",\"limit\":1}", &req);
+	ck_assert_str_eq(req.pattern, "");
+	ck_assert_int_eq(req.limit, 1);
+	proto_request_free(&req);
+	ACCEPT("{\"op\":\"channels\",\"prefix\":\"party:\",\"limit\":100}",
+	    &req);
+	ck_assert_str_eq(req.pattern, "party:");
+	ck_assert_int_eq(req.limit, PROTO_CHANNELS_MAX);
+	proto_request_free(&req);
+	REFUSE("{\"op\":\"channels\",\"prefix\":5}", ERR_BAD_FIELD, "prefix");
+	REFUSE("{\"op\":\"channels\",\"prefix\":\"a b\"}", ERR_BAD_FIELD,
+	    "prefix");
+	/* A prefix, not a pattern. */
+	REFUSE("{\"op\":\"channels\",\"prefix\":\"party:*\"}", ERR_BAD_FIELD,
+	    "prefix");
+	REFUSE("{\"op\":\"channels\",\"prefix\":\"*\"}", ERR_BAD_FIELD,
+	    "prefix");
+	s = build("{\"op\":\"channels\",\"prefix\":\"", "p", CHAN_NAME_MAX + 1,
+	    "\"}");
+	REFUSE(s, ERR_BAD_FIELD, "prefix");
+	free(s);
+	REFUSE("{\"op\":\"channels\",\"limit\":0}", ERR_BAD_FIELD, "limit");
+	snprintf(buf, sizeof buf, "{\"op\":\"channels\",\"limit\":%d}",
+	    PROTO_CHANNELS_MAX + 1);
+	REFUSE(buf, ERR_BAD_FIELD, "limit");
+	REFUSE("{\"op\":\"channels\",\"limit\":2.5}", ERR_BAD_FIELD, "limit");
+	REFUSE("{\"op\":\"channels\",\"limit\":\"5\"}", ERR_BAD_FIELD, "limit");
+}
+END_TEST
+
+START_TEST(test_user_unban_fields)
+{
+	struct request	req;
+
+	check_user("{\"op\":\"user\"", "", __LINE__);
+	check_user("{\"op\":\"unban\"", "", __LINE__);
+	ACCEPT("{\"op\":\"user\",\"user\":\"bob\"}", &req);
+	ck_assert_int_eq(req.op, OP_USER);
+	proto_request_free(&req);
+	ACCEPT("{\"op\":\"unban\",\"user\":\"bob\"}", &req);
+	ck_assert_int_eq(req.op, OP_UNBAN);
+	ck_assert_str_eq(req.user, "bob");
+	proto_request_free(&req);
+}
+END_TEST
+
+/* mute and ban: user, secs (0: no end), reason; ch for mute only. */
+START_TEST(test_mute_ban_fields)
+{
+	static const char *const ops[] = { "mute", "ban" };
+	struct request	 req;
+	char		 pre[64], buf[256];
+	size_t		 i;
+
+	for (i = 0; i < 2; i++) {
+		snprintf(pre, sizeof pre, "{\"op\":\"%s\"", ops[i]);
+		check_user(pre, ",\"secs\":60", __LINE__);
+		snprintf(pre, sizeof pre, "{\"op\":\"%s\",\"user\":\"u\"",
+		    ops[i]);
+		check_reason(pre, __LINE__);
+		/* secs: absent is 0, no end. */
+		snprintf(buf, sizeof buf, "%s}", pre);
+		ACCEPT(buf, &req);
+		ck_assert_int_eq(req.op, i == 0 ? OP_MUTE : OP_BAN);
+		ck_assert_int_eq(req.secs, 0);
+		ck_assert_ptr_null(req.ch);
+		proto_request_free(&req);
+		snprintf(buf, sizeof buf, "%s,\"secs\":0}", pre);
+		ACCEPT(buf, &req);
+		ck_assert_int_eq(req.secs, 0);
+		proto_request_free(&req);
+		snprintf(buf, sizeof buf, "%s,\"secs\":%d}", pre,
+		    PROTO_SECS_MAX);
+		ACCEPT(buf, &req);
+		ck_assert_int_eq(req.secs, PROTO_SECS_MAX);
+		proto_request_free(&req);
+		snprintf(buf, sizeof buf, "%s,\"secs\":%d}", pre,
+		    PROTO_SECS_MAX + 1);
+		REFUSE(buf, ERR_BAD_FIELD, "secs");
+		snprintf(buf, sizeof buf, "%s,\"secs\":-1}", pre);
+		REFUSE(buf, ERR_BAD_FIELD, "secs");
+		snprintf(buf, sizeof buf, "%s,\"secs\":1.5}", pre);
+		REFUSE(buf, ERR_BAD_FIELD, "secs");
+		snprintf(buf, sizeof buf, "%s,\"secs\":\"60\"}", pre);
+		REFUSE(buf, ERR_BAD_FIELD, "secs");
+		snprintf(buf, sizeof buf, "%s,\"secs\":null}", pre);
+		REFUSE(buf, ERR_BAD_FIELD, "secs");
+	}
+	/* A mute may name its channel; null or absent: everywhere. */
+	ACCEPT("{\"op\":\"mute\",\"user\":\"u\",\"ch\":\"guild:1\",\"secs\":60,"
+	    "\"reason\":\"r\"}", &req);
+	ck_assert_str_eq(req.ch, "guild:1");
+	ck_assert_int_eq(req.secs, 60);
+	ck_assert_str_eq(req.reason, "r");
+	proto_request_free(&req);
+	ACCEPT("{\"op\":\"mute\",\"user\":\"u\",\"ch\":null}", &req);
+	ck_assert_ptr_null(req.ch);
+	proto_request_free(&req);
+	REFUSE("{\"op\":\"mute\",\"user\":\"u\",\"ch\":\"bad name\"}",
+	    ERR_BAD_FIELD, "ch");
+	REFUSE("{\"op\":\"mute\",\"user\":\"u\",\"ch\":5}", ERR_BAD_FIELD, "ch");
+	REFUSE("{\"op\":\"mute\",\"user\":\"u\",\"ch\":\"*\"}", ERR_BAD_FIELD,
+	    "ch");
+	/* A ban is everywhere: its ch is not read. */
+	ACCEPT("{\"op\":\"ban\",\"user\":\"u\",\"ch\":\"bad name\"}", &req);
+	ck_assert_ptr_null(req.ch);
+	proto_request_free(&req);
+}
+END_TEST
+
+START_TEST(test_unmute_fields)
+{
+	struct request	req;
+
+	check_user("{\"op\":\"unmute\"", "", __LINE__);
+	ACCEPT("{\"op\":\"unmute\",\"user\":\"u\"}", &req);
+	ck_assert_int_eq(req.op, OP_UNMUTE);
+	ck_assert_ptr_null(req.ch);
+	proto_request_free(&req);
+	ACCEPT("{\"op\":\"unmute\",\"user\":\"u\",\"ch\":null}", &req);
+	ck_assert_ptr_null(req.ch);
+	proto_request_free(&req);
+	ACCEPT("{\"op\":\"unmute\",\"user\":\"u\",\"ch\":\"lobby\"}", &req);
+	ck_assert_str_eq(req.ch, "lobby");
+	proto_request_free(&req);
+	REFUSE("{\"op\":\"unmute\",\"user\":\"u\",\"ch\":\"a b\"}",
+	    ERR_BAD_FIELD, "ch");
+	REFUSE("{\"op\":\"unmute\",\"user\":\"u\",\"ch\":true}", ERR_BAD_FIELD,
+	    "ch");
+}
+END_TEST
+
+START_TEST(test_slowmode_fields)
+{
+	struct request	req;
+	char		buf[128];
+
+	REFUSE("{\"op\":\"slowmode\",\"secs\":5}", ERR_BAD_FIELD, "ch");
+	REFUSE("{\"op\":\"slowmode\",\"ch\":null,\"secs\":5}", ERR_BAD_FIELD,
+	    "ch");
+	REFUSE("{\"op\":\"slowmode\",\"ch\":\"a b\",\"secs\":5}", ERR_BAD_FIELD,
+	    "ch");
+	REFUSE("{\"op\":\"slowmode\",\"ch\":\"g\"}", ERR_BAD_FIELD, "secs");
+	REFUSE("{\"op\":\"slowmode\",\"ch\":\"g\",\"secs\":null}",
+	    ERR_BAD_FIELD, "secs");
+	REFUSE("{\"op\":\"slowmode\",\"ch\":\"g\",\"secs\":-1}", ERR_BAD_FIELD,
+	    "secs");
+	REFUSE("{\"op\":\"slowmode\",\"ch\":\"g\",\"secs\":0.5}", ERR_BAD_FIELD,
+	    "secs");
+	snprintf(buf, sizeof buf, "{\"op\":\"slowmode\",\"ch\":\"g\","
+	    "\"secs\":%d}", PROTO_SLOW_MAX + 1);
+	REFUSE(buf, ERR_BAD_FIELD, "secs");
+	ck_assert_int_eq(PROTO_SLOW_MAX, 86400);
+	snprintf(buf, sizeof buf, "{\"op\":\"slowmode\",\"ch\":\"g\","
+	    "\"secs\":%d}", PROTO_SLOW_MAX);
+	ACCEPT(buf, &req);
+	ck_assert_int_eq(req.op, OP_SLOWMODE);
+	ck_assert_str_eq(req.ch, "g");
+	ck_assert_int_eq(req.secs, PROTO_SLOW_MAX);
+	proto_request_free(&req);
+	ACCEPT("{\"op\":\"slowmode\",\"ch\":\"g\",\"secs\":0}", &req);
+	ck_assert_int_eq(req.secs, 0);	/* off */
+	proto_request_free(&req);
+}
+END_TEST
+
+START_TEST(test_delete_fields)
+{
+	struct request	req;
+
+	REFUSE("{\"op\":\"delete\",\"seq\":5}", ERR_BAD_FIELD, "ch");
+	REFUSE("{\"op\":\"delete\",\"ch\":\"*\",\"seq\":5}", ERR_BAD_FIELD,
+	    "ch");
+	REFUSE("{\"op\":\"delete\",\"ch\":\"g\"}", ERR_BAD_FIELD, "seq");
+	REFUSE("{\"op\":\"delete\",\"ch\":\"g\",\"seq\":0}", ERR_BAD_FIELD,
+	    "seq");
+	REFUSE("{\"op\":\"delete\",\"ch\":\"g\",\"seq\":-4}", ERR_BAD_FIELD,
+	    "seq");
+	REFUSE("{\"op\":\"delete\",\"ch\":\"g\",\"seq\":2.5}", ERR_BAD_FIELD,
+	    "seq");
+	REFUSE("{\"op\":\"delete\",\"ch\":\"g\",\"seq\":\"2\"}", ERR_BAD_FIELD,
+	    "seq");
+	REFUSE("{\"op\":\"delete\",\"ch\":\"g\",\"seq\":null}", ERR_BAD_FIELD,
+	    "seq");
+	ACCEPT("{\"op\":\"delete\",\"ch\":\"g\",\"seq\":1}", &req);
+	ck_assert_int_eq(req.op, OP_DELETE);
+	ck_assert_str_eq(req.ch, "g");
+	ck_assert_int_eq(req.seq, 1);
+	proto_request_free(&req);
+	ACCEPT("{\"op\":\"delete\",\"ch\":\"g\",\"seq\":9007199254740992}",
+	    &req);
+	ck_assert_int_eq(req.seq, INT64_C(9007199254740992));
+	proto_request_free(&req);
+}
+END_TEST
+
+START_TEST(test_watch_fields)
+{
+	static const char *const ops[] = { "watch", "unwatch" };
+	static const char *const good[] = {
+		"*", "party:*", "p*", "lobby", "guild:42",
+	};
+	static const char *const bad[] = {
+		"\"\"", "\"**\"", "\"a*b\"", "\"*a\"", "\"a b*\"", "5", "null",
+		"[\"lobby\"]",
+	};
+	struct request	 req;
+	char		 buf[256], *s;
+	size_t		 i, j;
+
+	for (i = 0; i < 2; i++) {
+		snprintf(buf, sizeof buf, "{\"op\":\"%s\"}", ops[i]);
+		REFUSE(buf, ERR_BAD_FIELD, "ch");
+		for (j = 0; j < sizeof bad / sizeof bad[0]; j++) {
+			snprintf(buf, sizeof buf, "{\"op\":\"%s\",\"ch\":%s}",
+			    ops[i], bad[j]);
+			REFUSE(buf, ERR_BAD_FIELD, "ch");
+		}
+		for (j = 0; j < sizeof good / sizeof good[0]; j++) {
+			snprintf(buf, sizeof buf,
+			    "{\"op\":\"%s\",\"ch\":\"%s\"}", ops[i], good[j]);
+			ACCEPT(buf, &req);
+			ck_assert_int_eq(req.op, i == 0 ? OP_WATCH :
+			    OP_UNWATCH);
+			ck_assert_str_eq(req.pattern, good[j]);
+			proto_request_free(&req);
+		}
+		/* A prefix of CHAN_NAME_MAX and '*', not one more. */
+		snprintf(buf, sizeof buf, "{\"op\":\"%s\",\"ch\":\"", ops[i]);
+		s = build(buf, "p", CHAN_NAME_MAX, "*\"}");
+		ACCEPT(s, &req);
+		ck_assert_uint_eq(strlen(req.pattern), PROTO_PATTERN_MAX);
+		proto_request_free(&req);
+		free(s);
+		s = build(buf, "p", CHAN_NAME_MAX + 1, "*\"}");
+		REFUSE(s, ERR_BAD_FIELD, "ch");
+		free(s);
+	}
 }
 END_TEST
 
@@ -1353,6 +1710,18 @@ proto_suite(void)
 	tcase_add_test(tc, test_kick_fields);
 	tcase_add_test(tc, test_announce_fields);
 	tcase_add_test(tc, test_now_ms);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("moderation");
+	tcase_add_checked_fixture(tc, setup, NULL);
+	tcase_add_test(tc, test_report_fields);
+	tcase_add_test(tc, test_channels_fields);
+	tcase_add_test(tc, test_user_unban_fields);
+	tcase_add_test(tc, test_mute_ban_fields);
+	tcase_add_test(tc, test_unmute_fields);
+	tcase_add_test(tc, test_slowmode_fields);
+	tcase_add_test(tc, test_delete_fields);
+	tcase_add_test(tc, test_watch_fields);
 	suite_add_tcase(s, tc);
 	return s;
 }
