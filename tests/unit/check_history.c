@@ -1,6 +1,7 @@
 /*
  * check_history.c: unit tests for history.c, a channel's ring of recent
- * messages, and the references it holds on their frames.
+ * messages (pushed, expired, deleted by a moderator), and the references
+ * it holds on their frames.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -429,6 +430,149 @@ START_TEST(test_random_model)
 }
 END_TEST
 
+/* A deleted message leaves the ring; the others keep their order. */
+START_TEST(test_remove)
+{
+	struct history	 h;
+	struct frame	*fs[16];
+	uint64_t	 s;
+
+	history_init(&h, 6);
+	ck_assert_int_eq(history_remove(&h, 1), -1);	/* empty, no ring */
+	push_range(&h, fs, 1, 5);
+	/* The middle. */
+	ck_assert_int_eq(history_remove(&h, 3), 0);
+	EXPECT(&h, 1, 2, 4, 5);
+	ck_assert_int_eq(refs(fs[3]), 1);	/* the ring's reference went */
+	/* Absent: gone already, never there, or past the last. */
+	ck_assert_int_eq(history_remove(&h, 3), -1);
+	ck_assert_int_eq(history_remove(&h, 0), -1);
+	ck_assert_int_eq(history_remove(&h, 9), -1);
+	EXPECT(&h, 1, 2, 4, 5);
+	/* The first, then the last. */
+	ck_assert_int_eq(history_remove(&h, 1), 0);
+	EXPECT(&h, 2, 4, 5);
+	ck_assert_int_eq(history_remove(&h, 5), 0);
+	EXPECT(&h, 2, 4);
+	/* What comes next goes after them, and the ring fills up to cap. */
+	push_range(&h, fs, 6, 9);
+	EXPECT(&h, 2, 4, 6, 7, 8, 9);
+	push_range(&h, fs, 10, 10);
+	EXPECT(&h, 4, 6, 7, 8, 9, 10);
+	ck_assert_int_eq(refs(fs[2]), 1);
+	/* Down to nothing, and used again. */
+	for (s = 4; s <= 10; s++)
+		if (s != 5)
+			ck_assert_int_eq(history_remove(&h, s), 0);
+	ck_assert_int_eq(h.count, 0);
+	push_range(&h, fs, 11, 12);
+	EXPECT(&h, 11, 12);
+	history_free(&h);
+	for (s = 1; s <= 12; s++) {
+		ck_assert_int_eq(refs(fs[s]), 1);
+		frame_unref(fs[s]);
+	}
+}
+END_TEST
+
+/* In a ring that has wrapped around (head past 0), from either side of the seam. */
+START_TEST(test_remove_wrapped)
+{
+	struct history	 h;
+	struct frame	*fs[16];
+	uint64_t	 s;
+
+	history_init(&h, 5);
+	push_range(&h, fs, 1, 8);	/* 4..8, head at 3 */
+	EXPECT(&h, 4, 5, 6, 7, 8);
+	ck_assert_int_gt(h.head, 0);
+	/* 5 is before the seam, 7 after it. */
+	ck_assert_int_eq(history_remove(&h, 7), 0);
+	EXPECT(&h, 4, 5, 6, 8);
+	ck_assert_int_eq(history_remove(&h, 5), 0);
+	EXPECT(&h, 4, 6, 8);
+	push_range(&h, fs, 9, 10);
+	EXPECT(&h, 4, 6, 8, 9, 10);
+	/* Full and wrapped: the oldest is dropped by the next push, as ever. */
+	push_range(&h, fs, 11, 11);
+	EXPECT(&h, 6, 8, 9, 10, 11);
+	ck_assert_int_eq(history_remove(&h, 11), 0);	/* the newest */
+	ck_assert_int_eq(history_remove(&h, 6), 0);	/* the oldest */
+	EXPECT(&h, 8, 9, 10);
+	/* history_select still sees seq order. */
+	{
+		int	first = -1;
+		bool	complete;
+
+		ck_assert_int_eq(history_select(&h, 8, 0, 10, 10, &first,
+		    &complete), 2);
+		ck_assert_int_eq(first, 1);
+		ck_assert(complete);
+	}
+	history_free(&h);
+	for (s = 1; s <= 11; s++) {
+		ck_assert_int_eq(refs(fs[s]), 1);
+		frame_unref(fs[s]);
+	}
+}
+END_TEST
+
+/* Random pushes, expiries and deletes, checked against a plain array. */
+START_TEST(test_remove_random_model)
+{
+	enum { N = 4000 };
+	uint64_t	model[8], next = 1, seq;
+	int		mn, i, j, k, op, cap;
+	unsigned	seed = 4242;
+	struct frame	*f;
+
+	for (cap = 1; cap <= 8; cap++) {
+		struct history	h;
+
+		history_init(&h, cap);
+		mn = 0;
+		next = 1;
+		for (i = 0; i < N; i++) {
+			seed = seed * 1103515245u + 12345u;
+			op = (int)((seed >> 16) % 10);
+			if (op < 6) {
+				f = msg(next, (int64_t)next * 10);
+				ck_assert_int_eq(history_push(&h, f), 0);
+				frame_unref(f);
+				if (mn == cap) {
+					memmove(model, model + 1,
+					    (size_t)(mn - 1) * sizeof *model);
+					mn--;
+				}
+				model[mn++] = next++;
+			} else if (op < 9) {
+				/* Any seq up to next: kept, or not. */
+				seq = (seed >> 8) % (next + 1);
+				for (k = 0; k < mn && model[k] != seq; k++)
+					;
+				ck_assert_int_eq(history_remove(&h, seq),
+				    k < mn ? 0 : -1);
+				if (k < mn) {
+					memmove(model + k, model + k + 1,
+					    (size_t)(mn - k - 1) *
+					    sizeof *model);
+					mn--;
+				}
+			} else if (mn > 0) {
+				history_expire(&h, (int64_t)model[0] * 10, 0);
+				memmove(model, model + 1,
+				    (size_t)(mn - 1) * sizeof *model);
+				mn--;
+			}
+			expect_seqs(&h, model, mn, __LINE__);
+			for (j = 0; j < mn; j++)
+				ck_assert_int_eq(refs(history_at(&h, j)), 1);
+		}
+		history_free(&h);
+	}
+}
+END_TEST
+
 /* Builds the suite of history tests. */
 static Suite *
 history_suite(void)
@@ -443,6 +587,12 @@ history_suite(void)
 	tcase_add_test(tc, test_cap_zero);
 	tcase_add_test(tc, test_expire);
 	tcase_add_test(tc, test_random_model);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("remove");
+	tcase_add_test(tc, test_remove);
+	tcase_add_test(tc, test_remove_wrapped);
+	tcase_add_test(tc, test_remove_random_model);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("select");
