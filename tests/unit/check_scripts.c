@@ -596,17 +596,24 @@ START_TEST(test_control_changes_the_state)
 	ck_assert(cmd_int("PTTL", "chatrelay:mod:ban:z", NULL) > 3590000);
 	ck_assert_int_eq(cmd_int("SCARD", "chatrelay:modkeys", NULL), 2);
 
-	/* msg: one message leaves the history, the others stay in order. */
-	for (i = 0; i < 3; i++)
-		(void)publish("1", "\"ch\":\"g\",\"text\":\"t\"}", "10");
+	/*
+	 * msg: one message leaves the history, the others stay in order;
+	 * deleting seq 1 leaves 10 and 11.
+	 */
+	for (i = 0; i < 12; i++)
+		(void)publish("1", "\"ch\":\"g\",\"text\":\"t\"}", "20");
 	free(control_op("{\"cmd\":\"delete\"}", "100", "60000", "msg", "g",
-	    "2"));
+	    "1"));
+	free(control_op("{\"cmd\":\"delete\"}", "100", "60000", "msg", "g",
+	    "3"));
 	r = eval(bus_script_history, hkeys, (const char *[]){ NULL });
-	ck_assert_int_eq((int)r->element[1]->elements, 2);
+	ck_assert_int_eq((int)r->element[1]->elements, 10);
 	ck_assert(strncmp(r->element[1]->element[0]->str,
-	    "{\"op\":\"msg\",\"seq\":1,", 20) == 0);
+	    "{\"op\":\"msg\",\"seq\":2,", 20) == 0);
 	ck_assert(strncmp(r->element[1]->element[1]->str,
-	    "{\"op\":\"msg\",\"seq\":3,", 20) == 0);
+	    "{\"op\":\"msg\",\"seq\":4,", 20) == 0);
+	ck_assert(strncmp(r->element[1]->element[8]->str,
+	    "{\"op\":\"msg\",\"seq\":11,", 21) == 0);
 	freeReplyObject(r);
 }
 END_TEST
