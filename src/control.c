@@ -287,7 +287,7 @@ int
 control_parse(const char *json, size_t len, struct command *cmd,
     cJSON **root)
 {
-	const char *name, *bad;
+	const char *name, *bad, *end = NULL;
 	cJSON *o;
 	int i;
 
@@ -299,8 +299,12 @@ control_parse(const char *json, size_t len, struct command *cmd,
 		return -1;
 	}
 	/* Another instance sent it: as careful with it as with a client's. */
-	o = cJSON_ParseWithLength(json, len);
-	if (o == NULL || !cJSON_IsObject(o) || (name = get_str(o, "cmd")) == NULL) {
+	o = cJSON_ParseWithLengthOpts(json, len, &end, 0);
+	while (o != NULL && end < json + len && (*end == ' ' || *end == '\t' ||
+	    *end == '\r' || *end == '\n'))
+		end++;
+	if (o == NULL || end != json + len || !cJSON_IsObject(o) ||
+	    (name = get_str(o, "cmd")) == NULL) {
 		log_warn("control: a command that is not JSON with a cmd: ignored");
 		cJSON_Delete(o);
 		return -1;

@@ -415,6 +415,9 @@ START_TEST(test_parse_not_a_command)
 	REFUSED("{\"cmd\":\"explode\",\"by\":\"m\"}");
 	REFUSED("{\"cmd\":\"KICK\",\"by\":\"m\",\"user\":\"u\"}");
 	REFUSED("{\"cmd\":\"kick\",\"by\":\"m\",\"user\":\"u\"");
+	/* Text after the object: not one command. */
+	REFUSED("{\"cmd\":\"kick\",\"by\":\"m\",\"user\":\"u\"}{}");
+	REFUSED("{\"cmd\":\"kick\",\"by\":\"m\",\"user\":\"u\"} x");
 }
 END_TEST
 
@@ -861,7 +864,7 @@ START_TEST(test_parse_too_long)
 
 	ck_assert_ptr_nonnull(big);
 	memset(big, ' ', CONTROL_MAX + 1);
-	memcpy(big, "{\"cmd\":\"announce\",\"by\":\"m\",\"text\":\"t\"}", 39);
+	memcpy(big, "{\"cmd\":\"announce\",\"by\":\"m\",\"text\":\"t\"}", 38);
 	big[CONTROL_MAX + 1] = '\0';
 	refused(big, CONTROL_MAX + 1, __LINE__);
 	ck_assert_int_eq(control_parse(big, CONTROL_MAX, &cmd, &root), 0);
