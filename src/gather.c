@@ -28,6 +28,7 @@
 #define RATE_SAMPLES 6		/* one a second: the rates cover 5 s */
 #define RATE_PERIOD_MS 1000
 #define PART_MAX 65536		/* bytes of one part */
+#define PART_CHANNELS_MAX 400	/* channels in one part (of about 150 bytes at most) */
 #define NODE_KEY_MAX 79
 
 /* One instance's answer to a question, as it arrives. */
@@ -205,14 +206,20 @@ part_channels(struct worker *w, struct jsonw *jw, const struct command *cmd)
 {
 	struct room_list l = { cmd->prefix != NULL ? cmd->prefix : "", 0,
 	    NULL, 0, 0 };
-	size_t i;
+	size_t i, cap;
 
 	l.plen = strlen(l.prefix);
 	strmap_each(&w->rooms.rooms, collect_room, &l);
 	if (l.n > 1)
 		qsort(l.v, l.n, sizeof *l.v, by_members);
+	/*
+	 * More than asked, so that a channel spread over several workers
+	 * ranks by its sum; bounded so a part stays well under PART_MAX.
+	 */
+	cap = (size_t)cmd->limit * 4 < PART_CHANNELS_MAX ?
+	    (size_t)cmd->limit * 4 : PART_CHANNELS_MAX;
 	jsonw_lit(jw, ",\"chs\":[");
-	for (i = 0; i < l.n && i < (size_t)cmd->limit; i++) {
+	for (i = 0; i < l.n && i < cap; i++) {
 		jsonw_lit(jw, i ? ",[" : "[");
 		jsonw_cstr(jw, l.v[i]->name);
 		jsonw_lit(jw, ",");

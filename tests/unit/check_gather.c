@@ -299,6 +299,27 @@ START_TEST(test_channels_limit_and_prefix)
 }
 END_TEST
 
+/*
+ * A channel second on each of two workers is first in the cluster: each
+ * worker reports more than limit channels, so the sum ranks it (with only
+ * limit of each, y(4+4) lost to x(5)).
+ */
+START_TEST(test_channels_rank_by_sum)
+{
+	static const char *const top[] = { "y" };
+	static const int top_m[] = { 8 }, top_seq[] = { 0 };
+
+	members(0, "x", 5, true);
+	members(0, "y", 4, true);
+	members(1, "y", 4, true);
+	members(1, "z", 3, true);
+	gather_start(&tw.w[0], 7, "5", Q_CHANNELS, NULL, "", 1);
+	test_workers_pump(&tw);
+	ck_assert_int_eq(nanswers, 1);
+	expect_channels(answers[0], top, top_m, top_seq, 1);
+}
+END_TEST
+
 /* -------------------------------------------------------------- user */
 
 START_TEST(test_user_state)
@@ -456,6 +477,7 @@ gather_suite(void)
 	tcase_add_test(tc, test_stats_from_worker_1);
 	tcase_add_test(tc, test_channels_merged);
 	tcase_add_test(tc, test_channels_limit_and_prefix);
+	tcase_add_test(tc, test_channels_rank_by_sum);
 	tcase_add_test(tc, test_user_state);
 	tcase_add_test(tc, test_deadline);
 	tcase_add_test(tc, test_too_many_in_flight);
