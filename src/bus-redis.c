@@ -57,6 +57,7 @@ rbus_global_init(struct relay *r)
 		[S_MODLOAD] = bus_script_modload,
 		[S_MODPUT] = bus_script_modput,
 		[S_ANSWER] = bus_script_answer,
+		[S_RAISE] = bus_script_raise,
 	};
 	int i;
 
@@ -108,11 +109,12 @@ struct pub_ctx {
 /*
  * How long publishes wait after Redis restarted, besides the owner's own
  * restore: the other instances reconnect on their own jittered back-off
- * (at most BACKOFF_MAX_MS after Redis is back), and one that remembers
- * more of a channel must have put it back before anybody numbers a new
+ * (at most BACKOFF_MAX_MS + 20% after Redis is back: redis.c's
+ * conn_backoff), and one that remembers more of a channel, or was given a
+ * seq nobody saw, must have put it back before anybody numbers a new
  * message, or the numbers would meet.
  */
-#define RESTART_FENCE_MS (BACKOFF_MAX_MS + 500)
+#define RESTART_FENCE_MS (BACKOFF_MAX_MS * 6 / 5 + 500)
 /* How long a send waits for redis_replicas_ack replicas before it fails. */
 #define REPLICAS_ACK_TIMEOUT_MS 2000
 
@@ -442,6 +444,37 @@ bus_redis_update_up(struct bus_redis *br)
  * until the owners have put back what they know.  Then, after an outage,
  * the owners tell Redis again what it may have missed.
  */
+/* Raises one room's channel seq to what was given here (a strmap_each callback). */
+static void
+raise_one(const char *ch, void *value, void *arg)
+{
+	struct worker *w = arg;
+	struct room *r = value;
+	char kseq[128], given[24], ttl[24];
+	const char *argv[3];
+
+	if (r->given == 0)
+		return;
+	snprintf(given, sizeof given, "%llu", (unsigned long long)r->given);
+	snprintf(ttl, sizeof ttl, "%lld", (long long)w->cfg->channel_ttl_ms);
+	argv[0] = key(kseq, sizeof kseq, "seq", ch);
+	argv[1] = given;
+	argv[2] = ttl;
+	(void)bus_redis_run(w, S_RAISE, bus_redis_ignore, NULL, 1, 3, argv);
+}
+
+/*
+ * Redis lost its data: this worker tells it the highest seq it was given
+ * in each of its channels.  A seq whose message reached no subscriber
+ * before Redis died is known to nobody else, and must not be given again;
+ * this lands well within the fence (RESTART_FENCE_MS) of every instance.
+ */
+static void
+raise_given(struct worker *w)
+{
+	strmap_each(&w->rooms.rooms, raise_one, w);
+}
+
 static void
 on_info(struct redis_conn *rc, redisReply *r, void *priv)
 {
@@ -471,6 +504,7 @@ on_info(struct redis_conn *rc, redisReply *r, void *priv)
 		/* Worker 0 puts back the moderation state it holds. */
 		if (w->idx == 0)
 			bus_redis_mod_restore(w);
+		raise_given(w);
 	}
 	snprintf(br->run_id, sizeof br->run_id, "%s", id);
 	if (!br->cmd_was_up) {

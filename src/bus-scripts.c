@@ -228,6 +228,14 @@ const char bus_script_control[] =
     "end\n"
     "return stream_add(KEYS[1], ARGV[2], ARGV[3], 'c', ARGV[1])\n";
 
+const char bus_script_raise[] =
+    "local cur = tonumber(redis.call('GET', KEYS[1]) or '0')\n"
+    "if tonumber(ARGV[1]) > cur then\n"
+    "  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])\n"
+    "  return tonumber(ARGV[1])\n"
+    "end\n"
+    "return cur\n";
+
 const char bus_script_modload[] =
     "local out = {}\n"
     "for _, k in ipairs(redis.call('SMEMBERS', KEYS[1])) do\n"

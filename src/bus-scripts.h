@@ -93,6 +93,13 @@ extern const char bus_script_control[];
  * answer: KEYS a node's wstream; ARGV maxlen, age, part, worker.
  */
 extern const char bus_script_modload[];
+
+/*
+ * raise: KEYS seq; ARGV seq, channel ttl.  Raises the channel's seq to at
+ * least ARGV seq (a seq Redis gave this caller before it lost its data,
+ * which no restore may know); returns the seq now.
+ */
+extern const char bus_script_raise[];
 extern const char bus_script_modput[];
 extern const char bus_script_answer[];
 

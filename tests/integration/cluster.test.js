@@ -47,7 +47,7 @@ async function say(c, ch, text) {
 
 /*
  * say(), for right after Redis restarted: sends wait while the channel is
- * restored (docs/protocol.md §5, about 5.5 s), so "unavailable" is retried.
+ * restored (docs/protocol.md §5, about 6.5 s), so "unavailable" is retried.
  */
 async function sayAfterRestart(c, ch, text) {
 	for (let i = 0; ; i++) {

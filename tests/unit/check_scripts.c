@@ -824,6 +824,26 @@ START_TEST(test_publish_numbers_above_given)
 }
 END_TEST
 
+/* raise: only up, never down; the key gets the channel ttl. */
+START_TEST(test_raise_only_raises)
+{
+	const char *keys[] = { "chatrelay:seq:g", NULL };
+	redisReply *r;
+
+	r = eval(bus_script_raise, keys, (const char *[]){ "459", "86400000",
+	    NULL });
+	ck_assert_int_eq(r->integer, 459);
+	freeReplyObject(r);
+	r = eval(bus_script_raise, keys, (const char *[]){ "400", "86400000",
+	    NULL });
+	ck_assert_int_eq(r->integer, 459);
+	freeReplyObject(r);
+	ck_assert(cmd_int("PTTL", "chatrelay:seq:g", NULL) > 86000000);
+	/* The next publish numbers above it. */
+	ck_assert_int_eq(publish("1", "\"ch\":\"g\"}", "5"), 460);
+}
+END_TEST
+
 /*
  * A numbering that starts gets the caller's epoch and forgets the history
  * of an older one; a restore from another epoch leaves the new numbering
@@ -883,6 +903,7 @@ scripts_suite(void)
 	tcase_add_test(tc, test_restore_only_raises);
 	tcase_add_test(tc, test_publish_refuses_behind);
 	tcase_add_test(tc, test_publish_numbers_above_given);
+	tcase_add_test(tc, test_raise_only_raises);
 	tcase_add_test(tc, test_epochs);
 	suite_add_tcase(s, tc);
 	return s;
