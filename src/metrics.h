@@ -1,10 +1,11 @@
 /*
- * metrics.h: counters for /metrics (Prometheus text format).
+ * metrics.h: counters for /metrics (Prometheus text format 0.0.4).
  *
  * Each worker has its own block of counters that only it writes, with
  * relaxed atomic stores (no locked instructions on the hot path); /metrics,
  * served by whichever worker gets the request, reads every block with
- * relaxed loads and adds them up.
+ * relaxed loads and adds them up.  The process_* metrics are read from
+ * /proc and getrlimit when /metrics is requested (metrics-process.c).
  */
 #ifndef CHATRELAY_METRICS_H
 #define CHATRELAY_METRICS_H
@@ -31,7 +32,8 @@ enum close_reason {
 	CLOSE_REASONS
 };
 
-#define METRICS_LAT_BUCKETS 8	/* publish latency buckets, the last is +Inf */
+/* Publish latency buckets: 0.1 ms to 10 s (metrics.c), the last is +Inf. */
+#define METRICS_LAT_BUCKETS 17
 
 typedef _Atomic uint64_t counter_t;
 
@@ -43,7 +45,7 @@ struct stats {
 	counter_t closes[CLOSE_REASONS];
 	counter_t errors[ERR_COUNT];
 	counter_t lat_bucket[METRICS_LAT_BUCKETS];
-	counter_t lat_sum_ns, lat_count;
+	counter_t lat_sum_ns;		/* the +Inf bucket is the count */
 	_Atomic int64_t users, channels;	/* owned by this worker (gauges) */
 };
 
@@ -82,7 +84,41 @@ struct metrics_source {
 	int nconns;
 };
 
-/* Appends every metric of the instance, summed over workers, to w. */
+/*
+ * Appends every metric of the instance, summed over workers, and the
+ * process_* metrics to w.  An output line that would not fit sets
+ * w->failed, so a caller never serves a truncated exposition.
+ */
 void metrics_render(const struct metrics_source *src, struct jsonw *w);
+
+/* The process_* metrics; a field whose source could not be read is -1. */
+struct process_stats {
+	double cpu_seconds;		/* user + system, every thread */
+	double start_time;		/* Unix time, seconds */
+	int64_t resident_bytes, virtual_bytes;
+	int64_t open_fds, max_fds;	/* max_fds: RLIMIT_NOFILE's soft limit */
+};
+
+/*
+ * Fills ps from getrusage, /proc/self/stat, /proc/stat, /proc/self/fd and
+ * getrlimit.  Returns 0, or -1 if any of them failed (its fields are -1).
+ */
+int metrics_process_read(struct process_stats *ps);
+
+/*
+ * Parses the text of /proc/self/stat into ps->virtual_bytes,
+ * ps->resident_bytes (its rss is in pages of pagesize bytes) and, given the
+ * boot time btime (Unix seconds) and the clock ticks per second,
+ * ps->start_time.  Returns 0, or -1 (ps untouched) if the text is not in
+ * that format.
+ */
+int metrics_process_parse_stat(const char *text, int64_t btime, long ticks,
+    long pagesize, struct process_stats *ps);
+
+/* Parses the text of /proc/stat; returns 0 with *btime its "btime", or -1. */
+int metrics_process_parse_btime(const char *text, int64_t *btime);
+
+/* Appends the process_* metrics of ps (those not -1) to w. */
+void metrics_render_process(const struct process_stats *ps, struct jsonw *w);
 
 #endif
