@@ -27,6 +27,13 @@ packages=(
 # (26379) is never used by the tests.  chromium is for console.test.js, which
 # drives it with playwright-core (from tests/package-lock.json, not a browser
 # download) to test the moderators' console, web/admin.html.
+#
+# promtool (metrics.test.js checks /metrics with it) is in Debian's
+# prometheus package, which is not installed: its postinst adds a system
+# user and starts a Prometheus server (on :9090, scraping and storing), and
+# it weighs ~100 MB with its web UI's libraries.  deps_promtool downloads
+# the .deb (apt-get download, verified by apt as for an install) and
+# unpacks promtool alone, a static binary, into .tools/.
 
 as_root() {
 	if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
@@ -49,6 +56,28 @@ deps() {
 		as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
 		    --no-install-recommends "${missing[@]}"
 	fi
+	deps_promtool
+}
+
+# Puts promtool from Debian's prometheus package in .tools/, unless it is there.
+deps_promtool() {
+	local tmp deb
+	[ -x .tools/promtool ] && return 0
+	echo "dev.sh: unpacking promtool from Debian's prometheus package into .tools/"
+	tmp=$(mktemp -d)
+	chown _apt "$tmp" 2>/dev/null || true	# apt, as root, downloads as _apt
+	# apt-get download needs the package lists: on a machine that had every
+	# package already, apt-get update may never have run.
+	(cd "$tmp" && apt-get download -q prometheus) || {
+		as_root apt-get update -q
+		(cd "$tmp" && apt-get download -q prometheus)
+	}
+	deb=$(ls "$tmp"/prometheus_*.deb)
+	mkdir -p .tools
+	dpkg-deb --fsys-tarfile "$deb" | tar -xO ./usr/bin/promtool >.tools/promtool.tmp
+	chmod 755 .tools/promtool.tmp
+	mv .tools/promtool.tmp .tools/promtool
+	rm -rf "$tmp"
 }
 
 # Configures (if needed) and builds in directory $1 with configure flags $2...
