@@ -1,6 +1,8 @@
 /*
- * check_http.c: unit tests for http_resolve (http.c), which maps a request
- * path to a regular file that really lies inside web_root.
+ * check_http.c: unit tests for http.c: http_resolve, which maps a request
+ * path to a regular file that really lies inside web_root, and the pure
+ * helpers of static files (content types, Cache-Control, ETags, HTTP
+ * dates).
  *
  * The web root is a mkdtemp directory made once for the suite (an unchecked
  * fixture, so it is removed even when a test fails).  Beside it, in a
@@ -10,9 +12,11 @@
  */
 #include <ftw.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -287,6 +291,151 @@ START_TEST(test_refused)
 }
 END_TEST
 
+START_TEST(test_content_type)
+{
+	static const struct {
+		const char *name, *type;
+	} cases[] = {
+		{ "/w/index.html", "text/html; charset=utf-8" },
+		{ "/w/old.htm", "text/html; charset=utf-8" },
+		{ "/w/INDEX.HTML", "text/html; charset=utf-8" },
+		{ "/w/admin.css", "text/css; charset=utf-8" },
+		{ "/w/admin.js", "text/javascript; charset=utf-8" },
+		{ "/w/mod.mjs", "text/javascript; charset=utf-8" },
+		{ "/w/data.json", "application/json" },
+		{ "/w/admin.js.map", "application/json" },
+		{ "/w/logo.svg", "image/svg+xml" },
+		{ "/w/logo.png", "image/png" },
+		{ "/w/favicon.ico", "image/x-icon" },
+		{ "/w/font.woff2", "font/woff2" },
+		{ "/w/notes.txt", "text/plain; charset=utf-8" },
+		{ "/w/archive.tar.gz", "application/octet-stream" },
+		{ "/w/README", "application/octet-stream" },
+		{ "/w/v1.html/README", "application/octet-stream" },
+		{ "/w/.html", "text/html; charset=utf-8" },
+		{ "/w/page.html.bak", "application/octet-stream" },
+		{ "/w/page.", "application/octet-stream" },
+	};
+	size_t	 i;
+
+	for (i = 0; i < sizeof cases / sizeof cases[0]; i++)
+		ck_assert_msg(strcmp(http_content_type(cases[i].name),
+		    cases[i].type) == 0, "%s: %s, want %s", cases[i].name,
+		    http_content_type(cases[i].name), cases[i].type);
+}
+END_TEST
+
+START_TEST(test_cache_control)
+{
+	ck_assert_str_eq(http_cache_control("text/html; charset=utf-8"),
+	    "no-cache");
+	ck_assert_str_eq(http_cache_control("text/css; charset=utf-8"),
+	    "max-age=300");
+	ck_assert_str_eq(http_cache_control("image/png"), "max-age=300");
+	ck_assert_str_eq(http_cache_control("application/octet-stream"),
+	    "max-age=300");
+}
+END_TEST
+
+START_TEST(test_etag)
+{
+	struct timespec	 t = { 0x65f0c3e1, 0x1d2c3b4a }, t2 = t;
+	char		 a[HTTP_ETAG_LEN], b[HTTP_ETAG_LEN];
+
+	ck_assert_int_eq(http_etag(a, sizeof a, 0x1f, &t), 0);
+	ck_assert_str_eq(a, "\"1f-65f0c3e1.1d2c3b4a\"");
+	ck_assert_int_eq(http_etag(a, sizeof a, 0, &(struct timespec){ 0, 0 }),
+	    0);
+	ck_assert_str_eq(a, "\"0-0.0\"");
+	/* Another size, another second, another nanosecond: another tag. */
+	ck_assert_int_eq(http_etag(a, sizeof a, 100, &t), 0);
+	ck_assert_int_eq(http_etag(b, sizeof b, 101, &t), 0);
+	ck_assert_str_ne(a, b);
+	t2.tv_nsec++;
+	ck_assert_int_eq(http_etag(b, sizeof b, 100, &t2), 0);
+	ck_assert_str_ne(a, b);
+	t2 = t;
+	t2.tv_sec++;
+	ck_assert_int_eq(http_etag(b, sizeof b, 100, &t2), 0);
+	ck_assert_str_ne(a, b);
+	/* The largest fits HTTP_ETAG_LEN; a short buffer is refused. */
+	ck_assert_int_eq(http_etag(a, sizeof a, UINT64_MAX,
+	    &(struct timespec){ INT64_MAX, 999999999 }), 0);
+	ck_assert_int_eq(http_etag(a, 10, 0x1f, &t), -1);
+}
+END_TEST
+
+START_TEST(test_etag_match)
+{
+	const char	*tag = "\"1f-65f0c3e1.1d2c3b4a\"";
+
+	ck_assert(http_etag_match("\"1f-65f0c3e1.1d2c3b4a\"", tag));
+	ck_assert(http_etag_match("W/\"1f-65f0c3e1.1d2c3b4a\"", tag));
+	ck_assert(http_etag_match("*", tag));
+	ck_assert(http_etag_match("\"x\", \"1f-65f0c3e1.1d2c3b4a\"", tag));
+	ck_assert(http_etag_match("\"x\",W/\"1f-65f0c3e1.1d2c3b4a\" ,\"y\"",
+	    tag));
+	ck_assert(http_etag_match("junk, \"1f-65f0c3e1.1d2c3b4a\"", tag));
+	ck_assert(!http_etag_match("", tag));
+	ck_assert(!http_etag_match("\"x\"", tag));
+	ck_assert(!http_etag_match("1f-65f0c3e1.1d2c3b4a", tag));
+	ck_assert(!http_etag_match("\"1f-65f0c3e1.1d2c3b4\"", tag));
+	ck_assert(!http_etag_match("\"1f-65f0c3e1.1d2c3b4a", tag));
+	ck_assert(!http_etag_match("\"1f-65f0c3e1.1d2c3b4aa\"", tag));
+	ck_assert(!http_etag_match("w/\"1f-65f0c3e1.1d2c3b4a\"", tag));
+}
+END_TEST
+
+START_TEST(test_date)
+{
+	char	 buf[HTTP_DATE_LEN];
+	time_t	 t;
+
+	http_date(784111777, buf);
+	ck_assert_str_eq(buf, "Sun, 06 Nov 1994 08:49:37 GMT");
+	http_date(0, buf);
+	ck_assert_str_eq(buf, "Thu, 01 Jan 1970 00:00:00 GMT");
+	http_date(4102444799, buf);
+	ck_assert_str_eq(buf, "Thu, 31 Dec 2099 23:59:59 GMT");
+
+	ck_assert_int_eq(http_date_parse("Sun, 06 Nov 1994 08:49:37 GMT", &t),
+	    0);
+	ck_assert_int_eq(t, 784111777);
+	ck_assert_int_eq(http_date_parse("Sunday, 06-Nov-94 08:49:37 GMT", &t),
+	    0);
+	ck_assert_int_eq(t, 784111777);
+	ck_assert_int_eq(http_date_parse("Sun Nov  6 08:49:37 1994", &t), 0);
+	ck_assert_int_eq(t, 784111777);
+	ck_assert_int_eq(http_date_parse("Thu, 31 Dec 2099 23:59:59 GMT", &t),
+	    0);
+	ck_assert_int_eq(t, 4102444799);
+	ck_assert_int_eq(http_date_parse("Thursday, 01-Jan-70 00:00:00 GMT",
+	    &t), 0);
+	ck_assert_int_eq(t, 0);
+
+	ck_assert_int_eq(http_date_parse("", &t), -1);
+	ck_assert_int_eq(http_date_parse("yesterday", &t), -1);
+	ck_assert_int_eq(http_date_parse("784111777", &t), -1);
+	ck_assert_int_eq(http_date_parse("Sun, 06 Nov 1994 08:49:37 UTC", &t),
+	    -1);
+	ck_assert_int_eq(http_date_parse("Sun, 06 Nov 1994 08:49:37", &t), -1);
+	ck_assert_int_eq(http_date_parse("Sun, 06 Nov 1994 08:49:37 GMTx",
+	    &t), -1);
+	ck_assert_int_eq(http_date_parse("Sun, 06 nov 1994 08:49:37 GMT", &t),
+	    -1);
+	ck_assert_int_eq(http_date_parse("Sun, 06 Foo 1994 08:49:37 GMT", &t),
+	    -1);
+	ck_assert_int_eq(http_date_parse("Sun, 32 Nov 1994 08:49:37 GMT", &t),
+	    -1);
+	ck_assert_int_eq(http_date_parse("Sun, 06 Nov 1994 24:00:00 GMT", &t),
+	    -1);
+	ck_assert_int_eq(http_date_parse("Sun, 06 Nov 1994 08:60:00 GMT", &t),
+	    -1);
+	ck_assert_int_eq(http_date_parse("Sun, 06 Nov 1969 08:49:37 GMT", &t),
+	    -1);
+}
+END_TEST
+
 /* Builds the suite of http tests. */
 static Suite *
 http_suite(void)
@@ -304,6 +453,14 @@ http_suite(void)
 	tcase_add_test(tc, test_symlinks);
 	tcase_add_test(tc, test_small_buffer);
 	tcase_add_test(tc, test_refused);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("helpers");
+	tcase_add_test(tc, test_content_type);
+	tcase_add_test(tc, test_cache_control);
+	tcase_add_test(tc, test_etag);
+	tcase_add_test(tc, test_etag_match);
+	tcase_add_test(tc, test_date);
 	suite_add_tcase(s, tc);
 	return s;
 }
