@@ -7,9 +7,12 @@
  * conf/chatrelay.conf (a unit test checks the last).  Read-only; looked up
  * by name (config_directive_find).
  */
+#include <ctype.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <strings.h>
 
 #include "config.h"
 #include "config-int.h"
@@ -18,6 +21,7 @@
 static int config_valid_node(const char *, char *, size_t);
 static int config_valid_master(const char *, char *, size_t);
 static int config_valid_policy(const char *, char *, size_t);
+static int config_valid_origins(const char *, char *, size_t);
 
 const struct config_directive config_table[] = {
 	/* Network. */
@@ -44,6 +48,13 @@ const struct config_directive config_table[] = {
 	  .help = "Negotiate permessage-deflate compression with clients that "
 	  "offer it. It saves bandwidth at some CPU and memory cost per "
 	  "connection." },
+	{ .name = "allowed_origins", .type = CONFIG_STRING,
+	  CONFIG_STRFIELD(allowed_origins),
+	  .def = "", .min = 0, .max = CONFIG_STR_MAX - 1,
+	  .valid = config_valid_origins,
+	  .help = "Origins besides the relay's own whose pages may open "
+	  "WebSockets here: http[s]://host[:port],... or * for any. Empty: "
+	  "the same origin only. Requests without an Origin always may." },
 
 	/* Identity. */
 	{ .name = "secret", .type = CONFIG_STRING, CONFIG_STRFIELD(secret),
@@ -303,4 +314,72 @@ config_valid_policy(const char *s, char *err, size_t errlen)
 		return 0;
 	errbuf(err, errlen, "must be refuse or mask");
 	return -1;
+}
+
+/* Returns true for "*", "null" or http[s]://HOST[:PORT] (len bytes, no path). */
+static bool
+config_origin_ok(const char *s, size_t len)
+{
+	size_t i, skip, digits = 0;
+	unsigned long port = 0;
+
+	if ((len == 1 && *s == '*') || (len == 4 && memcmp(s, "null", 4) == 0))
+		return true;
+	if (len > 7 && strncasecmp(s, "http://", 7) == 0)
+		skip = 7;
+	else if (len > 8 && strncasecmp(s, "https://", 8) == 0)
+		skip = 8;
+	else
+		return false;
+	if (s[skip] == '[') {	/* an IPv6 literal */
+		for (i = skip + 1; i < len && (isxdigit((unsigned char)s[i]) ||
+		    s[i] == ':' || s[i] == '.'); i++)
+			;
+		if (i == skip + 1 || i == len || s[i++] != ']')
+			return false;
+	} else {
+		for (i = skip; i < len && (isalnum((unsigned char)s[i]) ||
+		    s[i] == '.' || s[i] == '-' || s[i] == '_'); i++)
+			;
+		if (i == skip)
+			return false;
+	}
+	if (i < len && s[i] == ':') {
+		for (i++; i < len && isdigit((unsigned char)s[i]) &&
+		    digits < 5; i++, digits++)
+			port = port * 10 + (unsigned long)(s[i] - '0');
+		if (digits == 0 || port < 1 || port > 65535)
+			return false;
+	}
+	return i == len;	/* no path, user or second port */
+}
+
+/*
+ * Accepts allowed_origins: empty, or entries separated by commas (blanks
+ * around them ignored), each "*", "null" or http[s]://HOST[:PORT].
+ */
+static int
+config_valid_origins(const char *s, char *err, size_t errlen)
+{
+	const char	*p = s, *e;
+	size_t		 n;
+
+	if (*s == '\0')
+		return 0;
+	for (;;) {
+		n = strcspn(p, ",");
+		for (e = p; n > 0 && (*e == ' ' || *e == '\t'); e++, n--)
+			;
+		while (n > 0 && (e[n - 1] == ' ' || e[n - 1] == '\t'))
+			n--;
+		if (!config_origin_ok(e, n)) {
+			errbuf(err, errlen, "\"%.*s\" is not an origin "
+			    "(http[s]://host[:port], null or *)",
+			    (int)(n > 40 ? 40 : n), e);
+			return -1;
+		}
+		p += strcspn(p, ",");
+		if (*p++ == '\0')
+			return 0;
+	}
 }

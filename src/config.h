@@ -23,6 +23,7 @@ struct config {
 	char tls_cert[CONFIG_STR_MAX];	/* "" = plain TCP */
 	char tls_key[CONFIG_STR_MAX];
 	int deflate;			/* permessage-deflate, 0/1, off */
+	char allowed_origins[CONFIG_STR_MAX];	/* "" = same origin only */
 
 	/* Identity. */
 	char secret[CONFIG_STR_MAX];	/* "" = open mode */

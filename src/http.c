@@ -1,12 +1,14 @@
 /*
- * http.c: the relay's HTTP side: /healthz, /metrics and the static files of
- * web_root (the test page and the console).
+ * http.c: the relay's HTTP side: /healthz, /metrics, the static files of
+ * web_root (the test page and the console) and the Origin check of
+ * WebSocket upgrades.
  *
  * A file is served only once realpath() shows it lies inside web_root.  It
  * goes out with its Content-Type, an ETag and Last-Modified, and a
  * Cache-Control that makes HTML revalidate every time and lets the rest be
  * reused for a few minutes; If-None-Match and If-Modified-Since are
- * answered 304.
+ * answered 304.  A browser's WebSocket upgrade from an origin that
+ * allowed_origins does not allow is answered 403 before lws accepts it.
  */
 #include <limits.h>
 #include <inttypes.h>
@@ -157,6 +159,135 @@ http_date_parse(const char *s, time_t *t)
 	tm.tm_sec = sec;
 	*t = timegm(&tm);
 	return *t == (time_t)-1 ? -1 : 0;
+}
+
+/* Returns c in lower case (ASCII only: no locale). */
+static char
+http_lower(char c)
+{
+	return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
+}
+
+/* Returns true for a byte of a host name (letters, digits, '.', '-', '_'). */
+static bool
+http_host_char(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	    (c >= '0' && c <= '9') || c == '.' || c == '-' || c == '_';
+}
+
+int
+http_origin_norm(const char *s, size_t len, char *out, size_t outlen)
+{
+	const char *p, *host, *end = s + len;
+	unsigned long port = 0;
+	size_t skip, hlen, i;
+	bool https;
+	char num[8];
+
+	if (len == 4 && memcmp(s, "null", 4) == 0) {
+		if (outlen < 5)
+			return -1;
+		memcpy(out, "null", 5);
+		return 0;
+	}
+	if (len > 7 && strncasecmp(s, "http://", 7) == 0)
+		https = false, skip = 7;
+	else if (len > 8 && strncasecmp(s, "https://", 8) == 0)
+		https = true, skip = 8;
+	else
+		return -1;
+	host = p = s + skip;
+	if (*p == '[') {		/* an IPv6 literal */
+		while (++p < end && ((*p >= '0' && *p <= '9') ||
+		    (http_lower(*p) >= 'a' && http_lower(*p) <= 'f') ||
+		    *p == ':' || *p == '.'))
+			;
+		if (p == end || *p != ']' || p == host + 1)
+			return -1;
+		p++;
+	} else {
+		while (p < end && http_host_char(*p))
+			p++;
+		if (p == host)
+			return -1;
+	}
+	hlen = (size_t)(p - host);
+	if (p < end && *p == ':') {
+		for (i = 0, p++; p < end && *p >= '0' && *p <= '9' && i < 5;
+		    i++, p++)
+			port = port * 10 + (unsigned long)(*p - '0');
+		if (i == 0 || port == 0 || port > 65535)
+			return -1;
+	}
+	if (p != end)
+		return -1;	/* a path, a user, a second port... */
+	if (port == (https ? 443UL : 80UL))
+		port = 0;
+	num[0] = '\0';
+	if (port != 0)
+		snprintf(num, sizeof num, ":%lu", port);
+	if (skip + hlen + strlen(num) >= outlen)
+		return -1;
+	memcpy(out, https ? "https://" : "http://", skip);
+	for (i = 0; i < hlen; i++)
+		out[skip + i] = http_lower(host[i]);
+	strcpy(out + skip + hlen, num);
+	return 0;
+}
+
+/*
+ * Takes the next entry of the comma-separated list at *p: sets *e and *n
+ * to it, trimmed of blanks, and moves *p past it.  Returns false at the
+ * end of the list.
+ */
+static bool
+http_list_next(const char **p, const char **e, size_t *n)
+{
+	const char *s = *p;
+	size_t len;
+
+	if (*s == '\0')
+		return false;
+	len = strcspn(s, ",");
+	*p = s[len] == ',' ? s + len + 1 : s + len;
+	while (len > 0 && (*s == ' ' || *s == '\t'))
+		s++, len--;
+	while (len > 0 && (s[len - 1] == ' ' || s[len - 1] == '\t'))
+		len--;
+	*e = s;
+	*n = len;
+	return true;
+}
+
+bool
+http_origin_allowed(const char *allowed, const char *origin,
+    const char *host, bool tls)
+{
+	char got[HTTP_ORIGIN_MAX + 16], want[HTTP_ORIGIN_MAX + 16],
+	    self[HTTP_ORIGIN_MAX + 16];
+	const char *p, *e;
+	size_t n;
+
+	if (origin == NULL)
+		return true;		/* not a browser */
+	for (p = allowed; http_list_next(&p, &e, &n); )
+		if (n == 1 && *e == '*')
+			return true;	/* any, even what is no origin */
+	if (http_origin_norm(origin, strlen(origin), got, sizeof got) != 0)
+		return false;
+	if (host != NULL && *host != '\0' && strlen(host) < HTTP_ORIGIN_MAX) {
+		snprintf(self, sizeof self, "%s://%s", tls ? "https" : "http",
+		    host);
+		if (http_origin_norm(self, strlen(self), want,
+		    sizeof want) == 0 && strcmp(want, got) == 0)
+			return true;
+	}
+	for (p = allowed; http_list_next(&p, &e, &n); )
+		if (http_origin_norm(e, n, want, sizeof want) == 0 &&
+		    strcmp(want, got) == 0)
+			return true;
+	return false;
 }
 
 int
@@ -413,4 +544,69 @@ http_request(struct worker *w, struct lws *wsi, const char *path,
 	if (http_resolve(w->cfg->web_root, path, file, sizeof file) != 0)
 		return http_reply(wsi, 404, "text/plain", "not found\n");
 	return http_file(wsi, file);
+}
+
+/* Copies s into out (len bytes) fit for a log line: printable, no quotes. */
+static void
+http_printable(char *out, size_t len, const char *s)
+{
+	size_t i;
+
+	for (i = 0; i + 1 < len && s[i] != '\0'; i++)
+		out[i] = (unsigned char)s[i] < 0x20 ||
+		    (unsigned char)s[i] >= 0x7f || s[i] == '"' ||
+		    s[i] == '\\' ? '?' : s[i];
+	out[i] = '\0';
+}
+
+void
+http_tick(struct worker *w, int64_t now)
+{
+	struct http_refusals *r = &w->refused;
+
+	if (r->count == 0 ||
+	    (r->logged && now - r->logged_ms < HTTP_REFUSED_LOG_MS))
+		return;
+	if (r->count == 1)
+		log_info("http: refused a WebSocket upgrade from Origin "
+		    "\"%s\" to Host \"%s\" (allowed_origins)", r->origin,
+		    r->host);
+	else
+		log_info("http: refused %" PRIu32 " WebSocket upgrades for "
+		    "their Origin in the last %d s, the last from \"%s\" to "
+		    "Host \"%s\" (allowed_origins)", r->count,
+		    HTTP_REFUSED_LOG_MS / 1000, r->origin, r->host);
+	r->count = 0;
+	r->logged = true;
+	r->logged_ms = now;
+}
+
+int
+http_upgrade_check(struct worker *w, struct lws *wsi, const char *upgrade)
+{
+	char origin[HTTP_ORIGIN_MAX], host[HTTP_ORIGIN_MAX];
+	struct http_refusals *r = &w->refused;
+	int no, nh;
+
+	if (upgrade == NULL || strcasecmp(upgrade, "websocket") != 0)
+		return 0;
+	no = http_header_copy(wsi, origin, sizeof origin, WSI_TOKEN_ORIGIN);
+	if (no == 0)
+		return 0;		/* no Origin: not a browser */
+	nh = http_header_copy(wsi, host, sizeof host, WSI_TOKEN_HOST);
+	/* An Origin too long to read ("" here) passes only "*". */
+	if (http_origin_allowed(w->cfg->allowed_origins, origin,
+	    nh > 0 ? host : NULL, w->tls))
+		return 0;
+
+	r->count++;
+	http_printable(r->origin, sizeof r->origin, no > 0 ? origin :
+	    "(too long)");
+	http_printable(r->host, sizeof r->host, nh > 0 ? host : "");
+	http_tick(w, worker_now(w));
+	/* lws completes the transaction when the callback returns 1. */
+	if (http_respond(wsi, 403, "text/plain", "origin not allowed\n",
+	    19) != 0)
+		return -1;
+	return 1;
 }

@@ -12,6 +12,7 @@
 
 #include "client.h"
 #include "config.h"
+#include "http.h"
 #include "listen.h"
 #include "log.h"
 #include "relay.h"
@@ -246,6 +247,7 @@ on_tick(uv_timer_t *t)
 	int64_t now = worker_now(w);
 
 	w->hooks->tick(w, now);
+	http_tick(w, now);
 	if (w->draining && w->clients.count == 0)
 		atomic_store(&w->drained, true);
 }

@@ -20,6 +20,7 @@
 #include <uv.h>
 
 #include "client-table.h"
+#include "http.h"
 #include "inbox.h"
 #include "metrics.h"
 #include "modstate.h"
@@ -114,6 +115,7 @@ struct worker {
 	struct stats stats;		/* written by this worker only, read by /metrics */
 	bool draining;
 	bool tls;			/* connections are TLS: writes go through lws */
+	struct http_refusals refused;	/* upgrades refused for their Origin */
 	atomic_bool drained;		/* read by the main thread */
 	/*
 	 * Set by the bus while its connections are up; read by /healthz on

@@ -1,8 +1,8 @@
 /*
  * ws.c: the lws callback.  Each case does one lifecycle step and calls a
- * named function: admit or refuse the upgrade, set the client up, reassemble
- * and check what it receives, flush when writable, free when closed.  HTTP
- * requests go to http.c.
+ * named function: admit or refuse the upgrade (its Origin is checked by
+ * http.c), set the client up, reassemble and check what it receives, flush
+ * when writable, free when closed.  HTTP requests go to http.c.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -149,6 +149,10 @@ callback_chatrelay(struct lws *wsi, enum lws_callback_reasons reason,
 	struct client *c = wsi != NULL ? ws_client(wsi) : NULL;
 
 	switch (reason) {
+	case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
+		/* A browser's upgrade from a foreign origin: 403, no WebSocket. */
+		return http_upgrade_check(ws_worker(wsi), wsi, in);
+
 	case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
 		/* Only /ws and /admin upgrade. */
 		return ws_path_kind(wsi) == 0 ? -1 : 0;

@@ -22,8 +22,8 @@
 
 /* Every directive, exactly: other tools and the tests rely on these names. */
 static const char *const directive_names[] = {
-	"bind", "port", "workers", "tls_cert", "tls_key", "deflate", "secret",
-	"node", "redis", "redis_sentinel", "redis_master", "redis_auth",
+	"bind", "port", "workers", "tls_cert", "tls_key", "deflate",
+	"allowed_origins", "secret", "node", "redis", "redis_sentinel", "redis_master", "redis_auth",
 	"redis_replicas_ack", "redis_connect_timeout", "presence_ttl",
 	"web_root", "log_level", "frame_max", "message_max",
 	"text_max", "json_depth_max", "rate", "burst", "rate_strikes_max",
@@ -52,6 +52,8 @@ static const struct setting {
 	S_STR(tls_cert, "/etc/ssl/relay.pem", "/etc/ssl/relay.pem"),
 	S_STR(tls_key, "/etc/ssl/relay.key", "/etc/ssl/relay.key"),
 	S_INT(deflate, "yes", 1),
+	S_STR(allowed_origins, "https://game.example.com, http://[::1]:8080",
+	    "https://game.example.com, http://[::1]:8080"),
 	S_STR(secret, "s3cret with spaces", "s3cret with spaces"),
 	S_STR(node, "relay-1.eu_west", "relay-1.eu_west"),
 	S_STR(redis, "redis://127.0.0.1:6380/2", "redis://127.0.0.1:6380/2"),
@@ -468,6 +470,10 @@ START_TEST(test_bad_values)
 		{ "filter_policy", "", "must not be empty" },
 		{ "filter_policy", "block", "must be refuse or mask" },
 		{ "filter_policy", "Mask", "must be refuse or mask" },
+		{ "allowed_origins", "game.example.com", "is not an origin" },
+		{ "allowed_origins", "https://a.example/", "is not an origin" },
+		{ "allowed_origins", "*,", "is not an origin" },
+		{ "allowed_origins", "http://a:0", "is not an origin" },
 	};
 	struct config	cfg, def;
 	char		err[256];

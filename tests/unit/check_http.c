@@ -1,8 +1,8 @@
 /*
  * check_http.c: unit tests for http.c: http_resolve, which maps a request
  * path to a regular file that really lies inside web_root, and the pure
- * helpers of static files (content types, Cache-Control, ETags, HTTP
- * dates).
+ * helpers of static files (content types, Cache-Control, ETags, HTTP dates)
+ * and of the Origin check (allowed_origins).
  *
  * The web root is a mkdtemp directory made once for the suite (an unchecked
  * fixture, so it is removed even when a test fails).  Beside it, in a
@@ -22,6 +22,7 @@
 
 #include <check.h>
 
+#include "config.h"
 #include "http.h"
 
 #define ROOT_MAX 512		/* room for the web root's name */
@@ -436,6 +437,205 @@ START_TEST(test_date)
 }
 END_TEST
 
+/* Checks that http_origin_norm turns in into want (NULL: refused). */
+static void
+expect_norm(const char *in, const char *want, int line)
+{
+	char	 out[HTTP_ORIGIN_MAX];
+	int	 rc = http_origin_norm(in, strlen(in), out, sizeof out);
+
+	if (want == NULL) {
+		ck_assert_msg(rc == -1, "line %d: \"%s\" accepted as \"%s\"",
+		    line, in, out);
+		return;
+	}
+	ck_assert_msg(rc == 0, "line %d: \"%s\" refused", line, in);
+	ck_assert_msg(strcmp(out, want) == 0, "line %d: \"%s\" is \"%s\", "
+	    "want \"%s\"", line, in, out, want);
+}
+
+#define NORM(in, want) expect_norm((in), (want), __LINE__)
+
+START_TEST(test_origin_norm)
+{
+	char	 out[HTTP_ORIGIN_MAX];
+
+	NORM("http://game.example.com", "http://game.example.com");
+	NORM("HTTPS://Game.Example.COM", "https://game.example.com");
+	NORM("http://127.0.0.1:8080", "http://127.0.0.1:8080");
+	NORM("http://a.example:80", "http://a.example");
+	NORM("https://a.example:443", "https://a.example");
+	NORM("http://a.example:443", "http://a.example:443");
+	NORM("https://a.example:80", "https://a.example:80");
+	NORM("http://a.example:08080", "http://a.example:8080");
+	NORM("http://[::1]:8080", "http://[::1]:8080");
+	NORM("http://[FE80::1]", "http://[fe80::1]");
+	NORM("http://my_host-1.local", "http://my_host-1.local");
+	NORM("null", "null");
+
+	NORM("", NULL);
+	NORM("*", NULL);
+	NORM("NULL", NULL);
+	NORM("game.example.com", NULL);
+	NORM("ftp://a.example", NULL);
+	NORM("ws://a.example", NULL);
+	NORM("http://", NULL);
+	NORM("http:///", NULL);
+	NORM("http://a.example/", NULL);
+	NORM("http://a.example/path", NULL);
+	NORM("http://a.example?x", NULL);
+	NORM("http://user@a.example", NULL);
+	NORM("http://a.example:", NULL);
+	NORM("http://a.example:0", NULL);
+	NORM("http://a.example:65536", NULL);
+	NORM("http://a.example:123456", NULL);
+	NORM("http://a.example:80:80", NULL);
+	NORM("http://a.example:8x", NULL);
+	NORM("http://a example", NULL);
+	NORM("http://a.example,http://b.example", NULL);
+	NORM("http://[]", NULL);
+	NORM("http://[::1", NULL);
+	NORM("http://[::g]", NULL);
+	NORM(" http://a.example", NULL);
+
+	/* Only the first len bytes count; out must have room. */
+	ck_assert_int_eq(http_origin_norm("http://a.example/x", 16, out,
+	    sizeof out), 0);
+	ck_assert_str_eq(out, "http://a.example");
+	ck_assert_int_eq(http_origin_norm("http://a.example", 16, out, 16),
+	    -1);
+	ck_assert_int_eq(http_origin_norm("http://a.example", 16, out, 17), 0);
+	ck_assert_int_eq(http_origin_norm("null", 4, out, 4), -1);
+}
+END_TEST
+
+/*
+ * config-table.c checks allowed_origins with its own parser (the
+ * configuration sits below http.c): it must accept exactly the entries
+ * http_origin_norm understands (and "*"), or an entry would never match.
+ */
+START_TEST(test_origin_config_agrees)
+{
+	static const char *const entries[] = {
+		"http://a.example", "HTTPS://A.Example:443", "http://a:1",
+		"http://a:65535", "http://a:65536", "http://a:0", "http://a:",
+		"http://a:080", "http://a:123456", "http://[::1]", "http://[::1]:9",
+		"http://[]", "http://[::1", "http://[::1]x", "http://[g]",
+		"http://my_host-1.local", "null", "NULL", "http://", "https://",
+		"http:/a", "ftp://a", "http://a/", "http://a?", "http://a#",
+		"http://u@a", "http://a b", "http://a:8x", "http://*.a",
+		"https://a.example:443:1",
+	};
+	struct config	 cfg;
+	char		 out[HTTP_ORIGIN_MAX], err[256];
+	size_t		 i;
+	int		 c, h;
+
+	config_defaults(&cfg);
+	for (i = 0; i < sizeof entries / sizeof entries[0]; i++) {
+		c = config_set(&cfg, "allowed_origins", entries[i], err,
+		    sizeof err);
+		h = http_origin_norm(entries[i], strlen(entries[i]), out,
+		    sizeof out);
+		ck_assert_msg(c == h, "\"%s\": configuration %d, http %d",
+		    entries[i], c, h);
+	}
+	ck_assert_int_eq(config_set(&cfg, "allowed_origins", "*", err,
+	    sizeof err), 0);
+	ck_assert_int_eq(config_set(&cfg, "allowed_origins",
+	    " https://a.example ,\thttp://b.example:8080,null,* ", err,
+	    sizeof err), 0);
+	ck_assert_int_eq(config_set(&cfg, "allowed_origins", "", err,
+	    sizeof err), 0);
+	ck_assert_int_eq(config_set(&cfg, "allowed_origins",
+	    "https://a.example,", err, sizeof err), -1);
+	ck_assert_int_eq(config_set(&cfg, "allowed_origins", " ", err,
+	    sizeof err), -1);
+	ck_assert_int_eq(config_set(&cfg, "allowed_origins", "**", err,
+	    sizeof err), -1);
+}
+END_TEST
+
+START_TEST(test_origin_allowed)
+{
+	const char	*list = "https://game.example.com, http://127.0.0.1:8080 ,"
+	    "null";
+
+	/* No Origin: not a browser, always allowed. */
+	ck_assert(http_origin_allowed("", NULL, "relay.example", false));
+	ck_assert(http_origin_allowed("", NULL, NULL, true));
+
+	/* The same origin: scheme of the listener, and the Host. */
+	ck_assert(http_origin_allowed("", "http://relay.example:8080",
+	    "relay.example:8080", false));
+	ck_assert(http_origin_allowed("", "https://relay.example:8443",
+	    "relay.example:8443", true));
+	ck_assert(http_origin_allowed("", "http://Relay.Example",
+	    "relay.example", false));
+	ck_assert(http_origin_allowed("", "http://relay.example",
+	    "RELAY.example:80", false));
+	ck_assert(http_origin_allowed("", "https://relay.example",
+	    "relay.example:443", true));
+	ck_assert(http_origin_allowed("", "http://[::1]:8080", "[::1]:8080",
+	    false));
+	/* ... but not another scheme, port or host. */
+	ck_assert(!http_origin_allowed("", "https://relay.example:8080",
+	    "relay.example:8080", false));
+	ck_assert(!http_origin_allowed("", "http://relay.example:8080",
+	    "relay.example:8080", true));
+	ck_assert(!http_origin_allowed("", "http://relay.example:8081",
+	    "relay.example:8080", false));
+	ck_assert(!http_origin_allowed("", "http://relay.example",
+	    "relay.example:8080", false));
+	ck_assert(!http_origin_allowed("", "http://evil.example",
+	    "relay.example", false));
+	ck_assert(!http_origin_allowed("", "http://relay.example.evil.example",
+	    "relay.example", false));
+	ck_assert(!http_origin_allowed("", "http://relay.example", NULL,
+	    false));
+	ck_assert(!http_origin_allowed("", "http://relay.example", "",
+	    false));
+	ck_assert(!http_origin_allowed("", "http://relay.example",
+	    "relay.example/x", false));
+	/* Malformed, or "null": never the same origin. */
+	ck_assert(!http_origin_allowed("", "http://relay.example/",
+	    "relay.example", false));
+	ck_assert(!http_origin_allowed("", "relay.example", "relay.example",
+	    false));
+	ck_assert(!http_origin_allowed("", "", "relay.example", false));
+	ck_assert(!http_origin_allowed("", "null", "relay.example", false));
+	ck_assert(!http_origin_allowed("", "null", "null", false));
+
+	/* A list adds origins; the same origin stays allowed. */
+	ck_assert(http_origin_allowed(list, "https://game.example.com",
+	    "relay.example", true));
+	ck_assert(http_origin_allowed(list, "https://GAME.example.com:443",
+	    "relay.example", false));
+	ck_assert(http_origin_allowed(list, "http://127.0.0.1:8080",
+	    "relay.example", false));
+	ck_assert(http_origin_allowed(list, "null", "relay.example", false));
+	ck_assert(http_origin_allowed(list, "http://relay.example",
+	    "relay.example", false));
+	ck_assert(!http_origin_allowed(list, "http://game.example.com",
+	    "relay.example", false));
+	ck_assert(!http_origin_allowed(list, "https://www.game.example.com",
+	    "relay.example", false));
+	ck_assert(!http_origin_allowed(list, "http://127.0.0.1:8081",
+	    "relay.example", false));
+	ck_assert(!http_origin_allowed(list, "http://127.0.0.1",
+	    "relay.example", false));
+	ck_assert(!http_origin_allowed("https://game.example.com",
+	    "https://game.example.com.evil.example", "relay.example", false));
+
+	/* "*": any Origin at all, even one that is no origin. */
+	ck_assert(http_origin_allowed("*", "http://evil.example",
+	    "relay.example", false));
+	ck_assert(http_origin_allowed("https://a.example, *", "garbage", NULL,
+	    false));
+	ck_assert(http_origin_allowed("*", "", NULL, false));
+}
+END_TEST
+
 /* Builds the suite of http tests. */
 static Suite *
 http_suite(void)
@@ -461,6 +661,9 @@ http_suite(void)
 	tcase_add_test(tc, test_etag);
 	tcase_add_test(tc, test_etag_match);
 	tcase_add_test(tc, test_date);
+	tcase_add_test(tc, test_origin_norm);
+	tcase_add_test(tc, test_origin_config_agrees);
+	tcase_add_test(tc, test_origin_allowed);
 	suite_add_tcase(s, tc);
 	return s;
 }
