@@ -225,12 +225,12 @@ describe('moderation: an instance that does not answer, and state that survives'
 		await soon('both instances in stats', async () => {
 			const s = await mod.call({ op: 'stats' }, 5000);
 			return s.nodes.length === 2 && s.missing.length === 0;
-		}, 5000);
+		}, 10000);
 		n2.proc.kill('SIGSTOP');
 		try {
 			const t0 = Date.now();
 			const r = await mod.call({ op: 'stats' }, 5000);
-			assert.ok(Date.now() - t0 < 2500, 'a bounded wait');
+			assert.ok(Date.now() - t0 < 4000, 'a bounded wait (1 s and a tick, and a loaded machine)');
 			assert.deepEqual(r.missing, ['n2']);
 			assert.deepEqual(r.nodes.map((x) => x.node), ['n1']);
 		} finally {
