@@ -4,7 +4,8 @@
  * daemon (CHATRELAY_BIN) with real WebSocket clients (the `ws` package).
  *
  *   startRelay(directives)  spawns a relay on a free loopback port with a
- *                           throwaway configuration file
+ *                           throwaway configuration file (relay.restart()
+ *                           starts it again there, with the same file)
  *   connect(url, opts)      a WebSocket client with an inbox of parsed frames
  *   mintToken(...)          HS256 JWTs made with node:crypto (and bad ones)
  *   httpGet(port, path)     a plain HTTP request, path sent verbatim
@@ -259,6 +260,26 @@ class Relay {
 		}
 	}
 
+	/*
+	 * Starts this relay again, with the same configuration file, on the
+	 * same port (where its clients will look for it), stopping it first
+	 * (SIGTERM) if it still runs.  Resolves with the new Relay once it
+	 * accepts connections.
+	 */
+	async restart() {
+		if (this.alive) await this.stop('SIGTERM');
+		this.restarted = true;	/* its directory is the new relay's */
+		for (let attempt = 1; ; attempt++) {
+			try {
+				return await startOnce(null, this);
+			} catch (e) {
+				/* the port may be held for a moment */
+				if (!e.retryable || attempt >= 5) throw e;
+				await sleep(200 * attempt);
+			}
+		}
+	}
+
 	describeExit() {
 		if (!this.exitInfo) return `relay pid ${this.pid} is running`;
 		return `relay pid ${this.pid} exited (code ${this.exitInfo.code}, signal ${this.exitInfo.signal})`;
@@ -278,17 +299,28 @@ function watchdog(relayPid) {	/* also used for redis-server */
 	} catch { /* best effort */ }
 }
 
-async function startOnce(directives) {
-	const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'chatrelay-test-'));
-	const conf = path.join(dir, 'chatrelay.conf');
-	const all = { web_root: path.join(SRCDIR, 'web'), ...directives };
-	const lines = ['# written by tests/integration/lib.js'];
-	for (const [k, v] of Object.entries(all)) {
-		if (v === undefined || v === null) continue;
-		lines.push(`${k} ${formatValue(v)}`);
+/*
+ * Spawns a relay with directives written to a fresh configuration file, on
+ * a free port; or, with again (a Relay), with that relay's file and
+ * directory on its port.
+ */
+async function startOnce(directives, again = null) {
+	let dir, conf, lines, port;
+	if (again) {
+		({ dir, conf, port } = again);
+		lines = fs.readFileSync(conf, 'utf8').split('\n');
+	} else {
+		dir = fs.mkdtempSync(path.join(os.tmpdir(), 'chatrelay-test-'));
+		conf = path.join(dir, 'chatrelay.conf');
+		const all = { web_root: path.join(SRCDIR, 'web'), ...directives };
+		lines = ['# written by tests/integration/lib.js'];
+		for (const [k, v] of Object.entries(all)) {
+			if (v === undefined || v === null) continue;
+			lines.push(`${k} ${formatValue(v)}`);
+		}
+		fs.writeFileSync(conf, lines.join('\n') + '\n');
+		port = await freePort();
 	}
-	fs.writeFileSync(conf, lines.join('\n') + '\n');
-	const port = await freePort();
 	if (!fs.existsSync(BIN)) throw new Error(`relay binary ${BIN} does not exist (set CHATRELAY_BIN)`);
 	const proc = spawn(BIN, ['-c', conf, '--port', String(port)], {
 		cwd: dir,
@@ -1575,7 +1607,7 @@ async function cleanupRelaysAndClients() {
 			problems.push(e.message);
 		}
 		relays.delete(r);
-		if (!problems.length) {
+		if (!problems.length && !r.restarted) {
 			try { fs.rmSync(r.dir, { recursive: true, force: true }); } catch { /* ignore */ }
 		}
 	}
