@@ -12,6 +12,7 @@
 
 const { test, describe, before } = require('node:test');
 const assert = require('node:assert/strict');
+const fs = require('node:fs');
 const { startCluster, startRelay, mintToken, uniq, sleep } = require('./lib');
 
 const T = { timeout: 60000 };
@@ -227,6 +228,9 @@ describe('moderation: an instance that does not answer, and state that survives'
 			return s.nodes.length === 2 && s.missing.length === 0;
 		}, 10000);
 		n2.proc.kill('SIGSTOP');
+		// The signal is taken asynchronously: wait until the process is stopped.
+		await soon('n2 stopped', async () =>
+		    fs.readFileSync(`/proc/${n2.pid}/stat`, 'utf8').split(') ')[1].startsWith('T'), 5000);
 		try {
 			const t0 = Date.now();
 			const r = await mod.call({ op: 'stats' }, 5000);
