@@ -16,6 +16,13 @@
 int audit_open(const char *path);
 
 /*
+ * Writes to path from now on ("": to no file), for a reload that changed
+ * audit_file.  Returns 0, or -1 (logged; the file in use stays in use).
+ * From any thread.
+ */
+int audit_switch(const char *path);
+
+/*
  * Opens the file again under the same name (after a rotation), without a
  * moment where writes go nowhere.  Returns 0, or -1 (logged; the old file
  * stays in use).  From any thread.
