@@ -1,5 +1,6 @@
 /*
- * listen.c: SO_REUSEPORT listening sockets and accepting from them.
+ * listen.c: SO_REUSEPORT listening sockets, accepting from them, and the
+ * check at start that nobody else listens on the relay's port.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -15,12 +16,18 @@
 #include "listen.h"
 #include "log.h"
 
-int
-listen_open(const char *addr, int port)
+/*
+ * Makes a non-blocking TCP socket for addr:port, bound with SO_REUSEADDR
+ * and, if reuseport, SO_REUSEPORT.  Returns the fd, or -1 with errno set
+ * and the reason in err (errlen bytes).
+ */
+static int
+listen_bind(const char *addr, int port, bool reuseport, char *err,
+    size_t errlen)
 {
 	struct addrinfo hints, *res = NULL;
 	char service[16];
-	int fd, one = 1, rc;
+	int fd, one = 1, rc, saved;
 
 	memset(&hints, 0, sizeof hints);
 	hints.ai_family = AF_UNSPEC;
@@ -29,27 +36,76 @@ listen_open(const char *addr, int port)
 	snprintf(service, sizeof service, "%d", port);
 	rc = getaddrinfo(addr, service, &hints, &res);
 	if (rc != 0) {
-		log_err("bind %s: %s", addr, gai_strerror(rc));
+		errbuf(err, errlen, "bind %s: %s", addr, gai_strerror(rc));
+		errno = EINVAL;
 		return -1;
 	}
 	fd = socket(res->ai_family, res->ai_socktype | SOCK_NONBLOCK |
 	    SOCK_CLOEXEC, 0);
 	if (fd < 0) {
-		log_err("socket: %s", strerror(errno));
+		saved = errno;
+		errbuf(err, errlen, "socket: %s", strerror(saved));
 		freeaddrinfo(res);
+		errno = saved;
 		return -1;
 	}
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-	if (setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0 ||
-	    bind(fd, res->ai_addr, res->ai_addrlen) != 0 ||
-	    listen(fd, 4096) != 0) {
-		log_err("listen on %s:%d: %s", addr, port, strerror(errno));
+	if ((reuseport && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one,
+	    sizeof one) != 0) || bind(fd, res->ai_addr, res->ai_addrlen) != 0) {
+		saved = errno;
+		errbuf(err, errlen, "listen on %s:%d: %s", addr, port,
+		    strerror(saved));
 		close(fd);
 		freeaddrinfo(res);
+		errno = saved;
 		return -1;
 	}
 	freeaddrinfo(res);
 	return fd;
+}
+
+int
+listen_open(const char *addr, int port)
+{
+	char err[300];
+	int fd = listen_bind(addr, port, true, err, sizeof err);
+
+	if (fd < 0) {
+		log_err("%s", err);
+		return -1;
+	}
+	if (listen(fd, 4096) != 0) {
+		log_err("listen on %s:%d: %s", addr, port, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+int
+listen_probe(const char *addr, int port, char *err, size_t errlen)
+{
+	int fd;
+
+	/*
+	 * Without SO_REUSEPORT, bind fails with EADDRINUSE while any socket
+	 * listens there, shared or not (SO_REUSEADDR only lets it past
+	 * connections in TIME_WAIT).  Bound but never listening, the probe
+	 * leaves nothing behind when it is closed.
+	 */
+	fd = listen_bind(addr, port, false, err, errlen);
+	if (fd >= 0) {
+		close(fd);
+		return 0;
+	}
+	if (errno == EADDRINUSE) {
+		errbuf(err, errlen, "address %s port %d is already in use by "
+		    "another process: not starting (set reuse_port yes to "
+		    "share it on purpose, e.g. to restart without downtime)",
+		    addr, port);
+		return -1;
+	}
+	return -2;
 }
 
 int
