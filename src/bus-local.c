@@ -571,6 +571,14 @@ local_health(struct relay *r)
 	return "local";
 }
 
+/* The in-process bus is in the process. */
+static void
+local_describe(const struct relay *r, char *buf, size_t len)
+{
+	(void)r;
+	snprintf(buf, len, "local (in-process, one instance)");
+}
+
 const struct bus_ops bus_local_ops = {
 	.name = "local",
 	.publish_here = false,
@@ -580,6 +588,7 @@ const struct bus_ops bus_local_ops = {
 	.free = local_free,
 	.tick = local_tick,
 	.health = local_health,
+	.describe = local_describe,
 	.join = local_join,
 	.leave = local_leave,
 	.history = local_history,

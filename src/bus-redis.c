@@ -817,6 +817,23 @@ rbus_health(struct relay *r)
 	return "redis";
 }
 
+/* "redis HOST:PORT", or the sentinels and master: no credentials. */
+static void
+rbus_describe(const struct relay *r, char *buf, size_t len)
+{
+	const struct config *cfg = &r->cfg;
+	struct redis_addr addr;
+	char where[600], err[128];
+
+	if (redis_addr_parse(cfg->redis, cfg->redis_sentinel, cfg->redis_master,
+	    cfg->redis_auth, &addr, err, sizeof err) != 0) {
+		snprintf(buf, len, "redis (%s)", err);
+		return;
+	}
+	redis_addr_describe(&addr, where, sizeof where);
+	snprintf(buf, len, "redis %s", where);
+}
+
 const struct bus_ops bus_redis_ops = {
 	.name = "redis",
 	.publish_here = true,
@@ -826,6 +843,7 @@ const struct bus_ops bus_redis_ops = {
 	.free = rbus_free,
 	.tick = rbus_tick,
 	.health = rbus_health,
+	.describe = rbus_describe,
 	.join = bus_redis_join,
 	.leave = bus_redis_leave,
 	.history = bus_redis_history,

@@ -79,6 +79,11 @@ struct bus_ops {
 	void (*tick)(struct worker *w, int64_t now, int64_t wall);
 	/* For /healthz, from any worker: "local", "redis" or "down". */
 	const char *(*health)(struct relay *r);
+	/*
+	 * Writes where the bus is into buf (len bytes), for the start-up log:
+	 * never a password.  On the main thread.
+	 */
+	void (*describe)(const struct relay *r, char *buf, size_t len);
 
 	/* On the channel's owner. */
 	void (*join)(struct worker *w, struct im_join *m);
