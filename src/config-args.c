@@ -1,13 +1,16 @@
 /*
  * config-args.c: the command line: -c FILE, --help, --version,
  * --test-config, and "--name value" or "--name=value" for every directive;
- * and the same for a subcommand (chatrelay token), with its own options.
+ * and the same for a subcommand (chatrelay token), with its own options;
+ * and reading it all again for a reload (config_reload).
  *
  * Directives given on the command line override the configuration file,
  * so they are collected first and applied after the file is loaded.  A
  * subcommand reads the configuration by the very same code as the daemon,
- * so that it sees what the daemon would (the same secret, above all).
+ * so that it sees what the daemon would (the same secret, above all), and
+ * so does a reload, so that it sees what a restart would.
  */
+#include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -60,20 +63,30 @@ struct config_override {
 };
 
 /*
- * Loads the file, applies the overrides and runs config_check, reporting
- * every problem to errf.  Returns the number of problems found, or -1 if the
- * file could not be read.
+ * Loads the file (path; NULL: the default file, if it exists; "": none),
+ * applies the overrides and runs config_check, reporting every problem to
+ * errf.  With src, records the file read and the command line (argc,
+ * argv) there.  Returns the number of problems found, or -1 if the file
+ * could not be read.
  */
 static int
 config_load_all(struct config *cfg, const char *path,
-    const struct config_override *ov, int nov, FILE *errf)
+    const struct config_override *ov, int nov, FILE *errf,
+    struct config_source *src, int argc, char **argv)
 {
-	char	why[512];
+	char	why[512], real[PATH_MAX];
 	int	bad = 0, i;
 
 	if (path == NULL && access(CONFIG_DEFAULT_PATH, F_OK) == 0)
 		path = CONFIG_DEFAULT_PATH;
-	if (path != NULL && (bad = config_load_file(cfg, path, errf)) < 0)
+	if (src != NULL) {
+		src->argc = argc;
+		src->argv = argv;
+		snprintf(src->path, sizeof src->path, "%s", path == NULL ? "" :
+		    realpath(path, real) != NULL ? real : path);
+	}
+	if (path != NULL && path[0] != '\0' &&
+	    (bad = config_load_file(cfg, path, errf)) < 0)
 		return -1;
 	for (i = 0; i < nov; i++) {
 		if (config_set(cfg, ov[i].name, ov[i].value, why,
@@ -207,8 +220,8 @@ config_scan_args(int argc, char **argv, const char *prog, bool daemon,
 }
 
 int
-config_parse_args(struct config *cfg, int argc, char **argv, FILE *outf,
-    FILE *errf)
+config_parse_args(struct config *cfg, struct config_source *src, int argc,
+    char **argv, FILE *outf, FILE *errf)
 {
 	struct config_cmdline	cl = { 0 };
 	int			bad;
@@ -238,11 +251,14 @@ config_parse_args(struct config *cfg, int argc, char **argv, FILE *outf,
 		return CONFIG_EXIT_OK;
 	}
 
-	bad = config_load_all(cfg, cl.path, cl.ov, cl.nov, errf);
+	bad = config_load_all(cfg, cl.path, cl.ov, cl.nov, errf, src, argc,
+	    argv);
 	free(cl.ov);
 	if (bad < 0)
 		return CONFIG_EXIT_ERR;
 	if (cl.test) {
+		if (bad == 0)
+			bad = config_check_files(cfg, true, errf);
 		if (bad != 0) {
 			config_report(errf, "configuration has %d error%s",
 			    bad, bad == 1 ? "" : "s");
@@ -289,7 +305,31 @@ config_parse_command(struct config *cfg, const char *prog, int argc,
 		free(cl.ov);
 		return CONFIG_EXIT_OK;
 	}
-	bad = config_load_all(cfg, cl.path, cl.ov, cl.nov, errf);
+	bad = config_load_all(cfg, cl.path, cl.ov, cl.nov, errf, NULL, 0,
+	    NULL);
 	free(cl.ov);
 	return bad == 0 ? CONFIG_RUN : CONFIG_EXIT_ERR;
+}
+
+int
+config_reload(struct config *cfg, const struct config_source *src,
+    FILE *errf)
+{
+	struct config_cmdline	cl = { 0 };
+	int			bad;
+
+	config_defaults(cfg);
+	if ((cl.ov = calloc(src->argc > 0 ? (size_t)src->argc : 1,
+	    sizeof *cl.ov)) == NULL) {
+		config_report(errf, "out of memory");
+		return 1;
+	}
+	/* The command line was good at start; it is the same one. */
+	config_scan_args(src->argc, src->argv, "chatrelay", true, NULL, 0, &cl,
+	    errf);
+	/* No file at start (""): none now, not even a new default one. */
+	bad = config_load_all(cfg, src->path, cl.ov, cl.nov, errf, NULL, 0,
+	    NULL);
+	free(cl.ov);
+	return bad != 0 ? bad : cl.errors;
 }

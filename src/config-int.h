@@ -11,6 +11,11 @@
 #include <stdint.h>
 #include <stdio.h>
 
+/* Where `make install` puts the web root (Makefile.am: -DDATADIR). */
+#ifndef DATADIR
+#define DATADIR "/usr/local/share/chatrelay"
+#endif
+
 #define KIB ((int64_t)1024)
 #define MIB (KIB * 1024)
 #define GIB (MIB * 1024)
@@ -39,8 +44,12 @@ struct config_directive {
 	int64_t			 min;		/* bounds; length bounds for strings */
 	int64_t			 max;
 	int			(*valid)(const char *, char *, size_t);
+	unsigned		 flags;		/* CONFIG_LIVE, CONFIG_SECRET */
 	const char		*help;
 };
+
+#define CONFIG_LIVE	1u	/* may change while the relay runs (SIGHUP) */
+#define CONFIG_SECRET	2u	/* its value is never logged */
 
 /*
  * The offset of field f, which must have type T: a row that names the wrong

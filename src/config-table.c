@@ -4,8 +4,13 @@
  *
  * Everything about a directive lives in its row: adding a directive means
  * adding a field to struct config, a row here, and its explanation in
- * conf/chatrelay.conf (a unit test checks the last).  Read-only; looked up
- * by name (config_directive_find).
+ * conf/chatrelay.conf (a unit test checks the last).  CONFIG_LIVE marks
+ * the directives a reload (SIGHUP) applies to a running relay: those read
+ * afresh each time they are used, from the worker's own copy of the
+ * configuration (relay.h), or by the main thread; what is set up once
+ * (sockets, threads, TLS, the bus, history rings, the lws context's
+ * buffers) is not.  CONFIG_SECRET marks those whose value is never logged.
+ * Read-only; looked up by name (config_directive_find).
  */
 #include <ctype.h>
 #include <stdbool.h>
@@ -22,6 +27,7 @@ static int config_valid_node(const char *, char *, size_t);
 static int config_valid_master(const char *, char *, size_t);
 static int config_valid_policy(const char *, char *, size_t);
 static int config_valid_origins(const char *, char *, size_t);
+static int config_valid_log_format(const char *, char *, size_t);
 
 const struct config_directive config_table[] = {
 	/* Network. */
@@ -32,10 +38,21 @@ const struct config_directive config_table[] = {
 	{ .name = "port", .type = CONFIG_INT, CONFIG_FIELD(port, int),
 	  .def = "8080", .min = 1, .max = 65535,
 	  .help = "TCP port to listen on for WebSocket and HTTP connections." },
+	{ .name = "reuse_port", .type = CONFIG_BOOL,
+	  CONFIG_FIELD(reuse_port, int),
+	  .def = "no", .min = 0, .max = 1,
+	  .help = "Share the address and port with another process that "
+	  "listens there with SO_REUSEPORT (another relay, for a restart "
+	  "without downtime). no refuses to start when the port is taken." },
 	{ .name = "workers", .type = CONFIG_INT, CONFIG_FIELD(workers, int),
 	  .def = "0", .min = 0, .max = 64,
 	  .help = "Number of worker threads, each with its own event loop and "
 	  "share of the connections. 0 starts one per CPU core." },
+	{ .name = "drain_timeout", .type = CONFIG_DURATION,
+	  CONFIG_FIELD(drain_timeout_ms, int64_t),
+	  .def = "3s", .min = 0, .max = HOUR, .flags = CONFIG_LIVE,
+	  .help = "On SIGTERM or SIGINT, how long clients have, after their "
+	  "bye, to close before the relay stops anyway." },
 	{ .name = "tls_cert", .type = CONFIG_STRING, CONFIG_STRFIELD(tls_cert),
 	  .def = "", .min = 0, .max = CONFIG_STR_MAX - 1,
 	  .help = "PEM certificate chain file for TLS (wss:// and https://). "
@@ -59,6 +76,7 @@ const struct config_directive config_table[] = {
 	/* Identity. */
 	{ .name = "secret", .type = CONFIG_STRING, CONFIG_STRFIELD(secret),
 	  .def = "", .min = 0, .max = CONFIG_STR_MAX - 1,
+	  .flags = CONFIG_SECRET,
 	  .help = "Shared secret that signs client tokens (HS256 JWT). "
 	  "Empty runs the relay in open mode, where anyone may connect as "
 	  "a guest without a token." },
@@ -71,6 +89,7 @@ const struct config_directive config_table[] = {
 	/* Cluster. */
 	{ .name = "redis", .type = CONFIG_STRING, CONFIG_STRFIELD(redis),
 	  .def = "", .min = 0, .max = CONFIG_STR_MAX - 1,
+	  .flags = CONFIG_SECRET,
 	  .help = "Redis that joins several relay instances: "
 	  "redis://[:password@]host[:port][/db] or unix:/path. Empty keeps "
 	  "the in-process bus of a single instance." },
@@ -90,6 +109,7 @@ const struct config_directive config_table[] = {
 	{ .name = "redis_auth", .type = CONFIG_STRING,
 	  CONFIG_STRFIELD(redis_auth),
 	  .def = "", .min = 0, .max = CONFIG_STR_MAX - 1,
+	  .flags = CONFIG_SECRET,
 	  .help = "With redis_sentinel, the master's credentials and "
 	  "database, as in the query of a redis:// URL: "
 	  "password=P[&user=U][&db=N], percent-encoded. Empty sends no AUTH "
@@ -112,14 +132,22 @@ const struct config_directive config_table[] = {
 
 	/* Files and logging. */
 	{ .name = "web_root", .type = CONFIG_STRING, CONFIG_STRFIELD(web_root),
-	  .def = "web", .min = 1, .max = CONFIG_STR_MAX - 1,
+	  .def = "", .min = 0, .max = CONFIG_STR_MAX - 1,
 	  .help = "Directory whose files are served over HTTP, such as the "
-	  "demo client index.html. Files outside it are never served." },
+	  "demo client index.html. Files outside it are never served. Empty: "
+	  "./web when ./web/index.html exists (a source tree), else the "
+	  "installed one (" DATADIR "/web)." },
 	{ .name = "log_level", .type = CONFIG_LOGLEVEL,
 	  CONFIG_FIELD(log_level, int),
 	  .def = "notice", .min = LOG_ERR, .max = LOG_DEBUG,
+	  .flags = CONFIG_LIVE,
 	  .help = "Most verbose kind of message written to standard error: "
 	  "err, warn, notice, info or debug." },
+	{ .name = "log_format", .type = CONFIG_STRING,
+	  CONFIG_STRFIELD(log_format), .def = "plain", .min = 1, .max = 7,
+	  .valid = config_valid_log_format, .flags = CONFIG_LIVE,
+	  .help = "How log lines are written: plain (text) or json (one JSON "
+	  "object a line, with ts, level and msg)." },
 
 	/* Limits. */
 	{ .name = "frame_max", .type = CONFIG_INT,
@@ -136,53 +164,64 @@ const struct config_directive config_table[] = {
 	{ .name = "text_max", .type = CONFIG_INT,
 	  CONFIG_FIELD(text_max, int),
 	  .def = "500", .min = 1, .max = 100000,
+	  .flags = CONFIG_LIVE,
 	  .help = "Longest text a client may send in one message, in "
 	  "characters. A longer text is refused with an error." },
 	{ .name = "json_depth_max", .type = CONFIG_INT,
 	  CONFIG_FIELD(json_depth_max, int),
 	  .def = "8", .min = 2, .max = 64,
+	  .flags = CONFIG_LIVE,
 	  .help = "Deepest nesting of JSON objects and arrays accepted in a "
 	  "client frame. A deeper frame is refused as malformed." },
 	{ .name = "rate", .type = CONFIG_INT, CONFIG_FIELD(rate, int),
 	  .def = "10", .min = 1, .max = 10000000,
+	  .flags = CONFIG_LIVE,
 	  .help = "Messages per second one connection may send with send and "
 	  "whisper, over time (the refill rate of a token bucket)." },
 	{ .name = "burst", .type = CONFIG_INT, CONFIG_FIELD(burst, int),
 	  .def = "20", .min = 1, .max = 10000000,
+	  .flags = CONFIG_LIVE,
 	  .help = "Messages one connection may send at once before rate "
 	  "applies (the depth of the token bucket)." },
 	{ .name = "rate_strikes_max", .type = CONFIG_INT,
 	  CONFIG_FIELD(rate_strikes_max, int),
 	  .def = "20", .min = 1, .max = 100000,
+	  .flags = CONFIG_LIVE,
 	  .help = "rate_limited errors in a row after which the connection is "
 	  "closed with code 4029." },
 	{ .name = "channels_max", .type = CONFIG_INT,
 	  CONFIG_FIELD(channels_max, int),
 	  .def = "32", .min = 1, .max = 1024,
+	  .flags = CONFIG_LIVE,
 	  .help = "Most channels one connection may be joined to at once." },
 	{ .name = "user_connections_max", .type = CONFIG_INT,
 	  CONFIG_FIELD(user_connections_max, int),
 	  .def = "10", .min = 1, .max = 100000,
+	  .flags = CONFIG_LIVE,
 	  .help = "Most connections one user may hold open on this relay at "
 	  "once." },
 	{ .name = "auth_timeout", .type = CONFIG_DURATION,
 	  CONFIG_FIELD(auth_timeout_ms, int64_t),
 	  .def = "5s", .min = 100 * MSEC, .max = HOUR,
+	  .flags = CONFIG_LIVE,
 	  .help = "Time a new connection has to authenticate. A connection "
 	  "that has not authenticated by then is closed with code 4001." },
 	{ .name = "idle_timeout", .type = CONFIG_DURATION,
 	  CONFIG_FIELD(idle_timeout_ms, int64_t),
 	  .def = "60s", .min = SEC, .max = 24 * HOUR,
+	  .flags = CONFIG_LIVE,
 	  .help = "A connection that sends nothing, not even a pong to the "
 	  "relay's pings, for this long is closed." },
 	{ .name = "client_queue_max", .type = CONFIG_SIZE,
 	  CONFIG_FIELD(client_queue_max, size_t),
 	  .def = "256k", .min = 4 * KIB, .max = GIB,
+	  .flags = CONFIG_LIVE,
 	  .help = "Most bytes of outgoing messages queued for one client. A "
 	  "client whose queue fills is sent bye and closed with code 4029." },
 	{ .name = "connections_max", .type = CONFIG_INT,
 	  CONFIG_FIELD(connections_max, int),
 	  .def = "0", .min = 0, .max = 10000000,
+	  .flags = CONFIG_LIVE,
 	  .help = "Most client connections this relay accepts at once; 0 "
 	  "means no limit." },
 
@@ -195,17 +234,20 @@ const struct config_directive config_table[] = {
 	{ .name = "history_ttl", .type = CONFIG_DURATION,
 	  CONFIG_FIELD(history_ttl_ms, int64_t),
 	  .def = "1h", .min = SEC, .max = 30 * DAY,
+	  .flags = CONFIG_LIVE,
 	  .help = "Age after which a kept message is dropped from its "
 	  "channel's history." },
 	{ .name = "channel_ttl", .type = CONFIG_DURATION,
 	  CONFIG_FIELD(channel_ttl_ms, int64_t),
 	  .def = "24h", .min = SEC, .max = 365 * DAY,
+	  .flags = CONFIG_LIVE,
 	  .help = "How long a channel with no members and no history left "
 	  "keeps its sequence number before it is forgotten and starts "
 	  "again at 1." },
 	{ .name = "presence_events_max", .type = CONFIG_INT,
 	  CONFIG_FIELD(presence_events_max, int),
 	  .def = "100", .min = 0, .max = 1000000,
+	  .flags = CONFIG_LIVE,
 	  .help = "Join and leave events are sent only in channels with at "
 	  "most this many members; 0 sends none." },
 
@@ -219,17 +261,20 @@ const struct config_directive config_table[] = {
 	{ .name = "audit_file", .type = CONFIG_STRING,
 	  CONFIG_STRFIELD(audit_file), .def = "", .min = 0,
 	  .max = CONFIG_STR_MAX - 1,
+	  .flags = CONFIG_LIVE,
 	  .help = "File to which every moderation action is appended as one "
 	  "JSON object per line, reopened on SIGHUP (log rotation). Empty: "
 	  "the audit lines go to the log only." },
 	{ .name = "filter_file", .type = CONFIG_STRING,
 	  CONFIG_STRFIELD(filter_file), .def = "", .min = 0,
 	  .max = CONFIG_STR_MAX - 1,
+	  .flags = CONFIG_LIVE,
 	  .help = "Word filter applied to send and whisper: one word or "
 	  "pattern per line, reloaded on SIGHUP. Empty filters nothing." },
 	{ .name = "filter_policy", .type = CONFIG_STRING,
 	  CONFIG_STRFIELD(filter_policy), .def = "refuse", .min = 1,
 	  .max = 15, .valid = config_valid_policy,
+	  .flags = CONFIG_LIVE,
 	  .help = "What a filtered text gets: refuse (err filtered) or mask "
 	  "(its matched letters replaced by *)." },
 };
@@ -304,6 +349,16 @@ config_valid_master(const char *s, char *err, size_t errlen)
 		return -1;
 	}
 	return 0;
+}
+
+/* Accepts a log format: plain or json. */
+static int
+config_valid_log_format(const char *s, char *err, size_t errlen)
+{
+	if (log_format_parse(s) >= 0)
+		return 0;
+	errbuf(err, errlen, "must be plain or json");
+	return -1;
 }
 
 /* Accepts a filter policy: refuse or mask. */

@@ -5,10 +5,12 @@
  *
  * The directives themselves are the rows of config-table.c.  Reading
  * a configuration file is config-file.c's job, the command line
- * config-args.c's.  All of it runs once at start-up, before any thread
- * exists.
+ * config-args.c's.  All of it runs at start-up, before any thread exists,
+ * or on the main thread for a reload (SIGHUP), on a struct config of its
+ * own that no other thread reads.
  */
 #include <inttypes.h>
+#include <errno.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -16,6 +18,8 @@
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
+#include <sys/stat.h>
 
 #include "config.h"
 #include "config-int.h"
@@ -440,6 +444,136 @@ config_check(const struct config *cfg, char *err, size_t errlen)
 		return -1;
 	}
 	return 0;
+}
+
+/* Returns true if directive d has the same value in a and b. */
+static bool
+config_same(const struct config_directive *d, const struct config *a,
+    const struct config *b)
+{
+	const char	*fa = (const char *)a + d->offset;
+	const char	*fb = (const char *)b + d->offset;
+
+	if (d->type == CONFIG_STRING)
+		return strncmp(fa, fb, d->size) == 0;
+	return memcmp(fa, fb, d->size) == 0;
+}
+
+int
+config_merge_live(struct config *cur, const struct config *next,
+    void (*note)(const char *name, bool live, void *arg), void *arg)
+{
+	const struct config_directive	*d;
+	size_t				 i;
+	int				 n = 0;
+	bool				 live;
+
+	for (i = 0; i < config_ndirectives; i++) {
+		d = &config_table[i];
+		if (config_same(d, cur, next))
+			continue;
+		live = (d->flags & CONFIG_LIVE) != 0;
+		if (note != NULL)
+			note(d->name, live, arg);
+		if (!live)
+			continue;
+		memcpy((char *)cur + d->offset, (const char *)next + d->offset,
+		    d->size);
+		n++;
+	}
+	return n;
+}
+
+bool
+config_is_live(const char *name)
+{
+	const struct config_directive	*d;
+
+	d = config_directive_find(name, strlen(name));
+	return d != NULL && (d->flags & CONFIG_LIVE) != 0;
+}
+
+bool
+config_is_secret(const char *name)
+{
+	const struct config_directive	*d;
+
+	d = config_directive_find(name, strlen(name));
+	return d != NULL && (d->flags & CONFIG_SECRET) != 0;
+}
+
+int
+config_web_root(const struct config *cfg, char *out, size_t len)
+{
+	const char	*root = cfg->web_root;
+	int		 n;
+
+	if (root[0] == '\0')
+		root = access("web/index.html", F_OK) == 0 ? "web" :
+		    DATADIR "/web";
+	n = snprintf(out, len, "%s", root);
+	return n >= 0 && (size_t)n < len ? 0 : -1;
+}
+
+/*
+ * Checks that path, the value of directive name, is a readable regular
+ * file.  Returns 0, or -1 with the reason reported to f.
+ */
+static int
+config_check_readable(FILE *f, const char *name, const char *path)
+{
+	struct stat	st;
+
+	if (stat(path, &st) != 0 || access(path, R_OK) != 0) {
+		config_report(f, "%s %s: %s", name, path, strerror(errno));
+		return -1;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		config_report(f, "%s %s: not a regular file", name, path);
+		return -1;
+	}
+	return 0;
+}
+
+int
+config_check_files(const struct config *cfg, bool web_strict, FILE *errf)
+{
+	struct stat	st;
+	char		root[CONFIG_PATH_MAX];
+	const char	*why = NULL;
+	size_t		len;
+	int		bad = 0;
+
+	if (cfg->tls_cert[0] != '\0' &&
+	    config_check_readable(errf, "tls_cert", cfg->tls_cert) != 0)
+		bad++;
+	if (cfg->tls_key[0] != '\0' &&
+	    config_check_readable(errf, "tls_key", cfg->tls_key) != 0)
+		bad++;
+	if (cfg->filter_file[0] != '\0' &&
+	    config_check_readable(errf, "filter_file", cfg->filter_file) != 0)
+		bad++;
+	if (config_web_root(cfg, root, sizeof root) != 0)
+		why = "the path is too long";
+	else if (stat(root, &st) != 0)
+		why = strerror(errno);
+	else if (!S_ISDIR(st.st_mode))
+		why = "not a directory";
+	else if (access(root, R_OK | X_OK) != 0)
+		why = strerror(errno);
+	if (why != NULL) {
+		config_report(errf, "%sweb_root %s%s: %s%s", web_strict ? "" :
+		    "warning: ", root, cfg->web_root[0] == '\0' ?
+		    " (unset: the installed web root)" : "", why, web_strict ?
+		    "" : " (HTTP serves no files)");
+		if (web_strict)
+			bad++;
+	}
+	len = strlen(cfg->secret);
+	if (len > 0 && len < CONFIG_SECRET_MIN)
+		config_report(errf, "warning: secret is %zu bytes long; use %d "
+		    "or more random bytes", len, CONFIG_SECRET_MIN);
+	return bad;
 }
 
 /* Writes text wrapped to 78 columns, each line indented by indent spaces. */

@@ -3,23 +3,30 @@
  *
  * Every directive has a name, a type, a default, bounds and a line of help.
  * A configuration file holds "name value" lines ('#' starts a comment);
- * command-line "--name value" pairs override the file.  The whole struct is
- * read-only once the workers start, so every thread may read it freely.
+ * command-line "--name value" pairs override the file.  A struct config
+ * is never written while another thread reads it: the relay's own is
+ * read-only once the workers start, and a reload (SIGHUP) builds a new one
+ * that each worker copies into its own (see relay.h).
  */
 #ifndef CHATRELAY_CONFIG_H
 #define CHATRELAY_CONFIG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 
 #define CONFIG_STR_MAX 256
+#define CONFIG_PATH_MAX 4096
+#define CONFIG_SECRET_MIN 32	/* bytes of secret below which a warning */
 
 struct config {
 	/* Network. */
 	char bind[CONFIG_STR_MAX];	/* "127.0.0.1" */
 	int port;			/* 8080 */
+	int reuse_port;			/* share the port on purpose, no */
 	int workers;			/* 0 = one per core */
+	int64_t drain_timeout_ms;	/* a stop's wait for clients, 3 s */
 	char tls_cert[CONFIG_STR_MAX];	/* "" = plain TCP */
 	char tls_key[CONFIG_STR_MAX];
 	int deflate;			/* permessage-deflate, 0/1, off */
@@ -39,8 +46,9 @@ struct config {
 	int64_t presence_ttl_ms;	/* 15 s */
 
 	/* Files and logging. */
-	char web_root[CONFIG_STR_MAX];	/* "web" */
+	char web_root[CONFIG_STR_MAX];	/* "" = config_web_root's choice */
 	int log_level;			/* enum log_level, "notice" */
+	char log_format[8];		/* "plain" or "json" */
 
 	/* Limits. */
 	int frame_max;			/* bytes per frame, 4096 */
@@ -68,6 +76,18 @@ struct config {
 	char audit_file[CONFIG_STR_MAX];	/* "" = the log only */
 	char filter_file[CONFIG_STR_MAX];	/* "" = no filter */
 	char filter_policy[16];		/* "refuse" or "mask" */
+};
+
+/*
+ * Where a running relay's configuration came from, kept to read it again
+ * (SIGHUP): the file read (an absolute path when it could be made one; ""
+ * when none was) and the command line (argc, argv: main's, whose
+ * directives override the file's).
+ */
+struct config_source {
+	char path[CONFIG_PATH_MAX];
+	int argc;
+	char **argv;
 };
 
 /* Fills cfg with every directive's default. */
@@ -114,7 +134,52 @@ int config_load_file(struct config *cfg, const char *path, FILE *errf);
  *   CONFIG_EXIT_ERR when something was wrong (already reported to errf).
  */
 enum { CONFIG_RUN = 0, CONFIG_EXIT_OK = 1, CONFIG_EXIT_ERR = 2 };
-int config_parse_args(struct config *cfg, int argc, char **argv, FILE *outf,
+int config_parse_args(struct config *cfg, struct config_source *src, int argc,
+    char **argv, FILE *outf, FILE *errf);
+
+/*
+ * Reads the configuration again exactly as config_parse_args read it for
+ * src (the defaults, src's file, its command line's directives over it,
+ * config_check) into cfg.  Returns 0, the number of problems (each
+ * reported to errf), or -1 if the file cannot be read (reported).
+ */
+int config_reload(struct config *cfg, const struct config_source *src,
+    FILE *errf);
+
+/*
+ * For a reload: for every directive whose value differs between cur (the
+ * running configuration) and next (read again), calls note(name, live,
+ * arg) (note may be NULL) and then, if the directive may change while the
+ * relay runs (live), copies next's value into cur.  Returns the number of
+ * directives copied.
+ */
+int config_merge_live(struct config *cur, const struct config *next,
+    void (*note)(const char *name, bool live, void *arg), void *arg);
+
+/* Returns true if directive name may change while the relay runs. */
+bool config_is_live(const char *name);
+
+/* Returns true if directive name's value is a secret (or may hold one). */
+bool config_is_secret(const char *name);
+
+/*
+ * Writes the web root the relay serves into out (len bytes): web_root if
+ * set; unset (""), "web" when ./web/index.html exists (the relay runs
+ * from a source tree), else the installed DATADIR "/web".  Returns 0, or
+ * -1 if it does not fit.
+ */
+int config_web_root(const struct config *cfg, char *out, size_t len);
+
+/*
+ * Checks the files cfg names: tls_cert and tls_key readable files,
+ * filter_file a readable file, the web root (config_web_root) a readable
+ * directory; and warns of a secret shorter than CONFIG_SECRET_MIN bytes.
+ * Each problem is reported to errf, warnings as "warning: ...".  A web
+ * root that is not there is an error with web_strict (--test-config), a
+ * warning without (a relay starts without its static files).  Returns the
+ * number of errors.
+ */
+int config_check_files(const struct config *cfg, bool web_strict,
     FILE *errf);
 
 /* One option of a subcommand, "--name VALUE" or "--name=VALUE". */

@@ -76,11 +76,14 @@ on_answer(struct worker *w, struct imsg *m)
 	msg_free(m);
 }
 
-/* IM_DRAIN: the graceful stop begins. */
+static void sync_config(struct worker *w);
+
+/* IM_DRAIN: the graceful stop begins (with the drain_timeout in force). */
 static void
 on_drain(struct worker *w, struct imsg *m)
 {
 	msg_free(m);
+	sync_config(w);
 	worker_drain(w);
 }
 
@@ -154,6 +157,25 @@ sync_filter(struct worker *w)
 	filter_unref(old);
 }
 
+/*
+ * Takes the relay's configuration in force if a reload changed it
+ * (SIGHUP): a copy of its own, so that nothing changes under a callback.
+ */
+static void
+sync_config(struct worker *w)
+{
+	struct relay *r = w->relay;
+
+	if (atomic_load(&r->cfg_gen) == w->cfg_gen)
+		return;
+	pthread_mutex_lock(&r->cfg_lock);
+	w->conf = r->live;
+	w->cfg_gen = atomic_load(&r->cfg_gen);
+	pthread_mutex_unlock(&r->cfg_lock);
+	w->cfg = &w->conf;
+	w->filter_mask = strcmp(w->cfg->filter_policy, "mask") == 0;
+}
+
 /* Sets up the bus's side of w and its word filter. */
 static int
 hook_start(struct worker *w)
@@ -170,6 +192,7 @@ hook_tick(struct worker *w, int64_t now)
 	(void)msg_reserve_fill();	/* what a shortage of memory took */
 	session_sweep(w, now);
 	gather_tick(w, now);
+	sync_config(w);
 	sync_filter(w);
 	if (now >= w->next_expire_ms) {
 		modstate_expire(&w->mod, proto_now_ms());

@@ -29,7 +29,8 @@ main(int argc, char **argv)
 	 * allocation of 4 KB or more is from here on, they leave nothing.
 	 */
 	mallopt(M_MMAP_THRESHOLD, 4096);
-	switch (config_parse_args(&srv.cfg, argc, argv, stdout, stderr)) {
+	switch (config_parse_args(&srv.cfg, &srv.src, argc, argv, stdout,
+	    stderr)) {
 	case CONFIG_EXIT_OK:
 		return 0;
 	case CONFIG_EXIT_ERR:

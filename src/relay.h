@@ -3,7 +3,7 @@
  * the node's name, the workers themselves, the bus chosen at start and the
  * hooks through which the worker layer calls the layers above it.  Set up
  * by server.c before the workers start and read-only after, except the
- * atomics.
+ * atomics and what a lock guards.
  */
 #ifndef CHATRELAY_RELAY_H
 #define CHATRELAY_RELAY_H
@@ -20,7 +20,22 @@ struct bus_ops;
 struct filter;
 
 struct relay {
-	struct config cfg;		/* read-only once workers run */
+	/*
+	 * The configuration as the relay started with it (web_root made the
+	 * directory served); read-only once workers run.  Each worker reads
+	 * its own copy (worker.h), not this.
+	 */
+	struct config cfg;
+	struct config_source src;	/* where cfg came from, for SIGHUP */
+	/*
+	 * The configuration in force: cfg with the directives that change
+	 * live (config_is_live) as the last reload left them.  The main thread
+	 * replaces it under cfg_lock and bumps cfg_gen; each worker copies it
+	 * into its own at its next tick (dispatch.c), as it takes the filter.
+	 */
+	pthread_mutex_t cfg_lock;
+	struct config live;
+	atomic_uint cfg_gen;
 	char node[65];
 	/*
 	 * The node's name in Redis: node + "/" + a random boot id, so that

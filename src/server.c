@@ -1,16 +1,18 @@
 /*
  * server.c: starting the workers, and stopping them gracefully.
  *
- * Start: lws contexts are created one after another on the main thread
- * (each rewrites OpenSSL globals), then the worker threads start.
+ * Start: what the relay runs with is logged (the configuration file, the
+ * web root, TLS, the bus); the port is checked to be nobody else's (unless
+ * reuse_port); lws contexts are created one after another on the main
+ * thread (each rewrites OpenSSL globals), then the worker threads start.
  * Stop, on SIGINT or SIGTERM: every worker says bye (1001) to its clients
- * and waits for them to go (at most STOP_DRAIN_MS); then posting between
- * workers stops (every worker acknowledges it has seen that), and only then
- * is each worker, one at a time, told to destroy its lws context and end
- * its loop.
- * SIGHUP reloads the word filter (a file that does not load keeps the old
- * one) and reopens the audit file.
+ * and waits for them to go (at most drain_timeout; a second signal ends
+ * the wait); then posting between workers stops (every worker acknowledges
+ * it has seen that), and only then is each worker, one at a time, told to
+ * destroy its lws context and end its loop.
+ * SIGHUP reloads the configuration (server-reload.c).
  */
+#include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +29,7 @@
 #include "bus.h"
 #include "dispatch.h"
 #include "filter.h"
+#include "listen.h"
 #include "log.h"
 #include "msg.h"
 #include "relay.h"
@@ -34,7 +37,6 @@
 #include "version.h"
 #include "worker.h"
 
-#define STOP_DRAIN_MS 3000
 #define STOP_POLL_MS 20
 
 /* The main thread's state while stopping. */
@@ -45,6 +47,7 @@ struct stopper {
 	uv_timer_t timer;
 	int phase;		/* 0 running, 1 draining, 2 quiescing, 3 done */
 	uint64_t started;
+	uint64_t drain_ms;	/* the drain_timeout in force at the signal */
 };
 
 /* Posts a lifecycle message straight into every worker's inbox. */
@@ -81,7 +84,7 @@ on_stop_timer(uv_timer_t *t)
 	struct relay *srv = st->srv;
 
 	if (st->phase == 1 && (all_drained(srv) ||
-	    uv_now(&st->loop) - st->started >= STOP_DRAIN_MS)) {
+	    uv_now(&st->loop) - st->started >= st->drain_ms)) {
 		if (!all_drained(srv))
 			log_warn("stopping with %d connections still open",
 			    atomic_load(&srv->nconns));
@@ -99,61 +102,44 @@ on_stop_timer(uv_timer_t *t)
 	}
 }
 
+/*
+ * SIGINT or SIGTERM: the drain begins (a second one, while it lasts, ends
+ * it at once).
+ */
 static void
 on_signal(uv_signal_t *s, int signum)
 {
 	struct stopper *st = s->data;
 
+	if (st->phase == 1) {
+		log_notice("received %s again: stopping without waiting for "
+		    "the clients", strsignal(signum));
+		st->drain_ms = 0;
+		return;
+	}
 	if (st->phase != 0)
 		return;
-	log_notice("received %s: stopping", strsignal(signum));
+	st->drain_ms = (uint64_t)st->srv->live.drain_timeout_ms;
+	log_notice("received %s: stopping (clients get bye 1001 and have "
+	    "%" PRIu64 " ms to close)", strsignal(signum), st->drain_ms);
 	st->phase = 1;
 	st->started = uv_now(&st->loop);
 	post_all(st->srv, IM_DRAIN);
 	uv_timer_start(&st->timer, on_stop_timer, STOP_POLL_MS, STOP_POLL_MS);
 }
 
-/*
- * Loads the filter_file and makes it the relay's filter (the workers take
- * it at their next tick).  Returns 0, or -1 (logged) leaving the old one.
- */
-static int
-filter_reload(struct relay *srv)
-{
-	struct filter *f = NULL, *old;
-	char err[256];
-
-	if (srv->cfg.filter_file[0] != '\0') {
-		f = filter_load(srv->cfg.filter_file, err, sizeof err);
-		if (f == NULL) {
-			log_err("filter_file: %s%s", err, srv->filter != NULL ?
-			    " (the list loaded before stays in force)" : "");
-			return -1;
-		}
-		log_notice("word filter: %zu entries from %s (%s)",
-		    filter_count(f), srv->cfg.filter_file,
-		    srv->cfg.filter_policy);
-	}
-	pthread_mutex_lock(&srv->filter_lock);
-	old = srv->filter;
-	srv->filter = f;
-	atomic_fetch_add(&srv->filter_gen, 1);
-	pthread_mutex_unlock(&srv->filter_lock);
-	filter_unref(old);
-	return 0;
-}
-
-/* SIGHUP: the word filter is read again and the audit file reopened. */
+/* SIGHUP: the configuration is read again (not while stopping). */
 static void
 on_hup(uv_signal_t *s, int signum)
 {
 	struct stopper *st = s->data;
 
 	(void)signum;
-	log_notice("received SIGHUP: reloading the word filter, reopening "
-	    "the audit file");
-	(void)filter_reload(st->srv);
-	(void)audit_reopen();
+	if (st->phase != 0) {
+		log_notice("received SIGHUP while stopping: ignored");
+		return;
+	}
+	server_reload(st->srv);
 }
 
 /*
@@ -222,18 +208,92 @@ server_node_id(struct relay *srv)
 	    r[1]);
 }
 
+/*
+ * Logs each line of text (what config_check_files reported): "warning: "
+ * lines at warn, without the word, the others at err.
+ */
+static void
+log_report(const char *text)
+{
+	static const char warn[] = "warning: ";
+	const char *p = text, *nl;
+	int len;
+
+	while (p != NULL && *p != '\0') {
+		nl = strchr(p, '\n');
+		len = nl != NULL ? (int)(nl - p) : (int)strlen(p);
+		if (strncmp(p, warn, sizeof warn - 1) == 0)
+			log_warn("%.*s", len - (int)(sizeof warn - 1),
+			    p + sizeof warn - 1);
+		else
+			log_err("%.*s", len, p);
+		p = nl != NULL ? nl + 1 : NULL;
+	}
+}
+
+/*
+ * Checks the files the configuration names (config_check_files) and
+ * makes web_root the directory served; logs what the relay runs with.
+ * Returns 0, or -1 once what is wrong has been logged.
+ */
+static int
+server_check(struct relay *srv)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+	int bad;
+
+	if (f == NULL)
+		fatal("out of memory");
+	bad = config_check_files(&srv->cfg, false, f);
+	fclose(f);
+	log_report(text);
+	free(text);
+	if (bad != 0)
+		return -1;
+	if (srv->src.path[0] != '\0')
+		log_notice("configuration: %s", srv->src.path);
+	else
+		log_notice("no config file: the embedded defaults%s",
+		    srv->src.argc > 1 ? " and the command line" : "");
+	(void)server_web_root(&srv->cfg);
+	log_notice("web root: %s", srv->cfg.web_root);
+	if (srv->cfg.tls_cert[0] != '\0')
+		log_notice("TLS: on (wss:// and https://), certificate %s",
+		    srv->cfg.tls_cert);
+	else
+		log_notice("TLS: off (ws:// and http://)");
+	return 0;
+}
+
 int
 server_run(struct relay *srv)
 {
-	char url[AUTH_TOKEN_MAX + 600] = "";
+	char url[AUTH_TOKEN_MAX + 600] = "", err[512], bus[700];
 	struct stopper st;
 	long ncpu;
 	int i, started = 0, rc = 0;
 
 	signal(SIGPIPE, SIG_IGN);
+	log_set_format(log_format_parse(srv->cfg.log_format));
 	log_set_level(srv->cfg.log_level);
 	log_route_lws();
+	if (server_check(srv) != 0)
+		return 1;
+	if (srv->cfg.reuse_port)
+		log_notice("reuse_port: %s port %d is shared with any process "
+		    "of this user that listens there with SO_REUSEPORT",
+		    srv->cfg.bind, srv->cfg.port);
+	else if (listen_probe(srv->cfg.bind, srv->cfg.port, err,
+	    sizeof err) != 0) {
+		log_err("%s", err);
+		return 1;
+	}
 	server_node_id(srv);
+	srv->live = srv->cfg;
+	pthread_mutex_init(&srv->cfg_lock, NULL);
+	atomic_init(&srv->cfg_gen, 0);
 
 	srv->nworkers = srv->cfg.workers;
 	if (srv->nworkers <= 0) {
@@ -245,7 +305,8 @@ server_run(struct relay *srv)
 	atomic_init(&srv->quiesced, 0);
 	pthread_mutex_init(&srv->filter_lock, NULL);
 	atomic_init(&srv->filter_gen, 0);
-	if (filter_reload(srv) != 0)
+	if (server_filter_load(srv, srv->cfg.filter_file,
+	    srv->cfg.filter_policy) != 0)
 		fatal("the word filter could not be loaded");
 	if (audit_open(srv->cfg.audit_file) != 0)
 		fatal("the audit file could not be opened");
@@ -265,6 +326,8 @@ server_run(struct relay *srv)
 		open_console(srv, url, sizeof url);
 	srv->hooks = &dispatch_hooks;
 	srv->bus = bus_choose(srv);
+	srv->bus->describe(srv, bus, sizeof bus);
+	log_notice("bus: %s", bus);
 	if (srv->bus->global_init(srv) != 0)
 		fatal("the %s bus could not start", srv->bus->name);
 	srv->workers = calloc((size_t)srv->nworkers, sizeof *srv->workers);

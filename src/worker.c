@@ -120,6 +120,7 @@ worker_post(struct worker *w, int to, struct imsg *m)
 void
 worker_drain(struct worker *w)
 {
+	int secs = (int)((w->cfg->drain_timeout_ms + 999) / 1000);
 	uint32_t i;
 
 	/*
@@ -130,9 +131,17 @@ worker_drain(struct worker *w)
 	for (i = 0; i < w->clients.nslots; i++) {
 		struct client *c = w->clients.slots[i];
 
-		if (c != NULL)
-			client_close(c, 1001, "server shutting down", false,
-			    1000 + worker_random(w) % 4000);
+		if (c == NULL || c->closing)
+			continue;
+		client_close(c, 1001, "server shutting down", false,
+		    1000 + worker_random(w) % 4000);
+		/*
+		 * The whole drain to take the bye and answer, not the usual
+		 * 3 s: a slow reader still learns when to come back.
+		 */
+		if (c->wsi != NULL)
+			lws_set_timeout(c->wsi, PENDING_TIMEOUT_CLOSE_ACK,
+			    secs > 0 ? secs : 1);
 	}
 	if (w->clients.count == 0)
 		atomic_store(&w->drained, true);
@@ -300,7 +309,8 @@ worker_init(struct worker *w, struct relay *r, int idx)
 	memset(w, 0, sizeof *w);
 	w->idx = idx;
 	w->relay = r;
-	w->cfg = cfg;
+	w->conf = r->cfg;
+	w->cfg = &w->conf;
 	w->hooks = r->hooks;
 	w->listen_fd = -1;
 	w->rng = ((uint64_t)uv_hrtime() << 8) ^ (uint64_t)(idx + 1) *

@@ -20,6 +20,7 @@
 #include <uv.h>
 
 #include "client-table.h"
+#include "config.h"
 #include "http.h"
 #include "inbox.h"
 #include "metrics.h"
@@ -32,7 +33,6 @@ struct lws;
 struct lws_context;
 struct lws_protocols;
 struct lws_vhost;
-struct config;
 struct relay;
 struct client;
 struct gathers;
@@ -77,7 +77,15 @@ struct worker_hooks {
 struct worker {
 	int idx;
 	struct relay *relay;
+	/*
+	 * What the worker's code reads: conf, its own copy of the relay's
+	 * configuration, which only this thread writes (at its tick, when a
+	 * reload published a new one: relay.h), so it never changes under a
+	 * callback.
+	 */
 	const struct config *cfg;
+	struct config conf;
+	uint32_t cfg_gen;		/* the relay's cfg_gen conf is from */
 	const struct worker_hooks *hooks;
 	uv_loop_t loop;
 	uv_thread_t thread;
@@ -184,7 +192,10 @@ worker_count_err(struct worker *w, enum errcode code)
 	metrics_add(&w->stats.errors[code], 1);
 }
 
-/* IM_DRAIN: starts a graceful stop: bye 1001 to every client. */
+/*
+ * IM_DRAIN: starts a graceful stop: bye 1001 to every client, each of
+ * which then has drain_timeout to answer the CLOSE.
+ */
 void worker_drain(struct worker *w);
 
 /* IM_QUIESCE: acknowledges that posting has stopped. */

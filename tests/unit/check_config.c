@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #ifndef PACKAGE_VERSION
@@ -18,14 +19,19 @@
 #include "log.h"
 #include "version.h"
 
+#ifndef DATADIR
+#define DATADIR "/usr/local/share/chatrelay"
+#endif
+
 #define NELEM(a) (sizeof (a) / sizeof (a)[0])
 
 /* Every directive, exactly: other tools and the tests rely on these names. */
 static const char *const directive_names[] = {
-	"bind", "port", "workers", "tls_cert", "tls_key", "deflate",
-	"allowed_origins", "secret", "node", "redis", "redis_sentinel", "redis_master", "redis_auth",
+	"bind", "port", "reuse_port", "workers", "drain_timeout", "tls_cert",
+	"tls_key", "deflate", "allowed_origins", "secret",
+	"node", "redis", "redis_sentinel", "redis_master", "redis_auth",
 	"redis_replicas_ack", "redis_connect_timeout", "presence_ttl",
-	"web_root", "log_level", "frame_max", "message_max",
+	"web_root", "log_level", "log_format", "frame_max", "message_max",
 	"text_max", "json_depth_max", "rate", "burst", "rate_strikes_max",
 	"channels_max", "user_connections_max", "auth_timeout",
 	"idle_timeout", "client_queue_max", "connections_max", "history_size",
@@ -48,7 +54,10 @@ static const struct setting {
 #define S_STR(n, t, w) { #n, t, K_STR, offsetof(struct config, n), 0, w }
 	S_STR(bind, "0.0.0.0", "0.0.0.0"),
 	S_INT(port, "9000", 9000),
+	S_INT(reuse_port, "yes", 1),
 	S_INT(workers, "4", 4),
+	{ "drain_timeout", "10s", K_I64,
+	    offsetof(struct config, drain_timeout_ms), 10000, NULL },
 	S_STR(tls_cert, "/etc/ssl/relay.pem", "/etc/ssl/relay.pem"),
 	S_STR(tls_key, "/etc/ssl/relay.key", "/etc/ssl/relay.key"),
 	S_INT(deflate, "yes", 1),
@@ -68,6 +77,7 @@ static const struct setting {
 	    offsetof(struct config, presence_ttl_ms), 30000, NULL },
 	S_STR(web_root, "/srv/web", "/srv/web"),
 	S_INT(log_level, "debug", LOG_DEBUG),
+	S_STR(log_format, "json", "json"),
 	S_INT(frame_max, "8192", 8192),
 	S_INT(message_max, "65536", 65536),
 	S_INT(text_max, "1000", 1000),
@@ -214,7 +224,7 @@ parse_args(struct config *cfg, struct capture *out, struct capture *err,
 	while (*args != NULL && argc < 31)
 		argv[argc++] = (char *)*args++;
 	argv[argc] = NULL;
-	return config_parse_args(cfg, argc, argv, out->f, err->f);
+	return config_parse_args(cfg, NULL, argc, argv, out->f, err->f);
 }
 
 START_TEST(test_defaults)
@@ -225,7 +235,9 @@ START_TEST(test_defaults)
 	config_defaults(&cfg);
 	ck_assert_str_eq(cfg.bind, "127.0.0.1");
 	ck_assert_int_eq(cfg.port, 8080);
+	ck_assert_int_eq(cfg.reuse_port, 0);
 	ck_assert_int_eq(cfg.workers, 0);
+	ck_assert(cfg.drain_timeout_ms == 3000);
 	ck_assert_str_eq(cfg.tls_cert, "");
 	ck_assert_str_eq(cfg.tls_key, "");
 	ck_assert_int_eq(cfg.deflate, 0);
@@ -236,8 +248,9 @@ START_TEST(test_defaults)
 	ck_assert_str_eq(cfg.redis_master, "mymaster");
 	ck_assert_str_eq(cfg.redis_auth, "");
 	ck_assert_int_eq(cfg.redis_replicas_ack, 0);
-	ck_assert_str_eq(cfg.web_root, "web");
+	ck_assert_str_eq(cfg.web_root, "");
 	ck_assert_int_eq(cfg.log_level, LOG_NOTICE);
+	ck_assert_str_eq(cfg.log_format, "plain");
 	ck_assert_int_eq(cfg.frame_max, 4096);
 	ck_assert_int_eq(cfg.message_max, 4096);
 	ck_assert_int_eq(cfg.text_max, 500);
@@ -466,7 +479,13 @@ START_TEST(test_bad_values)
 		{ "redis_master", "m\tx", "may not contain spaces" },
 		{ "redis_replicas_ack", "17", "out of range (0..16)" },
 		{ "redis_replicas_ack", "-1", "out of range" },
-		{ "web_root", "", "must not be empty" },
+		{ "log_format", "", "must not be empty" },
+		{ "log_format", "xml", "must be plain or json" },
+		{ "log_format", "JSON", "must be plain or json" },
+		{ "log_format", "json-lines", "too long" },
+		{ "drain_timeout", "2h", "out of range (0ms..1h)" },
+		{ "drain_timeout", "-1s", "not a duration" },
+		{ "reuse_port", "sometimes", "not yes or no" },
 		{ "filter_policy", "", "must not be empty" },
 		{ "filter_policy", "block", "must be refuse or mask" },
 		{ "filter_policy", "Mask", "must be refuse or mask" },
@@ -672,7 +691,7 @@ START_TEST(test_file_bad_lines)
 	ck_assert_int_eq(cfg.rate, 7);
 	ck_assert_int_eq(cfg.channels_max, 64);
 	ck_assert_str_eq(cfg.bind, "127.0.0.1");
-	ck_assert_str_eq(cfg.web_root, "web");
+	ck_assert_str_eq(cfg.web_root, "");
 	ck_assert_int_eq(cfg.deflate, 0);
 }
 END_TEST
@@ -914,7 +933,8 @@ END_TEST
 
 START_TEST(test_args_test_config)
 {
-	static const char good[] = "port 9000\n# comment\n";
+	/* web_root: one that exists wherever the test runs. */
+	static const char good[] = "port 9000\n# comment\nweb_root /\n";
 	static const char bad[] = "port 9000\nport 0\nnosuch x\n";
 	struct config	cfg;
 	struct capture	out, err;
@@ -1226,6 +1246,316 @@ START_TEST(test_shipped_conf_complete)
 }
 END_TEST
 
+/* The directives a reload applies live, and those never logged. */
+START_TEST(test_live_and_secret)
+{
+	static const char *const live[] = {
+		"drain_timeout", "log_level", "log_format", "text_max",
+		"json_depth_max", "rate", "burst", "rate_strikes_max",
+		"channels_max", "user_connections_max", "auth_timeout",
+		"idle_timeout", "client_queue_max", "connections_max",
+		"history_ttl", "channel_ttl", "presence_events_max",
+		"audit_file", "filter_file", "filter_policy"
+	};
+	static const char *const secret[] = { "secret", "redis", "redis_auth" };
+	size_t	i, j, nlive = 0, nsecret = 0;
+
+	for (i = 0; i < NELEM(live); i++)
+		ck_assert_msg(config_is_live(live[i]), "%s is not live",
+		    live[i]);
+	for (i = 0; i < NELEM(secret); i++) {
+		ck_assert_msg(config_is_secret(secret[i]), "%s is not secret",
+		    secret[i]);
+		ck_assert(!config_is_live(secret[i]));
+	}
+	/* Nothing else: what is set up once never changes under a worker. */
+	for (i = 0; i < config_directive_count(); i++) {
+		const char	*name = config_directive_name(i);
+
+		for (j = 0; j < NELEM(live); j++)
+			if (strcmp(name, live[j]) == 0)
+				break;
+		if (config_is_live(name)) {
+			ck_assert_msg(j < NELEM(live), "%s is live", name);
+			nlive++;
+		}
+		if (config_is_secret(name))
+			nsecret++;
+	}
+	ck_assert_uint_eq(nlive, NELEM(live));
+	ck_assert_uint_eq(nsecret, NELEM(secret));
+	ck_assert(!config_is_live("port"));
+	ck_assert(!config_is_live("nosuch"));
+	ck_assert(!config_is_secret("nosuch"));
+}
+END_TEST
+
+/* What config_merge_live was told, for test_merge_live. */
+struct notes {
+	char	text[512];
+	int	n;
+};
+
+static void
+note_cb(const char *name, bool live, void *arg)
+{
+	struct notes	*nt = arg;
+	size_t		 len = strlen(nt->text);
+
+	snprintf(nt->text + len, sizeof nt->text - len, "%s%s:%s",
+	    len != 0 ? " " : "", name, live ? "live" : "restart");
+	nt->n++;
+}
+
+START_TEST(test_merge_live)
+{
+	struct config	cur, next, want;
+	struct notes	nt = { "", 0 };
+	char		err[256];
+
+	config_defaults(&cur);
+	config_defaults(&next);
+	ck_assert_int_eq(config_set(&next, "rate", "3", err, sizeof err), 0);
+	ck_assert_int_eq(config_set(&next, "log_format", "json", err,
+	    sizeof err), 0);
+	ck_assert_int_eq(config_set(&next, "filter_file", "/w", err,
+	    sizeof err), 0);
+	ck_assert_int_eq(config_set(&next, "port", "9001", err, sizeof err), 0);
+	ck_assert_int_eq(config_set(&next, "secret", "s", err, sizeof err), 0);
+	ck_assert_int_eq(config_set(&next, "history_size", "5", err,
+	    sizeof err), 0);
+
+	ck_assert_int_eq(config_merge_live(&cur, &next, note_cb, &nt), 3);
+	ck_assert_int_eq(nt.n, 6);
+	ck_assert_str_eq(nt.text, "port:restart secret:restart "
+	    "log_format:live rate:live history_size:restart filter_file:live");
+	/* The live three copied, nothing else. */
+	config_defaults(&want);
+	want.rate = 3;
+	snprintf(want.log_format, sizeof want.log_format, "json");
+	snprintf(want.filter_file, sizeof want.filter_file, "/w");
+	ck_assert(memcmp(&cur, &want, sizeof cur) == 0);
+
+	/* Merged again: only what still differs is noted, nothing copied. */
+	nt.text[0] = '\0';
+	nt.n = 0;
+	ck_assert_int_eq(config_merge_live(&cur, &next, note_cb, &nt), 0);
+	ck_assert_str_eq(nt.text, "port:restart secret:restart "
+	    "history_size:restart");
+	ck_assert_int_eq(config_merge_live(&cur, &cur, NULL, NULL), 0);
+}
+END_TEST
+
+/*
+ * config_reload reads what config_parse_args read: the same file (as it
+ * is now), the same command line over it.
+ */
+START_TEST(test_reload)
+{
+	static const char first[] = "rate 5\nburst 30\nport 9000\n";
+	static const char second[] = "rate 9\nburst 3\nport 9001\n"
+	    "log_level info\n";
+	static const char broken[] = "rate 9\nrate nine\nnosuch 1\n";
+	struct config_source	 src;
+	struct config		 cfg, again;
+	struct capture		 out, err;
+	char			 path[256], *argv[8];
+	FILE			*f;
+
+	write_temp(path, sizeof path, first, sizeof first - 1);
+	argv[0] = (char *)"chatrelay";
+	argv[1] = (char *)"-c";
+	argv[2] = path;
+	argv[3] = (char *)"--burst";
+	argv[4] = (char *)"7";
+	argv[5] = NULL;
+	capture_open(&out);
+	capture_open(&err);
+	memset(&src, 0xa5, sizeof src);
+	ck_assert_int_eq(config_parse_args(&cfg, &src, 5, argv, out.f, err.f),
+	    CONFIG_RUN);
+	capture_free(&out);
+	capture_free(&err);
+	ck_assert_int_eq(cfg.rate, 5);
+	ck_assert_int_eq(cfg.burst, 7);
+	ck_assert_int_eq(src.argc, 5);
+	ck_assert_ptr_eq(src.argv, argv);
+	ck_assert_msg(src.path[0] == '/', "not absolute: %s", src.path);
+
+	/* The file changed: its new values, the command line still over it. */
+	f = fopen(path, "w");
+	ck_assert_ptr_nonnull(f);
+	fputs(second, f);
+	fclose(f);
+	capture_open(&err);
+	ck_assert_int_eq(config_reload(&again, &src, err.f), 0);
+	ck_assert_str_eq(capture_text(&err), "");
+	capture_free(&err);
+	ck_assert_int_eq(again.rate, 9);
+	ck_assert_int_eq(again.burst, 7);
+	ck_assert_int_eq(again.port, 9001);
+	ck_assert_int_eq(again.log_level, LOG_INFO);
+
+	/* A broken file: every problem reported, and the count returned. */
+	f = fopen(path, "w");
+	ck_assert_ptr_nonnull(f);
+	fputs(broken, f);
+	fclose(f);
+	capture_open(&err);
+	ck_assert_int_eq(config_reload(&again, &src, err.f), 2);
+	ck_assert_ptr_nonnull(strstr(capture_text(&err), ":2: rate:"));
+	ck_assert_ptr_nonnull(strstr(capture_text(&err), ":3: unknown"));
+	capture_free(&err);
+
+	/* A file that went away cannot be read. */
+	unlink(path);
+	capture_open(&err);
+	ck_assert_int_eq(config_reload(&again, &src, err.f), -1);
+	ck_assert_ptr_nonnull(strstr(capture_text(&err), "cannot open"));
+	capture_free(&err);
+
+	/* Started without a file: a reload reads no file, the command line. */
+	src.path[0] = '\0';
+	capture_open(&err);
+	ck_assert_int_eq(config_reload(&again, &src, err.f), 0);
+	capture_free(&err);
+	config_defaults(&cfg);
+	cfg.burst = 7;
+	ck_assert(memcmp(&again, &cfg, sizeof cfg) == 0);
+}
+END_TEST
+
+/* The web root: web_root, or ./web from a source tree, or DATADIR's. */
+START_TEST(test_web_root)
+{
+	struct config	 cfg;
+	char		 dir[256], cwd[4096], file[300], out[300];
+	const char	*tmp = getenv("TMPDIR");
+	FILE		*f;
+
+	if (tmp == NULL || *tmp == '\0')
+		tmp = "/tmp";
+	ck_assert_ptr_nonnull(getcwd(cwd, sizeof cwd));
+	snprintf(dir, sizeof dir, "%s/check_config_web.XXXXXX", tmp);
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	ck_assert_int_eq(chdir(dir), 0);
+
+	config_defaults(&cfg);
+	ck_assert_int_eq(config_web_root(&cfg, out, sizeof out), 0);
+	ck_assert_str_eq(out, DATADIR "/web");
+	/* A web/ without an index.html is not a source tree's. */
+	ck_assert_int_eq(mkdir("web", 0755), 0);
+	ck_assert_int_eq(config_web_root(&cfg, out, sizeof out), 0);
+	ck_assert_str_eq(out, DATADIR "/web");
+	f = fopen("web/index.html", "w");
+	ck_assert_ptr_nonnull(f);
+	fclose(f);
+	ck_assert_int_eq(config_web_root(&cfg, out, sizeof out), 0);
+	ck_assert_str_eq(out, "web");
+	snprintf(cfg.web_root, sizeof cfg.web_root, "/srv/www");
+	ck_assert_int_eq(config_web_root(&cfg, out, sizeof out), 0);
+	ck_assert_str_eq(out, "/srv/www");
+	ck_assert_int_eq(config_web_root(&cfg, out, 4), -1);
+
+	snprintf(file, sizeof file, "%s/web/index.html", dir);
+	unlink(file);
+	snprintf(file, sizeof file, "%s/web", dir);
+	rmdir(file);
+	ck_assert_int_eq(chdir(cwd), 0);
+	rmdir(dir);
+}
+END_TEST
+
+/* --test-config's look at the files (TLS, filter, web root) and the secret. */
+START_TEST(test_check_files)
+{
+	struct config	 cfg;
+	struct capture	 err;
+	char		 path[256];
+	const char	*text;
+
+	write_temp(path, sizeof path, "x\n", 2);
+	config_defaults(&cfg);
+	snprintf(cfg.web_root, sizeof cfg.web_root, "/");
+
+	capture_open(&err);
+	ck_assert_int_eq(config_check_files(&cfg, true, err.f), 0);
+	ck_assert_str_eq(capture_text(&err), "");
+	capture_free(&err);
+
+	/* Missing files, a file for a directory, a short secret. */
+	snprintf(cfg.tls_cert, sizeof cfg.tls_cert, "/nonexistent/cert.pem");
+	snprintf(cfg.tls_key, sizeof cfg.tls_key, "%s", path);
+	snprintf(cfg.filter_file, sizeof cfg.filter_file, "/");
+	snprintf(cfg.web_root, sizeof cfg.web_root, "%s", path);
+	snprintf(cfg.secret, sizeof cfg.secret, "0123456789");
+	capture_open(&err);
+	ck_assert_int_eq(config_check_files(&cfg, true, err.f), 3);
+	text = capture_text(&err);
+	ck_assert_ptr_nonnull(strstr(text, "tls_cert /nonexistent/cert.pem: "
+	    "No such file or directory\n"));
+	ck_assert_ptr_null(strstr(text, "tls_key"));
+	ck_assert_ptr_nonnull(strstr(text, "filter_file /: not a regular "
+	    "file\n"));
+	ck_assert_ptr_nonnull(strstr(text, "not a directory\n"));
+	ck_assert_ptr_nonnull(strstr(text, "warning: secret is 10 bytes long"));
+	ck_assert_ptr_null(strstr(text, "0123456789"));
+	capture_free(&err);
+
+	/* Without web_strict the web root is only a warning. */
+	capture_open(&err);
+	ck_assert_int_eq(config_check_files(&cfg, false, err.f), 2);
+	ck_assert_ptr_nonnull(strstr(capture_text(&err), "warning: web_root "));
+	capture_free(&err);
+
+	/* 32 bytes are enough. */
+	config_defaults(&cfg);
+	snprintf(cfg.web_root, sizeof cfg.web_root, "/");
+	snprintf(cfg.secret, sizeof cfg.secret, "%032d", 7);
+	capture_open(&err);
+	ck_assert_int_eq(config_check_files(&cfg, true, err.f), 0);
+	ck_assert_str_eq(capture_text(&err), "");
+	capture_free(&err);
+	unlink(path);
+}
+END_TEST
+
+/* --test-config fails on what config_check_files finds. */
+START_TEST(test_args_test_config_files)
+{
+	static const char text[] = "web_root /nonexistent/web\n"
+	    "secret short\n";
+	struct config	cfg;
+	struct capture	out, err;
+	char		path[256];
+	const char	*args[] = { "--test-config", "-c", path, NULL };
+	const char	*fixed[] = { "--test-config", "-c", path, "--web_root",
+	    "/", NULL };
+
+	write_temp(path, sizeof path, text, sizeof text - 1);
+	capture_open(&out);
+	capture_open(&err);
+	ck_assert_int_eq(parse_args(&cfg, &out, &err, args), CONFIG_EXIT_ERR);
+	ck_assert_str_eq(capture_text(&out), "");
+	ck_assert_ptr_nonnull(strstr(capture_text(&err),
+	    "web_root /nonexistent/web: No such file or directory"));
+	ck_assert_ptr_nonnull(strstr(capture_text(&err),
+	    "configuration has 1 error"));
+	capture_free(&out);
+	capture_free(&err);
+
+	capture_open(&out);
+	capture_open(&err);
+	ck_assert_int_eq(parse_args(&cfg, &out, &err, fixed), CONFIG_EXIT_OK);
+	ck_assert_str_eq(capture_text(&out), "configuration OK\n");
+	ck_assert_ptr_nonnull(strstr(capture_text(&err),
+	    "warning: secret is 5 bytes long"));
+	capture_free(&out);
+	capture_free(&err);
+	unlink(path);
+}
+END_TEST
+
 START_TEST(test_log_levels)
 {
 	int	l;
@@ -1262,6 +1592,8 @@ config_suite(void)
 	tcase_add_test(tc, test_string_bounds);
 	tcase_add_test(tc, test_unknown_directive);
 	tcase_add_test(tc, test_log_levels);
+	tcase_add_test(tc, test_live_and_secret);
+	tcase_add_test(tc, test_merge_live);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("file");
@@ -1279,6 +1611,10 @@ config_suite(void)
 	tcase_add_test(tc, test_args_help_version);
 	tcase_add_test(tc, test_command_args);
 	tcase_add_test(tc, test_args_subcommand_first);
+	tcase_add_test(tc, test_args_test_config_files);
+	tcase_add_test(tc, test_reload);
+	tcase_add_test(tc, test_web_root);
+	tcase_add_test(tc, test_check_files);
 #ifdef SYSCONFDIR
 	tcase_add_test(tc, test_args_default_file);
 #endif
