@@ -9,9 +9,13 @@
  * anything is there we write nothing more and wait for WRITEABLE.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
 
 #include <libwebsockets.h>
 
@@ -229,6 +233,52 @@ failed:
 }
 
 void
+client_peer(struct lws *wsi, char *buf, size_t len)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof ss;
+	char ip[INET6_ADDRSTRLEN];
+	int fd = wsi != NULL ? lws_get_socket_fd(wsi) : -1;
+
+	snprintf(buf, len, "-");
+	if (fd < 0 || getpeername(fd, (struct sockaddr *)&ss, &sl) != 0)
+		return;
+	if (ss.ss_family == AF_INET) {
+		const struct sockaddr_in *in = (const struct sockaddr_in *)&ss;
+
+		if (inet_ntop(AF_INET, &in->sin_addr, ip, sizeof ip) != NULL)
+			snprintf(buf, len, "%s:%u", ip, ntohs(in->sin_port));
+	} else if (ss.ss_family == AF_INET6) {
+		const struct sockaddr_in6 *in6 =
+		    (const struct sockaddr_in6 *)&ss;
+
+		if (inet_ntop(AF_INET6, &in6->sin6_addr, ip, sizeof ip) != NULL)
+			snprintf(buf, len, "[%s]:%u", ip,
+			    ntohs(in6->sin6_port));
+	}
+}
+
+void
+client_log_end(const struct client *c, int code, const char *reason,
+    const char *by)
+{
+	struct log_field f[6];
+	size_t n = 0;
+
+	if (!log_on(LOG_INFO))
+		return;
+	f[n++] = (struct log_field)LOG_NUM("session", client_id(c));
+	if (c->uid[0] != '\0')
+		f[n++] = (struct log_field)LOG_STR("user", c->uid);
+	f[n++] = (struct log_field)LOG_NUM("code", code);
+	f[n++] = (struct log_field)LOG_STR("reason", reason);
+	f[n++] = (struct log_field)LOG_STR("by", by);
+	f[n++] = (struct log_field)LOG_NUM("duration_ms",
+	    (uint32_t)((uint32_t)worker_now(c->w) - c->connected_ms));
+	log_event(LOG_INFO, "disconnect", f, n);
+}
+
+void
 client_close(struct client *c, int code, const char *reason, bool drop_queue,
     int64_t reconnect_ms)
 {
@@ -236,8 +286,7 @@ client_close(struct client *c, int code, const char *reason, bool drop_queue,
 
 	if (c->closing)
 		return;
-	log_info("client %llu (%s): closing with %d: %s",
-	    (unsigned long long)client_id(c), c->uid[0] ? c->uid : "-", code, reason);
+	client_log_end(c, code, reason, "relay");
 	c->w->hooks->client_detach(c);
 	if (drop_queue)
 		client_queue_clear(c);
@@ -263,8 +312,9 @@ client_close(struct client *c, int code, const char *reason, bool drop_queue,
 }
 
 void
-client_peer_closed(struct client *c)
+client_peer_closed(struct client *c, int code, const char *reason)
 {
+	client_log_end(c, code, reason, "client");
 	c->w->hooks->client_detach(c);
 	client_queue_clear(c);
 	c->closing = true;

@@ -106,10 +106,24 @@ void client_close(struct client *c, int code, const char *reason,
     bool drop_queue, int64_t reconnect_ms);
 
 /*
- * The peer sent a CLOSE first (lws answers it): the client leaves its
- * channels and its user, and nothing more of ours goes out.
+ * The peer sent a CLOSE first (with code and reason; lws answers it): the
+ * client leaves its channels and its user, and nothing more of ours goes
+ * out.
  */
-void client_peer_closed(struct client *c);
+void client_peer_closed(struct client *c, int code, const char *reason);
+
+/*
+ * Logs (at info, and only then does any work) the end of c's connection:
+ * the close code and reason, who ended it (by: "relay", "client" or
+ * "network"), and how long it lasted.  client_close and
+ * client_peer_closed call it; a connection that ends without either is
+ * the caller's to log.
+ */
+void client_log_end(const struct client *c, int code, const char *reason,
+    const char *by);
+
+/* Writes wsi's peer as "ADDR:PORT" ("[ADDR]:PORT" for IPv6, "-" if unknown). */
+void client_peer(struct lws *wsi, char *buf, size_t len);
 
 /*
  * Writes as much of the queue as the socket takes now, in writes of up to

@@ -51,6 +51,20 @@ refuse_auth(struct client *c, const char *id, enum errcode code,
 	client_close(c, 4001, msg, false, -1);
 }
 
+/* Logs c's admission (at info): never its token, only who it is. */
+static void
+log_auth(const struct client *c)
+{
+	struct log_field f[4] = {
+		LOG_NUM("session", client_id(c)),
+		LOG_STR("user", c->uid),
+		LOG_STR("role", auth_role_name(c->role)),
+		LOG_STR("path", c->admin_path ? "/admin" : "/ws"),
+	};
+
+	log_event(LOG_INFO, "auth", f, 4);
+}
+
 /* Sends {"op":"welcome",...} to a client that has just been admitted. */
 static void
 send_welcome(struct client *c, const char *id)
@@ -196,6 +210,17 @@ session_open(struct worker *w, struct lws *wsi, bool admin, const char *token)
 	if (worker_add_client(w, c) != 0) {
 		free(c);
 		return NULL;
+	}
+	if (log_on(LOG_INFO)) {
+		char peer[64];
+		struct log_field f[3] = {
+			LOG_NUM("session", client_id(c)),
+			LOG_STR("peer", peer),
+			LOG_STR("path", admin ? "/admin" : "/ws"),
+		};
+
+		client_peer(wsi, peer, sizeof peer);
+		log_event(LOG_INFO, "connect", f, 3);
 	}
 	if (token != NULL)
 		session_auth(c, token, strlen(token), NULL, 0, "");
@@ -618,6 +643,8 @@ session_reply(struct worker *w, struct im_to_client *m)
 			refuse_auth(c, m->id, ERR_INTERNAL, "out of memory");
 			return;
 		}
+		if (log_on(LOG_INFO))
+			log_auth(c);
 		send_welcome(c, m->id);
 		if (c->paused && c->wsi != NULL) {
 			lws_rx_flow_control(c->wsi, 1);
@@ -674,6 +701,8 @@ void
 session_free(struct client *c)
 {
 	metrics_add(&c->w->stats.closes[c->close_reason], 1);
+	if (!c->closing)	/* neither side closed it: the link broke */
+		client_log_end(c, 1006, "connection lost", "network");
 	session_detach(c);
 	client_queue_clear(c);
 	worker_remove_client(c->w, c);

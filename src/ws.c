@@ -142,6 +142,29 @@ ws_receive(struct lws *wsi, struct client *c, const char *in, size_t len)
 	return 0;
 }
 
+/*
+ * The peer's CLOSE (in: its payload, len bytes: a 2-byte code, then the
+ * reason) came first: hands its code and reason to the client.
+ */
+static void
+ws_peer_closed(struct client *c, const void *in, size_t len)
+{
+	const unsigned char *p = in;
+	char reason[124];
+	int code = 1005;	/* "no status received" (RFC 6455 7.4.1) */
+
+	reason[0] = '\0';
+	if (p != NULL && len >= 2) {
+		code = p[0] << 8 | p[1];
+		len -= 2;
+		if (len > sizeof reason - 1)
+			len = sizeof reason - 1;
+		memcpy(reason, p + 2, len);
+		reason[len] = '\0';
+	}
+	client_peer_closed(c, code, reason);
+}
+
 static int
 callback_chatrelay(struct lws *wsi, enum lws_callback_reasons reason,
     void *user, void *in, size_t len)
@@ -185,7 +208,7 @@ callback_chatrelay(struct lws *wsi, enum lws_callback_reasons reason,
 		if (c->closing)
 			return -1;
 		/* lws answers the CLOSE; nothing of ours may follow it. */
-		client_peer_closed(c);
+		ws_peer_closed(c, in, len);
 		return 0;
 
 	case LWS_CALLBACK_CLOSED:
