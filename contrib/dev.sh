@@ -10,11 +10,14 @@
 #                          extra arguments go to chatrelay (e.g. --port 9000)
 #   contrib/dev.sh test    build, make check; then an --enable-asan build in
 #                          build-asan/ and make check there too
+#   contrib/dev.sh node    make sure the tests have node >= 20 (test does it)
 set -euo pipefail
 
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$top"
 jobs=$(nproc 2>/dev/null || echo 2)
+# Where node@20 goes when the system's node is older (see node_setup).
+nodedir=${CHATRELAY_NODE_DIR:-$top/.node}
 
 packages=(
 	build-essential autoconf automake pkg-config
@@ -45,10 +48,13 @@ deps() {
 		dpkg-query -W -f='${Status}' "$p" 2>/dev/null |
 		    grep -q "install ok installed" || missing+=("$p")
 	done
-	# The integration tests need node >= 20 and npm; Debian 12's own
-	# nodejs is 18, so only install it when there is no node at all.
+	# The integration tests need node >= 20 and npm.  Debian 12's own
+	# nodejs is 18: it is installed when there is no node at all, to run
+	# npm, and node_setup then adds node 20 from the npm registry.
 	if ! command -v node >/dev/null 2>&1; then
 		missing+=(nodejs npm)
+	elif ! command -v npm >/dev/null 2>&1; then
+		missing+=(npm)
 	fi
 	if [ ${#missing[@]} -gt 0 ]; then
 		echo "dev.sh: installing ${missing[*]}"
@@ -78,6 +84,40 @@ deps_promtool() {
 	chmod 755 .tools/promtool.tmp
 	mv .tools/promtool.tmp .tools/promtool
 	rm -rf "$tmp"
+}
+
+# Prints the major version of the node $1 (default: the one on PATH), or 0.
+node_major() {
+	"${1:-node}" -p 'process.versions.node.split(".")[0]' 2>/dev/null ||
+	    echo 0
+}
+
+# Makes `node` on PATH a node >= 20 for the integration tests (run.sh skips
+# them with an older one).  The system's node when it is recent enough;
+# otherwise (Debian 12's nodejs is 18) node@20 from the npm registry,
+# installed once into $nodedir with the system's npm (the package "node",
+# whose install script fetches the node-linux-* package that holds the
+# real binary) and put first on PATH.  Needs no root.
+node_setup() {
+	local bin=$nodedir/node_modules/.bin/node
+	if [ "$(node_major)" -ge 20 ]; then
+		return
+	fi
+	if [ "$(node_major "$bin")" -lt 20 ]; then
+		echo "dev.sh: node $(node --version 2>/dev/null || echo none) is" \
+		    "older than 20: installing node@20 from the npm registry" \
+		    "into $nodedir"
+		mkdir -p "$nodedir"
+		npm install --prefix "$nodedir" --no-audit --no-fund \
+		    --loglevel=error node@20
+	fi
+	if [ "$(node_major "$bin")" -lt 20 ]; then
+		echo "dev.sh: $bin is not a node >= 20; the integration tests" \
+		    "would be skipped" >&2
+		exit 1
+	fi
+	export PATH=$nodedir/node_modules/.bin:$PATH
+	echo "dev.sh: the tests use $bin ($(node --version))"
 }
 
 # Configures (if needed) and builds in directory $1 with configure flags $2...
@@ -138,8 +178,14 @@ run)
 	build
 	exec ./build/src/chatrelay -c conf/chatrelay.conf "$@"
 	;;
+node)
+	deps
+	node_setup
+	echo "dev.sh: node $(node --version) at $(command -v node)"
+	;;
 test)
 	build
+	node_setup
 	status=0
 	make -C build -j"$jobs" check VERBOSE=1 || status=1
 	summary build "tests"
@@ -152,7 +198,7 @@ test)
 	exit $status
 	;;
 *)
-	sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'
+	sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'
 	exit 2
 	;;
 esac
