@@ -3,12 +3,13 @@
  * redis-sentinel processes for the Check suites (check_redis,
  * check_scripts, check_sentinel).
  *
- * Each server listens on 127.0.0.1 only, saves nothing and logs only
- * warnings, to /dev/null (to stderr with CHECK_REDIS_LOG set).  A server
- * counts as started once it answers PING (PONG, or NOAUTH when it wants a
- * password).  A sentinel gets its configuration file, which it rewrites, in
- * a temporary directory of its own.  Every running process's pid is kept in
- * a small table so a teardown can kill what a failed test left.
+ * Each server listens on 127.0.0.1 only, saves nothing (not even what a
+ * replica is sent) and logs only warnings, to /dev/null (to stderr with
+ * CHECK_REDIS_LOG set).  A server counts as started once it answers PING
+ * (PONG, or NOAUTH when it wants a password).  A sentinel gets its
+ * configuration file, which it rewrites, in a temporary directory of its
+ * own.  Every running process's pid is kept in a small table so a
+ * teardown can kill what a failed test left.
  */
 #include <arpa/inet.h>
 #include <dirent.h>
@@ -203,6 +204,13 @@ test_redis_start(struct test_redis *s)
 	argv[argc++] = "";
 	argv[argc++] = "--appendonly";
 	argv[argc++] = "no";
+	/*
+	 * A replica (or a master that a failover turns into one) would write
+	 * the master's data to dump.rdb in the working directory, the build
+	 * directory, where make distcheck finds it left after distclean.
+	 */
+	argv[argc++] = "--repl-diskless-load";
+	argv[argc++] = "swapdb";
 	argv[argc++] = "--daemonize";
 	argv[argc++] = "no";
 	argv[argc++] = "--loglevel";
