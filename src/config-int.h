@@ -1,8 +1,8 @@
 /*
  * config-int.h: what config.c, config-file.c and config-args.c share.
  *
- * Private to config.c, config-table.c, config-file.c and config-args.c;
- * everything else uses config.h.
+ * Private to config.c, config-table.c, config-file.c, config-args.c and
+ * config-man.c; everything else uses config.h.
  */
 #ifndef CHATRELAY_CONFIG_INT_H
 #define CHATRELAY_CONFIG_INT_H
@@ -71,6 +71,13 @@ extern const size_t config_ndirectives;
 const struct config_directive *config_directive_find(const char *name,
     size_t len);
 
+
+/*
+ * Writes v, a bound of d, into buf (len bytes) in the form d's values are
+ * written: "256k" for a size, "5s" for a duration, decimal otherwise.
+ */
+void config_format_bound(const struct config_directive *d, int64_t v,
+    char *buf, size_t len);
 
 /* Prints a formatted line to f, unless f is NULL. */
 void config_report(FILE *f, const char *fmt, ...)

@@ -199,8 +199,7 @@ config_format_duration(int64_t v, char *buf, size_t len)
 		snprintf(buf, len, "%" PRId64 "ms", v);
 }
 
-/* Writes a bound of d in the form its values are written. */
-static void
+void
 config_format_bound(const struct config_directive *d, int64_t v, char *buf,
     size_t len)
 {

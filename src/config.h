@@ -204,6 +204,13 @@ int config_parse_command(struct config *cfg, const char *prog, int argc,
 /* Writes the directive table as help text ("--name VALUE  help (default)"). */
 void config_print_help(FILE *f);
 
+/*
+ * Writes the directive table as roff, one tagged paragraph (.TP) per
+ * directive: name, kind of value, help, default and bounds.  It is the
+ * DIRECTIVES section of chatrelay.conf(5) (docs/gen-man.c).
+ */
+void config_print_man(FILE *f);
+
 /* Number of directives in the table, and the name of the i-th. */
 size_t config_directive_count(void);
 const char *config_directive_name(size_t i);
