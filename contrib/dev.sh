@@ -9,7 +9,10 @@
 #                          (127.0.0.1:8080, one instance, open mode, web/ served);
 #                          extra arguments go to chatrelay (e.g. --port 9000)
 #   contrib/dev.sh test    build, make check; then an --enable-asan build in
-#                          build-asan/ and make check there too
+#                          build-asan/ and make check there too; then make
+#                          distcheck in build/ (the tarball builds, passes
+#                          its tests without the node suite, installs,
+#                          runs installed, uninstalls)
 #   contrib/dev.sh node    make sure the tests have node >= 20 (test does it)
 set -euo pipefail
 
@@ -24,12 +27,15 @@ packages=(
 	libwebsockets-dev libuv1-dev libhiredis-dev libcjson-dev libssl-dev check
 	redis-server redis-sentinel ca-certificates openssl
 	chromium
+	groff-base man-db
 )
 # redis-sentinel is for check_sentinel, which starts its own sentinels on
 # free loopback ports with their own files; the package's system service
 # (26379) is never used by the tests.  chromium is for console.test.js, which
 # drives it with playwright-core (from tests/package-lock.json, not a browser
-# download) to test the moderators' console, web/admin.html.
+# download) to test the moderators' console, web/admin.html.  groff-base and
+# man-db are for tests/man.sh, which renders the man pages (groff -ww, man
+# -l, lexgrog).
 #
 # promtool (metrics.test.js checks /metrics with it) is in Debian's
 # prometheus package, which is not installed: its postinst adds a system
@@ -195,6 +201,10 @@ test)
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	    make -C build-asan -j"$jobs" check VERBOSE=1 || status=1
 	summary build-asan "tests under ASan/UBSan"
+	[ $status -eq 0 ] || exit 1
+	start=$(date +%s)
+	make -C build -j"$jobs" distcheck || status=1
+	echo "dev.sh: make distcheck took $(( $(date +%s) - start )) s"
 	exit $status
 	;;
 *)
