@@ -32,7 +32,11 @@ static const struct {
 	{ "PKGDATADIR", DATADIR },
 };
 
-/* Writes s with roff's special characters (backslash, hyphen) escaped. */
+/*
+ * Writes s with roff's special characters (backslash, hyphen) escaped, and
+ * a place to break the line after each '/': a long path (make distcheck's
+ * prefix) would not fit on a line otherwise, the pages being unhyphenated.
+ */
 static void
 gen_man_escape(FILE *f, const char *s)
 {
@@ -41,6 +45,8 @@ gen_man_escape(FILE *f, const char *s)
 			fputs("\\e", f);
 		else if (*s == '-')
 			fputs("\\-", f);
+		else if (*s == '/')
+			fputs("/\\:", f);
 		else
 			fputc(*s, f);
 	}

@@ -69,10 +69,11 @@ config_man_utf8(const unsigned char *s, size_t n, uint32_t *cp)
 
 /*
  * Writes text as roff body text: a backslash as \e, a hyphen as \- (so that
- * names and values copied from the page type as they read), a control
- * character at the start of a line guarded by \&, and anything beyond ASCII
- * as \[uXXXX] (groff reads its input as Latin-1 unless told otherwise).
- * Bytes that are not valid UTF-8 become '?'.
+ * names and values copied from the page type as they read), a '/' followed
+ * by \: (a URL or path may break there: the page is not hyphenated), a
+ * control character at the start of a line guarded by \&, and anything
+ * beyond ASCII as \[uXXXX] (groff reads its input as Latin-1 unless told
+ * otherwise).  Bytes that are not valid UTF-8 become '?'.
  */
 static void
 config_man_text(FILE *f, const char *text)
@@ -90,6 +91,8 @@ config_man_text(FILE *f, const char *text)
 			fputs("\\e", f);
 		else if (*p == '-')
 			fputs("\\-", f);
+		else if (*p == '/')
+			fputs("/\\:", f);
 		else if (*p == '\n') {
 			fputc('\n', f);
 			bol = 1;
