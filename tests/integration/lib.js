@@ -70,16 +70,33 @@ function uniq(prefix = 'u') {
 
 /* ------------------------------------------------------------------ relay */
 
-function freePort() {
-	return new Promise((resolve, reject) => {
+/*
+ * A free loopback port for a server of the tests.  Not the kernel's choice
+ * (port 0): that comes from the ephemeral range, where two test files
+ * running at once (run.sh's --test-concurrency) can be handed the same one
+ * a moment apart, and two relays would then share it through SO_REUSEPORT.
+ * A random port below the ephemeral range instead, never one this process
+ * handed out before, checked free by binding it.
+ */
+const portsGiven = new Set();
+function tryPort(port) {
+	return new Promise((resolve) => {
 		const srv = net.createServer();
 		srv.unref();
-		srv.on('error', reject);
-		srv.listen(0, '127.0.0.1', () => {
-			const { port } = srv.address();
-			srv.close(() => resolve(port));
-		});
+		srv.once('error', () => resolve(false));
+		srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
 	});
+}
+async function freePort() {
+	for (let i = 0; i < 200; i++) {
+		const port = 15000 + crypto.randomInt(17000);
+		if (portsGiven.has(port)) continue;
+		if (await tryPort(port)) {
+			portsGiven.add(port);
+			return port;
+		}
+	}
+	throw new Error('no free port found in 15000-31999');
 }
 
 function tcpProbe(port) {
