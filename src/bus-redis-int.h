@@ -29,6 +29,7 @@ struct im_join;
 struct im_leave;
 struct im_query;
 struct im_whisper;
+struct im_publish;
 struct store_change;
 
 #define KP "chatrelay:"
@@ -169,6 +170,14 @@ void bus_redis_ignore(struct redis_conn *rc, redisReply *r, void *priv);
 
 /* Sets w->bus_up for br: true while every connection of br is up. */
 void bus_redis_update_up(struct bus_redis *br);
+
+/*
+ * bus-redis-publish.c: the publish op (on the sender's worker; takes m),
+ * and, once Redis lost its data, every seq this worker was given in its
+ * channels put back (RESTART_FENCE_MS is well longer).
+ */
+void bus_redis_publish(struct worker *w, struct im_publish *m);
+void bus_redis_raise_given(struct worker *w);
 
 /*
  * bus-redis-stream.c: the whisper op (on the user's owner; takes m):
