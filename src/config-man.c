@@ -72,8 +72,8 @@ config_man_utf8(const unsigned char *s, size_t n, uint32_t *cp)
  * names and values copied from the page type as they read), a '/' followed
  * by \: (a URL or path may break there: the page is not hyphenated), a
  * control character at the start of a line guarded by \&, and anything
- * beyond ASCII as \[uXXXX] (groff reads its input as Latin-1 unless told
- * otherwise).  Bytes that are not valid UTF-8 become '?'.
+ * beyond ASCII as groff's code point escape, e.g. \[u00E9] for e-acute
+ * (groff reads its input as Latin-1 unless told otherwise).  Bytes that are not valid UTF-8 become '?'.
  */
 static void
 config_man_text(FILE *f, const char *text)

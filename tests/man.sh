@@ -7,7 +7,8 @@
 # -ww and man -l print no warning, and lexgrog finds the NAME line.  Then,
 # against the daemon ($CHATRELAY_BIN): chatrelay.conf(5) has one entry per
 # directive that --help lists, no more and no fewer (it is generated from
-# the same table, so this checks the generator), and chatrelay(8) names
+# the same table by src/config-man.c, so this checks the generator), and
+# chatrelay(8) names
 # every option that --help and `chatrelay token --help` list (it is written
 # by hand, so this is what keeps it up to date).  Exits 0 if all passed, 1
 # if a check failed, 77 (skipped) without groff, 99 for a setup error.

@@ -16,57 +16,28 @@
 const { test, describe, before, after } = require('node:test');
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
-const os = require('node:os');
 const path = require('node:path');
 const { startRelay, mintToken, uniq, sleep } = require('./lib');
 
 const SECRET = 'console-secret';
 const T = { timeout: 60000 };
-const CHROMIUM = process.env.CHATRELAY_CHROMIUM || '/usr/bin/chromium';
-const NO_BROWSER = process.env.CHATRELAY_NO_BROWSER === '1';
-const ARTIFACTS = process.env.CHATRELAY_ARTIFACTS || path.join(process.cwd(), 'test-artifacts');
-const CHROMIUM_ARGS = [
-	'--headless', '--no-sandbox', '--disable-gpu', '--disable-quic',
-	'--disable-background-networking', '--disable-component-update',
-	'--disable-sync', '--no-first-run',
-];
-const DESKTOP = { width: 1280, height: 800 };
-const PHONE = { width: 390, height: 844 };
+const { NO_BROWSER, ARTIFACTS, DESKTOP, PHONE, launchBrowser: launch } = require('./browser');
 
 /* The browser: one chromium with a throwaway profile for the whole file. */
+let browser = null;
 let context = null;
-let profile = null;
 
 async function launchBrowser() {
-	if (!fs.existsSync(CHROMIUM)) {
-		throw new Error(`chromium is not installed (no ${CHROMIUM}): the console tests need it; ` +
-		    'install the chromium package (contrib/dev.sh deps does), or set CHATRELAY_NO_BROWSER=1 ' +
-		    'to skip them');
-	}
-	let chromium;
-	try {
-		({ chromium } = require('playwright-core'));
-	} catch (e) {
-		throw new Error(`playwright-core is not installed (${e.message}): run.sh installs it from ` +
-		    'tests/package-lock.json (npm ci)');
-	}
-	profile = fs.mkdtempSync(path.join(os.tmpdir(), 'chatrelay-chromium-'));
-	context = await chromium.launchPersistentContext(profile, {
-		executablePath: CHROMIUM,
-		headless: true,
-		args: CHROMIUM_ARGS,
-		viewport: DESKTOP,
-	});
+	browser = await launch("the console tests", DESKTOP);
+	context = browser.context;
 }
 
 async function closeBrowser() {
-	try {
-		if (context) await context.close();
-	} finally {
-		context = null;
-		if (profile) fs.rmSync(profile, { recursive: true, force: true });
-		profile = null;
-	}
+	const b = browser;
+
+	browser = null;
+	context = null;
+	if (b) await b.close();
 }
 
 /*

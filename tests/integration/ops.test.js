@@ -5,7 +5,8 @@
  * a broken file changing nothing), SIGTERM drains for drain_timeout, one
  * relay per port unless reuse_port, --test-config's look at the files, the
  * info lines of each connection's start, admission and end (never the
- * token), and log_format json.
+ * token), and log_format json.  src/server-reload.c (the reload),
+ * src/server.c, src/listen.c (listen_probe), src/log.c.
  */
 
 const { test } = require('node:test');

@@ -3,6 +3,7 @@
  * token.test.js: `chatrelay token`, run as a user would, its tokens used on
  * a real relay: a moderator on /admin, a player on /ws with chs, the secret
  * from a configuration file, expiry; and what it says when it cannot sign.
+ * src/token-cmd.c (the subcommand) and src/auth.c (auth_sign_jwt).
  */
 
 const { test, describe, before, after } = require('node:test');
